@@ -1,0 +1,2 @@
+import Graft
+print("Graft quick start: placeholder replaced in the next commit")

@@ -1,0 +1,40 @@
+// swift-tools-version: 6.0
+//
+// Graft: composable gradient transforms for robust fine-tuning.
+// Dependencies point one way: GraftTensor ← GraftNN ← GraftOptim ← GraftTrain ← Examples.
+// No package dependencies: only the toolchain and Debian's OpenBLAS (a system library).
+
+import PackageDescription
+
+let package = Package(
+    name: "Graft",
+    products: [
+        .library(name: "Graft", targets: ["Graft"]),
+        .library(name: "GraftTensor", targets: ["GraftTensor"]),
+    ],
+    targets: [
+        // MARK: - System and C support
+
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(name: "CGraftSupport"),
+
+        // MARK: - Library modules
+
+        .target(name: "GraftTensor", dependencies: ["COpenBLAS", "CGraftSupport"]),
+        .target(name: "Graft", dependencies: ["GraftTensor"]),
+
+        // MARK: - Examples
+
+        .executableTarget(name: "QuickStart", dependencies: ["Graft"], path: "Examples/QuickStart"),
+
+        // MARK: - Tests
+
+        .target(name: "GraftTestSupport", dependencies: ["GraftTensor"], path: "Tests/GraftTestSupport"),
+        .testTarget(name: "GraftTensorTests", dependencies: ["GraftTensor", "GraftTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

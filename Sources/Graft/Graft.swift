@@ -1,0 +1,4 @@
+/// Graft: composable gradient transforms for robust fine-tuning.
+///
+/// `import Graft` brings in every module: tensors (`GraftTensor`).
+@_exported import GraftTensor

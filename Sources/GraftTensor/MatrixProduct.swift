@@ -1,0 +1,139 @@
+import COpenBLAS
+
+/// Matrix products through OpenBLAS (`cblas_sgemm`, `cblas_sgemv`), plus the small
+/// matrix helpers layers need (bias over rows, transpose).
+public enum BLAS {
+    /// Converts a dimension to the `Int32` OpenBLAS takes, trapping on overflow (a
+    /// programmer error: layer sizes are validated when layers are built).
+    @inline(__always) static func i32(_ n: Int) -> Int32 {
+        precondition(n >= 0 && n <= Int(Int32.max), "dimension \(n) does not fit OpenBLAS's Int32")
+        return Int32(n)
+    }
+
+    /// `C ← alpha · op(A) · op(B) + beta · C` for row-major buffers, where `op(A)` is `m × k`
+    /// and `op(B)` is `k × n`; `A` is stored `m × k` (or `k × m` when `transposeA`), `B`
+    /// `k × n` (or `n × k` when `transposeB`), `C` is `m × n`.
+    public static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                            alpha: Float, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                            beta: Float, c: UnsafeMutablePointer<Float>) {
+        guard m > 0, n > 0 else { return }
+        if k == 0 {
+            // BLAS leaves C scaled by beta when k = 0; make that explicit (beta 0 clears NaNs).
+            for i in 0..<(m * n) { c[i] = beta == 0 ? 0 : beta * c[i] }
+            return
+        }
+        let lda = transposeA ? m : k
+        let ldb = transposeB ? k : n
+        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    i32(m), i32(n), i32(k), alpha, a, i32(lda), b, i32(ldb), beta, c, i32(n))
+    }
+
+    /// `y ← alpha · op(A) · x + beta · y` with `A` stored row-major `rows × cols`.
+    public static func gemv(transpose: Bool, rows: Int, cols: Int, alpha: Float, a: UnsafePointer<Float>,
+                            x: UnsafePointer<Float>, beta: Float, y: UnsafeMutablePointer<Float>) {
+        let outCount = transpose ? cols : rows
+        guard outCount > 0 else { return }
+        if (transpose ? rows : cols) == 0 {
+            for i in 0..<outCount { y[i] = beta == 0 ? 0 : beta * y[i] }
+            return
+        }
+        cblas_sgemv(CblasRowMajor, transpose ? CblasTrans : CblasNoTrans, i32(rows), i32(cols), alpha, a, i32(cols),
+                    x, 1, beta, y, 1)
+    }
+
+    /// OpenBLAS's build configuration (for example `OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Prescott MAX_THREADS=64`).
+    public static var configuration: String {
+        guard let p = openblas_get_config() else { return "unknown" }
+        return String(cString: p)
+    }
+
+    /// The number of threads OpenBLAS uses; setting it calls `openblas_set_num_threads`.
+    public static var threads: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(Swift.max(1, newValue))) }
+    }
+
+    /// The kernel family OpenBLAS selected at load time (for example `Prescott`, `Cooperlake`).
+    public static var coreName: String {
+        guard let p = openblas_get_corename() else { return "unknown" }
+        return String(cString: p)
+    }
+}
+
+extension Tensor {
+    /// `op(a) · op(b)` for rank-2 tensors, through `cblas_sgemm`.
+    /// - Throws: `rankMismatch` unless both are matrices, `shapeMismatch` when the inner
+    ///   dimensions differ (naming both shapes and the transposes).
+    public static func matmul(_ a: Tensor, transposed transposeA: Bool = false,
+                              _ b: Tensor, transposed transposeB: Bool = false) throws -> Tensor {
+        guard a.rank == 2 else { throw TensorError.rankMismatch(operation: "matmul", expected: 2, shape: a.shape) }
+        guard b.rank == 2 else { throw TensorError.rankMismatch(operation: "matmul", expected: 2, shape: b.shape) }
+        let (m, ka) = transposeA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
+        let (kb, n) = transposeB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
+        guard ka == kb else {
+            throw TensorError.shapeMismatch(operation: "matmul(\(transposeA ? "Aᵀ" : "A") · \(transposeB ? "Bᵀ" : "B"))",
+                                            lhs: a.shape, rhs: b.shape)
+        }
+        var c = Tensor(zeros: [m, n])
+        a.withUnsafeBufferPointer { ap in
+            b.withUnsafeBufferPointer { bp in
+                c.withUnsafeMutableBufferPointer { cp in
+                    guard let a0 = ap.baseAddress, let b0 = bp.baseAddress, let c0 = cp.baseAddress else { return }
+                    BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: ka,
+                              alpha: 1, a: a0, b: b0, beta: 0, c: c0)
+                }
+            }
+        }
+        return c
+    }
+
+    /// `op(a) · x` for a matrix `a` and a vector `x`, through `cblas_sgemv`.
+    public static func matvec(_ a: Tensor, transposed: Bool = false, _ x: Tensor) throws -> Tensor {
+        guard a.rank == 2 else { throw TensorError.rankMismatch(operation: "matvec", expected: 2, shape: a.shape) }
+        guard x.rank == 1 else { throw TensorError.rankMismatch(operation: "matvec", expected: 1, shape: x.shape) }
+        let (rows, cols) = (a.shape[0], a.shape[1])
+        guard (transposed ? rows : cols) == x.count else {
+            throw TensorError.shapeMismatch(operation: transposed ? "matvec(Aᵀ · x)" : "matvec(A · x)", lhs: a.shape, rhs: x.shape)
+        }
+        var y = Tensor(zeros: [transposed ? cols : rows])
+        a.withUnsafeBufferPointer { ap in
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    guard let a0 = ap.baseAddress, let x0 = xp.baseAddress, let y0 = yp.baseAddress else { return }
+                    BLAS.gemv(transpose: transposed, rows: rows, cols: cols, alpha: 1, a: a0, x: x0, beta: 0, y: y0)
+                }
+            }
+        }
+        return y
+    }
+
+    /// Adds `bias` (shape `[n]`) to every row of this `[m, n]` matrix.
+    public mutating func addRowBias(_ bias: Tensor) throws {
+        guard rank == 2, bias.rank == 1, bias.count == shape[1] else {
+            throw TensorError.shapeMismatch(operation: "addRowBias", lhs: shape, rhs: bias.shape)
+        }
+        let (m, n) = (shape[0], shape[1])
+        bias.withUnsafeBufferPointer { b in
+            withUnsafeMutableBufferPointer { x in
+                for r in 0..<m {
+                    for c in 0..<n { x[r * n + c] += b[c] }
+                }
+            }
+        }
+    }
+
+    /// The transpose of a rank-2 tensor.
+    public func transposed() throws -> Tensor {
+        guard rank == 2 else { throw TensorError.rankMismatch(operation: "transposed", expected: 2, shape: shape) }
+        let (m, n) = (shape[0], shape[1])
+        var out = Tensor(zeros: [n, m])
+        withUnsafeBufferPointer { x in
+            out.withUnsafeMutableBufferPointer { o in
+                for r in 0..<m {
+                    for c in 0..<n { o[c * m + r] = x[r * n + c] }
+                }
+            }
+        }
+        return out
+    }
+}

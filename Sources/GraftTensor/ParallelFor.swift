@@ -1,0 +1,107 @@
+import Dispatch
+import Synchronization
+import CGraftSupport
+
+/// Splits work over the machine's cores (two on the reference machine) with
+/// `DispatchQueue.concurrentPerform`.
+///
+/// Work smaller than `Parallel.minimumElements` runs inline on the calling thread: the
+/// threshold was measured with `graft-bench` (a Dispatch round trip costs a few
+/// microseconds, which an elementwise loop amortises from about 2^16 elements).
+public enum Parallel {
+    private static let threadSetting = Atomic<Int>(0)
+    private static let flushSetting = Atomic<Bool>(false)
+
+    /// Elements below which a kernel stays on one thread (measured; see the README).
+    public static let minimumElements = 1 << 16
+
+    /// The number of threads kernels may use: the active processor count unless set.
+    public static var threads: Int {
+        get {
+            let t = threadSetting.load(ordering: .relaxed)
+            return t > 0 ? t : max(1, System.activeProcessorCount)
+        }
+        set { threadSetting.store(max(0, newValue), ordering: .relaxed) }
+    }
+
+    /// When true, worker threads flush subnormal floats to zero (FTZ/DAZ) while they run
+    /// Graft kernels. Call `FloatingPointEnvironment.flushSubnormalsToZero()` on the
+    /// calling thread too.
+    public static var flushesSubnormals: Bool {
+        get { flushSetting.load(ordering: .relaxed) }
+        set { flushSetting.store(newValue, ordering: .relaxed) }
+    }
+
+    /// Calls `body` on disjoint chunks of `0..<count` that together cover it, in parallel
+    /// when `count` is at least `minimumPerChunk * 2` and more than one thread is allowed.
+    /// Chunk boundaries are multiples of `alignment`.
+    public static func forChunks(count: Int, minimumPerChunk: Int = Parallel.minimumElements / 2,
+                                 alignment: Int = 64, _ body: (Range<Int>) -> Void) {
+        let threads = Parallel.threads
+        guard threads > 1, count >= 2 * minimumPerChunk else {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        let chunks = min(threads, count / max(1, minimumPerChunk))
+        let per = ((count + chunks - 1) / chunks + alignment - 1) / alignment * alignment
+        let flush = flushesSubnormals
+        withoutActuallyEscaping(body) { body in
+            nonisolated(unsafe) let body = body
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                let lo = c * per
+                let hi = min(count, lo + per)
+                guard lo < hi else { return }
+                if flush { _ = graft_enable_flush_to_zero() }
+                body(lo..<hi)
+            }
+        }
+    }
+
+    /// Runs `iterations` independent tasks over the allowed threads.
+    public static func forEach(iterations: Int, _ body: (Int) -> Void) {
+        guard iterations > 0 else { return }
+        if iterations == 1 || threads == 1 {
+            for i in 0..<iterations { body(i) }
+            return
+        }
+        let flush = flushesSubnormals
+        withoutActuallyEscaping(body) { body in
+            nonisolated(unsafe) let body = body
+            DispatchQueue.concurrentPerform(iterations: iterations) { i in
+                if flush { _ = graft_enable_flush_to_zero() }
+                body(i)
+            }
+        }
+    }
+}
+
+/// Facts about the machine.
+public enum System {
+    /// Cores available to this process.
+    public static var activeProcessorCount: Int {
+        #if canImport(Glibc)
+        let n = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        return n > 0 ? n : 1
+        #else
+        return 1
+        #endif
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The floating-point environment of the calling thread.
+public enum FloatingPointEnvironment {
+    /// Flushes subnormal results and inputs to zero on the calling thread (FTZ/DAZ) and asks
+    /// `Parallel` workers to do the same. Adam's moments of parameters whose gradient stays
+    /// zero decay into subnormals after ~750 steps, which makes a step 10–12× slower on x86.
+    public static func flushSubnormalsToZero() {
+        _ = graft_enable_flush_to_zero()
+        Parallel.flushesSubnormals = true
+    }
+
+    /// Whether the calling thread flushes subnormals to zero.
+    public static var isFlushingSubnormals: Bool { graft_flush_to_zero_enabled() != 0 }
+}
