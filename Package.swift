@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "Graft", targets: ["Graft"]),
         .library(name: "GraftTensor", targets: ["GraftTensor"]),
+        .library(name: "GraftOptim", targets: ["GraftOptim"]),
     ],
     targets: [
         // MARK: - System and C support
@@ -25,7 +26,8 @@ let package = Package(
         // MARK: - Library modules
 
         .target(name: "GraftTensor", dependencies: ["COpenBLAS", "CGraftSupport"]),
-        .target(name: "Graft", dependencies: ["GraftTensor"]),
+        .target(name: "GraftOptim", dependencies: ["GraftTensor"]),
+        .target(name: "Graft", dependencies: ["GraftTensor", "GraftOptim"]),
 
         // MARK: - Examples
 
@@ -35,6 +37,7 @@ let package = Package(
 
         .target(name: "GraftTestSupport", dependencies: ["GraftTensor"], path: "Tests/GraftTestSupport"),
         .testTarget(name: "GraftTensorTests", dependencies: ["GraftTensor", "GraftTestSupport"]),
+        .testTarget(name: "GraftOptimTests", dependencies: ["GraftOptim", "GraftTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,3 +2,4 @@
 ///
 /// `import Graft` brings in every module: tensors (`GraftTensor`).
 @_exported import GraftTensor
+@_exported import GraftOptim

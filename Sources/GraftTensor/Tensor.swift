@@ -141,3 +141,36 @@ extension Tensor: CustomStringConvertible {
         return "Tensor(shape: \(shape), [\(preview)\(count > 8 ? ", …" : "")])"
     }
 }
+
+extension Tensor {
+    /// A pointer to this tensor's storage, made unique first.
+    ///
+    /// The pointer stays valid while the tensor lives and is neither copied-and-mutated nor
+    /// reassigned; optimizers use it to hold several tensors' storage at once during one
+    /// step, when nesting `withUnsafeMutableBufferPointer` calls is impractical. Do not keep
+    /// it across API calls that may mutate the tensor.
+    public mutating func unsafeMutableStorage() -> UnsafeMutableBufferPointer<Float> {
+        storage.withUnsafeMutableBufferPointer { $0 }
+    }
+
+    /// A read-only pointer to this tensor's storage, valid under the rules of
+    /// `unsafeMutableStorage()`.
+    public func unsafeStorage() -> UnsafeBufferPointer<Float> {
+        storage.withUnsafeBufferPointer { $0 }
+    }
+}
+
+extension Tensor: Codable {
+    private enum CodingKeys: String, CodingKey { case shape, scalars }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(shape: try c.decode([Int].self, forKey: .shape), scalars: try c.decode([Float].self, forKey: .scalars))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(shape, forKey: .shape)
+        try c.encode(storage, forKey: .scalars)
+    }
+}

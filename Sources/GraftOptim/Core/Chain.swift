@@ -1,0 +1,169 @@
+/// Two transforms applied one after the other: `first` over the whole group, then `second`.
+///
+/// Chains nest, so a chain of n members is a statically typed tree and the compiler
+/// specialises the whole update; build them with `@TransformBuilder`:
+/// ```swift
+/// let adam = Chain {
+///     ScaleByAdam()
+///     try ScaleByLearningRate(1e-3)
+/// }
+/// ```
+public struct Chain<First: GradientTransform, Second: GradientTransform>: GradientTransform {
+    /// The state of both members.
+    public struct State: Codable, Sendable {
+        public var first: First.State
+        public var second: Second.State
+    }
+
+    public let first: First
+    public let second: Second
+
+    public init(_ first: First, _ second: Second) {
+        self.first = first
+        self.second = second
+    }
+
+    public func makeState(for parameters: [ParameterInfo]) -> State {
+        State(first: first.makeState(for: parameters), second: second.makeState(for: parameters))
+    }
+
+    public func update(_ group: GroupStep, state: inout State) {
+        first.update(group, state: &state.first)
+        second.update(group, state: &state.second)
+    }
+
+    public func inspect(_ state: State, member: String?, index: Int) -> (any Sendable)? {
+        guard let member else { return nil }
+        return first.inspect(state.first, member: member, index: index)
+            ?? second.inspect(state.second, member: member, index: index)
+    }
+
+    public func telemetry(_ state: State, index: Int) -> [String: Double] {
+        first.telemetry(state.first, index: index).merging(second.telemetry(state.second, index: index)) { _, b in b }
+    }
+
+    public var memberNames: [String] { first.memberNames + second.memberNames }
+    public var usesAnchors: Bool { first.usesAnchors || second.usesAnchors }
+    public var usesProvidedGradient: Bool { first.usesProvidedGradient || second.usesProvidedGradient }
+}
+
+extension Chain where First == Identity, Second == Identity {
+    /// Builds a chain from a `@TransformBuilder` block.
+    public static func build<T: GradientTransform>(@TransformBuilder _ body: () throws -> T) rethrows -> T {
+        try body()
+    }
+}
+
+/// Builds chains of transforms; supports `if`, `if`/`else` and nesting.
+@resultBuilder
+public enum TransformBuilder {
+    public static func buildExpression<T: GradientTransform>(_ t: T) -> T { t }
+    public static func buildPartialBlock<T: GradientTransform>(first: T) -> T { first }
+    public static func buildPartialBlock<A: GradientTransform, B: GradientTransform>(accumulated: A, next: B) -> Chain<A, B> {
+        Chain(accumulated, next)
+    }
+    public static func buildBlock() -> Identity { Identity() }
+    public static func buildOptional<T: GradientTransform>(_ t: T?) -> OptionalTransform<T> { OptionalTransform(t) }
+    public static func buildEither<A: GradientTransform, B: GradientTransform>(first: A) -> Either<A, B> { .first(first) }
+    public static func buildEither<A: GradientTransform, B: GradientTransform>(second: B) -> Either<A, B> { .second(second) }
+}
+
+/// Builds a transform from a `@TransformBuilder` block: `let t = try chain { … }`.
+public func chain<T: GradientTransform>(@TransformBuilder _ body: () throws -> T) rethrows -> T {
+    try body()
+}
+
+/// The transform that leaves the update unchanged.
+public struct Identity: GradientTransform {
+    public init() {}
+    public func makeState(for parameters: [ParameterInfo]) -> EmptyState { EmptyState() }
+    public func update(_ group: GroupStep, state: inout EmptyState) {}
+}
+
+/// A transform present or absent (the builder's `if` without `else`).
+public struct OptionalTransform<Wrapped: GradientTransform>: GradientTransform {
+    public let wrapped: Wrapped?
+    public init(_ wrapped: Wrapped?) { self.wrapped = wrapped }
+
+    public func makeState(for parameters: [ParameterInfo]) -> Wrapped.State? { wrapped?.makeState(for: parameters) }
+
+    public func update(_ group: GroupStep, state: inout Wrapped.State?) {
+        guard let wrapped, state != nil else { return }
+        wrapped.update(group, state: &state!)  // in place: the payload stays uniquely referenced
+    }
+
+    public func inspect(_ state: Wrapped.State?, member: String?, index: Int) -> (any Sendable)? {
+        guard let wrapped, let state else { return nil }
+        return wrapped.inspect(state, member: member, index: index)
+    }
+
+    public func telemetry(_ state: Wrapped.State?, index: Int) -> [String: Double] {
+        guard let wrapped, let state else { return [:] }
+        return wrapped.telemetry(state, index: index)
+    }
+
+    public var memberNames: [String] { wrapped?.memberNames ?? [] }
+    public var usesAnchors: Bool { wrapped?.usesAnchors ?? false }
+    public var usesProvidedGradient: Bool { wrapped?.usesProvidedGradient ?? false }
+}
+
+/// One of two transforms (the builder's `if`/`else`).
+public enum Either<A: GradientTransform, B: GradientTransform>: GradientTransform {
+    case first(A)
+    case second(B)
+
+    /// The state of the branch in use (the other is `nil`).
+    public struct State: Codable, Sendable {
+        public var first: A.State?
+        public var second: B.State?
+    }
+
+    public func makeState(for parameters: [ParameterInfo]) -> State {
+        switch self {
+        case let .first(a): return State(first: a.makeState(for: parameters), second: nil)
+        case let .second(b): return State(first: nil, second: b.makeState(for: parameters))
+        }
+    }
+
+    public func update(_ group: GroupStep, state: inout State) {
+        switch self {
+        case let .first(a): a.update(group, state: &state.first!)
+        case let .second(b): b.update(group, state: &state.second!)
+        }
+    }
+
+    public func inspect(_ state: State, member: String?, index: Int) -> (any Sendable)? {
+        switch self {
+        case let .first(a): return state.first.flatMap { a.inspect($0, member: member, index: index) }
+        case let .second(b): return state.second.flatMap { b.inspect($0, member: member, index: index) }
+        }
+    }
+
+    public func telemetry(_ state: State, index: Int) -> [String: Double] {
+        switch self {
+        case let .first(a): return state.first.map { a.telemetry($0, index: index) } ?? [:]
+        case let .second(b): return state.second.map { b.telemetry($0, index: index) } ?? [:]
+        }
+    }
+
+    public var memberNames: [String] {
+        switch self {
+        case let .first(a): return a.memberNames
+        case let .second(b): return b.memberNames
+        }
+    }
+
+    public var usesAnchors: Bool {
+        switch self {
+        case let .first(a): return a.usesAnchors
+        case let .second(b): return b.usesAnchors
+        }
+    }
+
+    public var usesProvidedGradient: Bool {
+        switch self {
+        case let .first(a): return a.usesProvidedGradient
+        case let .second(b): return b.usesProvidedGradient
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import GraftTensor
+
+/// A gradient transform: a small value that rewrites a group's running update in place,
+/// with typed state (the central abstraction of Graft, after optax's
+/// `GradientTransformation`).
+///
+/// A transform acts on a whole parameter group at once, so it can reduce over the group
+/// first (clip by global norm) before touching each tensor. Most transforms act tensor by
+/// tensor: conform to `TensorTransform` instead and implement one tensor's update.
+/// Transforms are validated when built (their initialisers `throw`); `update` never
+/// validates, never allocates per element and never throws.
+public protocol GradientTransform: Sendable {
+    /// The state for a whole group (typically one value per parameter).
+    associatedtype State: Codable & Sendable
+
+    /// Creates the state for the group's parameters, in group order.
+    func makeState(for parameters: [ParameterInfo]) -> State
+
+    /// Rewrites every slot's `update` in place and advances `state`.
+    func update(_ group: GroupStep, state: inout State)
+
+    /// The state of one parameter (by its index in the group) for inspection, or `nil`.
+    /// `member` selects a named chain member (`nil`: this transform itself).
+    func inspect(_ state: State, member: String?, index: Int) -> (any Sendable)?
+
+    /// Telemetry of one parameter: named numbers (e.g. DiGraP's `omega`, `projected_steps`).
+    func telemetry(_ state: State, index: Int) -> [String: Double]
+
+    /// The names of named members (see `Named`), in chain order.
+    var memberNames: [String] { get }
+
+    /// Whether the transform reads anchors θ0 (the optimizer snapshots `.initial` anchors only
+    /// for groups whose transform uses them).
+    var usesAnchors: Bool { get }
+
+    /// Whether the transform reads a caller-provided gradient (every step must then carry one).
+    var usesProvidedGradient: Bool { get }
+}
+
+extension GradientTransform {
+    public func inspect(_ state: State, member: String?, index: Int) -> (any Sendable)? { nil }
+    public func telemetry(_ state: State, index: Int) -> [String: Double] { [:] }
+    public var memberNames: [String] { [] }
+    public var usesAnchors: Bool { false }
+    public var usesProvidedGradient: Bool { false }
+}
+
+/// A transform that updates each tensor independently, with one `TensorState` per
+/// parameter. The group-level `update` spreads tensors over the cores.
+public protocol TensorTransform: GradientTransform where State == [TensorState] {
+    /// One parameter's state.
+    associatedtype TensorState: Codable & Sendable
+
+    /// Creates one parameter's state.
+    func makeTensorState(for parameter: ParameterInfo) -> TensorState
+
+    /// Rewrites `slot.update` in place.
+    func update(_ slot: TensorSlot, state: inout TensorState, step: StepInfo)
+
+    /// Telemetry of one parameter (default: none).
+    func tensorTelemetry(_ state: TensorState) -> [String: Double]
+}
+
+extension TensorTransform {
+    public func makeState(for parameters: [ParameterInfo]) -> [TensorState] {
+        parameters.map(makeTensorState(for:))
+    }
+
+    public func update(_ group: GroupStep, state: inout [TensorState]) {
+        precondition(state.count == group.slots.count, "state holds \(state.count) tensors, group has \(group.slots.count)")
+        state.withUnsafeMutableBufferPointer { states in
+            let base = states.baseAddress!
+            group.forEachTensor { i in
+                update(group.slots[i], state: &base[i], step: group.info)
+            }
+        }
+    }
+
+    public func inspect(_ state: [TensorState], member: String?, index: Int) -> (any Sendable)? {
+        member == nil && state.indices.contains(index) ? state[index] : nil
+    }
+
+    public func telemetry(_ state: [TensorState], index: Int) -> [String: Double] {
+        state.indices.contains(index) ? tensorTelemetry(state[index]) : [:]
+    }
+
+    public func tensorTelemetry(_ state: TensorState) -> [String: Double] { [:] }
+}
+
+/// A state with nothing in it.
+public struct EmptyState: Codable, Sendable, Equatable {
+    public init() {}
+}

@@ -1,0 +1,86 @@
+import GraftTensor
+
+/// Errors thrown when a transform, group or optimizer is built, or when a step receives
+/// inconsistent input. Every case names the place (key, group, parameter path) and the
+/// offending value, so a message is actionable on its own.
+public enum OptimizerError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// A hyperparameter outside its allowed range, e.g. `adam.beta1 = 1.0 (allowed: [0, 1))`.
+    case invalidHyperparameter(key: String, value: String, allowed: String)
+    /// Two hyperparameters that cannot be combined (e.g. Nesterov without momentum).
+    case incompatibleHyperparameters(key: String, reason: String)
+    /// A group with no selector, or a selector that selects nothing.
+    case emptyGroup(group: String)
+    /// A group every parameter of which was already taken by an earlier group.
+    case shadowedGroup(group: String, by: String)
+    /// Two groups share a name.
+    case duplicateGroup(group: String)
+    /// Two parameters share a path.
+    case duplicateParameter(path: String)
+    /// A parameter that no group selects (and no default group exists).
+    case unassignedParameter(path: String)
+    /// A gradient or anchor whose shape differs from its parameter's.
+    case shapeMismatch(path: String, expected: [Int], actual: [Int])
+    /// A gradient for a path the optimizer does not know.
+    case unknownPath(path: String)
+    /// A step with no objective gradients.
+    case noObjectives
+    /// A NaN or ±Inf in a gradient under the `.throw` policy.
+    case nonFiniteGradient(path: String, group: String, step: Int)
+    /// A step that needs a caller-provided gradient (DiGraP's `provided` hypergradient source) lacks it.
+    case missingProvidedGradient(group: String, step: Int)
+    /// A member name looked up in `state(of:for:)` that the chain does not have.
+    case unknownMember(name: String)
+
+    public var description: String {
+        switch self {
+        case let .invalidHyperparameter(key, value, allowed):
+            return "invalid hyperparameter \(key) = \(value) (allowed: \(allowed))"
+        case let .incompatibleHyperparameters(key, reason):
+            return "invalid hyperparameters for \(key): \(reason)"
+        case let .emptyGroup(group):
+            return "parameter group '\(group)' selects no parameter"
+        case let .shadowedGroup(group, by):
+            return "parameter group '\(group)' selects only parameters already taken by group '\(by)' (first match wins)"
+        case let .duplicateGroup(group):
+            return "two parameter groups are named '\(group)'"
+        case let .duplicateParameter(path):
+            return "two parameters have the path '\(path)'"
+        case let .unassignedParameter(path):
+            return "parameter '\(path)' is selected by no group (add a default group or a selector)"
+        case let .shapeMismatch(path, expected, actual):
+            return "'\(path)': expected shape \(expected), got \(actual)"
+        case let .unknownPath(path):
+            return "unknown parameter path '\(path)'"
+        case .noObjectives:
+            return "a step needs at least one objective gradient"
+        case let .nonFiniteGradient(path, group, step):
+            return "non-finite gradient (NaN or Inf) for '\(path)' in group '\(group)' at step \(step); nothing was updated"
+        case let .missingProvidedGradient(group, step):
+            return "group '\(group)' learns ω from a provided gradient, but step \(step) has none"
+        case let .unknownMember(name):
+            return "no chain member is named '\(name)'"
+        }
+    }
+}
+
+/// Validation helpers used by transform initialisers (never inside a step).
+enum Check {
+    static func finite(_ key: String, _ v: Float) throws {
+        guard v.isFinite else { throw OptimizerError.invalidHyperparameter(key: key, value: "\(v)", allowed: "a finite number") }
+    }
+    static func nonNegative(_ key: String, _ v: Float) throws {
+        guard v.isFinite, v >= 0 else { throw OptimizerError.invalidHyperparameter(key: key, value: "\(v)", allowed: "[0, ∞)") }
+    }
+    static func positive(_ key: String, _ v: Float) throws {
+        guard v.isFinite, v > 0 else { throw OptimizerError.invalidHyperparameter(key: key, value: "\(v)", allowed: "(0, ∞)") }
+    }
+    static func beta(_ key: String, _ v: Float) throws {
+        guard v.isFinite, v >= 0, v < 1 else { throw OptimizerError.invalidHyperparameter(key: key, value: "\(v)", allowed: "[0, 1)") }
+    }
+    static func unitInterval(_ key: String, _ v: Float) throws {
+        guard v.isFinite, v >= 0, v <= 1 else { throw OptimizerError.invalidHyperparameter(key: key, value: "\(v)", allowed: "[0, 1]") }
+    }
+    static func positiveInt(_ key: String, _ v: Int) throws {
+        guard v > 0 else { throw OptimizerError.invalidHyperparameter(key: key, value: "\(v)", allowed: "an integer ≥ 1") }
+    }
+}

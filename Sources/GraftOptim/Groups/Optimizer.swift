@@ -1,0 +1,313 @@
+import GraftTensor
+
+/// What a step does when a gradient holds a NaN or an infinity.
+public enum NonFinitePolicy: Sendable, Equatable {
+    /// Throw `OptimizerError.nonFiniteGradient` before anything changes (the default).
+    case `throw`
+    /// Skip the step for every group whose gradients are not all finite (nothing of that group
+    /// changes, its step count does not advance) and count it in `skippedSteps`.
+    case skipStep
+}
+
+/// Owns parameter groups, their chains, states and anchors, and steps them.
+///
+/// Parameters are assigned to the first group that selects them (then to `defaultGroup`);
+/// parameters with `isTrainable == false` are never updated and keep no state. Each step
+/// checks every input first (paths, shapes, finiteness) and only then updates, so a
+/// thrown error leaves parameters and state exactly as they were.
+public final class Optimizer {
+    /// One group at run time.
+    final class GroupRuntime {
+        let group: ParameterGroup
+        let transform: AnyGradientTransform
+        let members: [Int]
+        let infos: [ParameterInfo]
+        var state: AnyGradientTransform.State
+        var aggregatorState: AnyGradientAggregator.State
+        var updates: [Tensor]
+        var aggregates: [Tensor] = []
+        var zeros: [Tensor?]
+        var anchors: [Tensor?]
+        var step = 0
+        var skipped = 0
+
+        init(group: ParameterGroup, transform: AnyGradientTransform, members: [Int], infos: [ParameterInfo], anchors: [Tensor?]) {
+            self.group = group
+            self.transform = transform
+            self.members = members
+            self.infos = infos
+            self.state = transform.makeState(for: infos)
+            self.aggregatorState = group.aggregator.makeState(for: infos)
+            self.updates = infos.map { Tensor(zeros: $0.shape) }
+            self.zeros = infos.map { _ in nil }
+            self.anchors = anchors
+        }
+    }
+
+    /// Every parameter given to the optimizer, in order.
+    public let parameters: [NamedParameter]
+    /// The non-finite gradient policy.
+    public let nonFinitePolicy: NonFinitePolicy
+    let runtimes: [GroupRuntime]
+    private let indexByPath: [String: Int]
+    /// Group name and index within it, per parameter (`nil`: frozen or untrainable).
+    private let placement: [(group: Int, index: Int)?]
+
+    /// The number of `step` calls that updated at least one group.
+    public private(set) var stepCount = 0
+    /// Steps skipped by the `.skipStep` policy (per call, counted once).
+    public private(set) var skippedSteps = 0
+
+    /// Builds an optimizer.
+    /// - Parameters:
+    ///   - parameters: the model's parameters with their paths.
+    ///   - groups: groups in priority order (first match wins).
+    ///   - defaultGroup: the group of parameters no other group selects; without it such a
+    ///     trainable parameter is an error.
+    ///   - anchors: explicit anchors θ0 by path, overriding the snapshot of `.initial` anchors.
+    ///   - nonFinitePolicy: what to do with NaN / Inf gradients.
+    /// - Throws: duplicate paths or group names, groups that select nothing or only parameters
+    ///   taken earlier, unassigned parameters, mis-shaped explicit anchors.
+    public init(parameters: [NamedParameter], groups: [ParameterGroup], defaultGroup: ParameterGroup? = nil,
+                anchors explicitAnchors: [String: Tensor] = [:], nonFinitePolicy: NonFinitePolicy = .throw) throws {
+        self.parameters = parameters
+        self.nonFinitePolicy = nonFinitePolicy
+        var indexByPath: [String: Int] = [:]
+        for (i, p) in parameters.enumerated() {
+            guard indexByPath.updateValue(i, forKey: p.path) == nil else { throw OptimizerError.duplicateParameter(path: p.path) }
+        }
+        for path in explicitAnchors.keys where indexByPath[path] == nil { throw OptimizerError.unknownPath(path: path) }
+        self.indexByPath = indexByPath
+        let allGroups = groups + (defaultGroup.map { [$0] } ?? [])
+        var seen = Set<String>()
+        for g in allGroups where !seen.insert(g.name).inserted { throw OptimizerError.duplicateGroup(group: g.name) }
+
+        let infos = parameters.map {
+            ParameterInfo(path: $0.path, shape: $0.parameter.shape, anchor: $0.parameter.anchor, isTrainable: $0.parameter.isTrainable)
+        }
+        var assignment = [Int?](repeating: nil, count: parameters.count)
+        for (gi, g) in allGroups.enumerated() {
+            var matchedAny = false, firstOwner: Int?
+            for i in parameters.indices where infos[i].isTrainable && g.matches(infos[i]) {
+                matchedAny = true
+                if let owner = assignment[i] { firstOwner = firstOwner ?? owner } else { assignment[i] = gi }
+            }
+            let took = assignment.contains(gi)
+            let isDefault = defaultGroup != nil && gi == allGroups.count - 1
+            if !took && !isDefault {
+                if matchedAny, let owner = firstOwner { throw OptimizerError.shadowedGroup(group: g.name, by: allGroups[owner].name) }
+                throw OptimizerError.emptyGroup(group: g.name)
+            }
+        }
+        for i in parameters.indices where infos[i].isTrainable && assignment[i] == nil {
+            throw OptimizerError.unassignedParameter(path: parameters[i].path)
+        }
+
+        var runtimes: [GroupRuntime] = []
+        var placement = [(group: Int, index: Int)?](repeating: nil, count: parameters.count)
+        for (gi, g) in allGroups.enumerated() {
+            guard let transform = g.transform else { continue }
+            let members = parameters.indices.filter { assignment[$0] == gi }
+            guard !members.isEmpty else { continue }
+            var anchors: [Tensor?] = []
+            for i in members {
+                let p = parameters[i]
+                if let explicit = explicitAnchors[p.path] {
+                    guard explicit.shape == p.parameter.shape else {
+                        throw OptimizerError.shapeMismatch(path: p.path, expected: p.parameter.shape, actual: explicit.shape)
+                    }
+                    anchors.append(explicit)
+                } else if transform.usesAnchors && p.parameter.anchor == .initial {
+                    anchors.append(p.parameter.value)  // shares storage until the parameter is next updated
+                } else {
+                    anchors.append(nil)
+                }
+            }
+            for (k, i) in members.enumerated() { placement[i] = (runtimes.count, k) }
+            runtimes.append(GroupRuntime(group: g, transform: transform, members: members, infos: members.map { infos[$0] }, anchors: anchors))
+        }
+        self.runtimes = runtimes
+        self.placement = placement
+        // Make every anchor snapshot its own storage now, so a later in-place update of the
+        // parameter never touches it (and the copy happens once, at construction).
+        for rt in runtimes { for k in rt.anchors.indices where rt.anchors[k] != nil { _ = rt.anchors[k]!.unsafeMutableStorage() } }
+    }
+
+    /// The names of the groups that have a transform, in priority order.
+    public var groupNames: [String] { runtimes.map(\.group.name) }
+
+    /// The group a parameter belongs to (`nil` when frozen or untrainable).
+    public func group(of path: String) -> String? {
+        guard let i = indexByPath[path], let place = placement[i] else { return nil }
+        return runtimes[place.group].group.name
+    }
+
+    /// The anchor θ0 of a parameter: the snapshot or explicit tensor, zeros for a zero anchor,
+    /// `nil` without one (or when its group's transform uses no anchors).
+    public func anchor(for path: String) -> Tensor? {
+        guard let i = indexByPath[path], let place = placement[i] else { return nil }
+        let rt = runtimes[place.group]
+        if let a = rt.anchors[place.index] { return a }
+        return rt.infos[place.index].anchor == .zero && rt.transform.usesAnchors ? Tensor(zeros: rt.infos[place.index].shape) : nil
+    }
+
+    /// The state of the chain member named `member` for a parameter (cast it to the member's
+    /// `TensorState`), or `nil`.
+    public func state(of member: String, for path: String) -> (any Sendable)? {
+        guard let i = indexByPath[path], let place = placement[i] else { return nil }
+        let rt = runtimes[place.group]
+        return rt.transform.inspect(rt.state, member: member, index: place.index)
+    }
+
+    /// Typed form of `state(of:for:)`.
+    public func state<S>(of member: String, for path: String, as type: S.Type) -> S? {
+        state(of: member, for: path) as? S
+    }
+
+    /// Telemetry of a parameter from its group's aggregator and transform.
+    public func telemetry(for path: String) -> [String: Double] {
+        guard let i = indexByPath[path], let place = placement[i] else { return [:] }
+        let rt = runtimes[place.group]
+        return rt.group.aggregator.telemetry(rt.aggregatorState, index: place.index)
+            .merging(rt.transform.telemetry(rt.state, index: place.index)) { _, b in b }
+    }
+
+    /// The step count t of a group (steps it has taken).
+    public func stepCount(ofGroup name: String) -> Int? { runtimes.first { $0.group.name == name }?.step }
+
+    // MARK: Stepping
+
+    /// One step with each parameter's own `gradient` (one objective).
+    public func step(learningRateScale: Float = 1, providedGradients: [String: Tensor]? = nil) throws {
+        for p in parameters where p.parameter.gradient.shape != p.parameter.shape {
+            throw OptimizerError.shapeMismatch(path: p.path, expected: p.parameter.shape, actual: p.parameter.gradient.shape)
+        }
+        let objective: [[UnsafeBufferPointer<Float>?]] = [parameters.map { $0.parameter.gradient.unsafeStorage() }]
+        try withExtendedLifetime(providedGradients) {
+            try run(objectives: objective, provided: try resolveProvided(providedGradients), learningRateScale: learningRateScale)
+        }
+    }
+
+    /// One step from K objective gradients by path. A path missing from an objective has a
+    /// zero gradient; a path the optimizer does not know, or a mis-shaped tensor, throws.
+    public func step(objectives: [[String: Tensor]], learningRateScale: Float = 1,
+                     providedGradients: [String: Tensor]? = nil) throws {
+        guard !objectives.isEmpty else { throw OptimizerError.noObjectives }
+        var resolved: [[UnsafeBufferPointer<Float>?]] = []
+        for objective in objectives {
+            var row = [UnsafeBufferPointer<Float>?](repeating: nil, count: parameters.count)
+            for (path, g) in objective {
+                guard let i = indexByPath[path] else { throw OptimizerError.unknownPath(path: path) }
+                guard g.shape == parameters[i].parameter.shape else {
+                    throw OptimizerError.shapeMismatch(path: path, expected: parameters[i].parameter.shape, actual: g.shape)
+                }
+                row[i] = g.unsafeStorage()
+            }
+            resolved.append(row)
+        }
+        try withExtendedLifetime(objectives) {
+            try withExtendedLifetime(providedGradients) {
+                try run(objectives: resolved, provided: try resolveProvided(providedGradients), learningRateScale: learningRateScale)
+            }
+        }
+    }
+
+    private func resolveProvided(_ provided: [String: Tensor]?) throws -> [UnsafeBufferPointer<Float>?]? {
+        guard let provided else { return nil }
+        var row = [UnsafeBufferPointer<Float>?](repeating: nil, count: parameters.count)
+        for (path, g) in provided {
+            guard let i = indexByPath[path] else { throw OptimizerError.unknownPath(path: path) }
+            guard g.shape == parameters[i].parameter.shape else {
+                throw OptimizerError.shapeMismatch(path: path, expected: parameters[i].parameter.shape, actual: g.shape)
+            }
+            row[i] = g.unsafeStorage()
+        }
+        return row
+    }
+
+    private func run(objectives: [[UnsafeBufferPointer<Float>?]], provided: [UnsafeBufferPointer<Float>?]?,
+                     learningRateScale: Float) throws {
+        guard learningRateScale.isFinite, learningRateScale >= 0 else {
+            throw OptimizerError.invalidHyperparameter(key: "lr_scale", value: "\(learningRateScale)", allowed: "[0, ∞)")
+        }
+        // 1. Check everything before changing anything.
+        var skip = [Bool](repeating: false, count: runtimes.count)
+        for (gi, rt) in runtimes.enumerated() {
+            if rt.transform.usesProvidedGradient && provided == nil {
+                throw OptimizerError.missingProvidedGradient(group: rt.group.name, step: rt.step + 1)
+            }
+            var bad: String?
+            for i in rt.members where bad == nil {
+                for row in objectives { if let g = row[i], !Vector.allFinite(g) { bad = parameters[i].path; break } }
+                if bad == nil, let g = provided?[i], !Vector.allFinite(g) { bad = parameters[i].path }
+            }
+            if let bad {
+                if nonFinitePolicy == .throw {
+                    throw OptimizerError.nonFiniteGradient(path: bad, group: rt.group.name, step: rt.step + 1)
+                }
+                skip[gi] = true
+            }
+        }
+        if skip.contains(true) { skippedSteps += 1 }
+        // 2. Update each group.
+        for (gi, rt) in runtimes.enumerated() where !skip[gi] {
+            stepGroup(rt, objectives: objectives, provided: provided, learningRateScale: learningRateScale)
+        }
+        if skip.contains(false) { stepCount += 1 }
+    }
+
+    private func stepGroup(_ rt: GroupRuntime, objectives: [[UnsafeBufferPointer<Float>?]],
+                           provided: [UnsafeBufferPointer<Float>?]?, learningRateScale: Float) {
+        let t = rt.step + 1
+        let info = StepInfo(step: t, learningRateScale: learningRateScale)
+        // Objective gradients of this group's members, zeros for missing ones.
+        var perObjective: [[UnsafeBufferPointer<Float>]] = []
+        for row in objectives {
+            var list: [UnsafeBufferPointer<Float>] = []
+            list.reserveCapacity(rt.members.count)
+            for (k, i) in rt.members.enumerated() {
+                if let g = row[i] { list.append(g) } else { list.append(zeroBuffer(rt, k)) }
+            }
+            perObjective.append(list)
+        }
+        let raw: [UnsafeBufferPointer<Float>]
+        if perObjective.count == 1 && rt.group.aggregator.isSum {
+            raw = perObjective[0]
+        } else {
+            if rt.aggregates.isEmpty { rt.aggregates = rt.infos.map { Tensor(zeros: $0.shape) } }
+            let outs = rt.aggregates.indices.map { rt.aggregates[$0].unsafeMutableStorage() }
+            rt.group.aggregator.aggregate(perObjective, into: outs, state: &rt.aggregatorState, step: info)
+            raw = outs.map { UnsafeBufferPointer($0) }
+        }
+        let values = rt.members.map { parameters[$0].parameter.value.unsafeMutableStorage() }
+        var slots: [TensorSlot] = []
+        slots.reserveCapacity(rt.members.count)
+        for (k, i) in rt.members.enumerated() {
+            let u = rt.updates[k].unsafeMutableStorage()
+            let anchorValues: UnsafeBufferPointer<Float>? = rt.anchors[k]?.unsafeStorage()
+            let providedG: UnsafeBufferPointer<Float>? = provided.map { $0[i] ?? zeroBuffer(rt, k) }
+            slots.append(TensorSlot(index: k, info: rt.infos[k], value: UnsafeBufferPointer(values[k]), anchorValues: anchorValues,
+                                    gradient: raw[k], providedGradient: providedG, update: u,
+                                    splitsAcrossCores: u.count >= GroupStep.largeTensorThreshold))
+        }
+        let group = GroupStep(info: info, slots: slots)
+        group.forEachTensor { k in
+            let s = group.slots[k]
+            let src = s.gradient.baseAddress, dst = s.update.baseAddress
+            s.forChunks { r in for j in r { dst![j] = src![j] } }
+        }
+        rt.transform.update(group, state: &rt.state)
+        // θ ← θ + u
+        group.forEachTensor { k in
+            let s = group.slots[k]
+            let th = values[k].baseAddress, u = s.update.baseAddress
+            s.forChunks { r in for j in r { th![j] += u![j] } }
+        }
+        rt.step = t
+    }
+
+    private func zeroBuffer(_ rt: GroupRuntime, _ k: Int) -> UnsafeBufferPointer<Float> {
+        if rt.zeros[k] == nil { rt.zeros[k] = Tensor(zeros: rt.infos[k].shape) }
+        return rt.zeros[k]!.unsafeStorage()
+    }
+}

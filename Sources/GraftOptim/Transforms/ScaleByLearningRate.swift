@@ -1,0 +1,42 @@
+/// `u ← −α_t · s · u`, with `α_t` the (scheduled) learning rate and `s` the step's
+/// learning-rate scale. The last member of every step-rule chain, and the only place where
+/// the sign flips from "gradient-like" to "update" (θ ← θ + u).
+public struct ScaleByLearningRate: TensorTransform {
+    /// The learning rate schedule α_t.
+    public let learningRate: Schedule
+
+    /// - Throws: `invalidHyperparameter` for a negative or non-finite learning rate.
+    public init(_ learningRate: Schedule) throws {
+        if case let .constant(v) = learningRate.kind { try Check.nonNegative("lr", v) }
+        for t in [1, 2, 1_000] { try Check.nonNegative("lr(t=\(t))", learningRate.value(at: t)) }
+        self.learningRate = learningRate
+    }
+
+    public func makeTensorState(for parameter: ParameterInfo) -> EmptyState { EmptyState() }
+
+    public func update(_ slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
+        let factor = -learningRate.value(at: step.step) * step.learningRateScale
+        let u = slot.update.baseAddress!
+        slot.forChunks { r in for i in r { u[i] *= factor } }
+    }
+}
+
+/// `u ← factor · u` with a fixed factor (no sign flip: use `ScaleByLearningRate` for that).
+public struct Scale: TensorTransform {
+    /// The factor.
+    public let factor: Float
+
+    /// - Throws: `invalidHyperparameter` for a non-finite factor.
+    public init(_ factor: Float) throws {
+        try Check.finite("scale", factor)
+        self.factor = factor
+    }
+
+    public func makeTensorState(for parameter: ParameterInfo) -> EmptyState { EmptyState() }
+
+    public func update(_ slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
+        let f = factor
+        let u = slot.update.baseAddress!
+        slot.forChunks { r in for i in r { u[i] *= f } }
+    }
+}
