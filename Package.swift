@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Graft", targets: ["Graft"]),
         .library(name: "GraftTensor", targets: ["GraftTensor"]),
         .library(name: "GraftOptim", targets: ["GraftOptim"]),
+        .executable(name: "graft", targets: ["graft"]),
     ],
     targets: [
         // MARK: - System and C support
@@ -28,6 +29,10 @@ let package = Package(
         .target(name: "GraftTensor", dependencies: ["COpenBLAS", "CGraftSupport"]),
         .target(name: "GraftOptim", dependencies: ["GraftTensor"]),
         .target(name: "Graft", dependencies: ["GraftTensor", "GraftOptim"]),
+
+        // MARK: - Command-line tool
+
+        .executableTarget(name: "graft", dependencies: ["GraftOptim"]),
 
         // MARK: - Examples
 

@@ -1,0 +1,34 @@
+/// A chain of erased transforms built at run time (for example from a trace's `chain`
+/// recipe): each member runs over the whole group in order. Prefer the statically typed
+/// `Chain` from `@TransformBuilder` in code.
+public struct SequenceTransform: GradientTransform {
+    /// The members' states, in order.
+    public struct State: Codable, Sendable {
+        public var members: [AnyGradientTransform.State]
+    }
+
+    public let members: [AnyGradientTransform]
+
+    public init(_ members: [AnyGradientTransform]) { self.members = members }
+
+    public func makeState(for parameters: [ParameterInfo]) -> State {
+        State(members: members.map { $0.makeState(for: parameters) })
+    }
+
+    public func update(_ group: GroupStep, state: inout State) {
+        for i in members.indices { members[i].update(group, state: &state.members[i]) }
+    }
+
+    public func inspect(_ state: State, member: String?, index: Int) -> (any Sendable)? {
+        for i in members.indices { if let s = members[i].inspect(state.members[i], member: member, index: index) { return s } }
+        return nil
+    }
+
+    public func telemetry(_ state: State, index: Int) -> [String: Double] {
+        members.indices.reduce(into: [:]) { acc, i in acc.merge(members[i].telemetry(state.members[i], index: index)) { _, b in b } }
+    }
+
+    public var memberNames: [String] { members.flatMap(\.memberNames) }
+    public var usesAnchors: Bool { members.contains { $0.usesAnchors } }
+    public var usesProvidedGradient: Bool { members.contains { $0.usesProvidedGradient } }
+}

@@ -1,0 +1,38 @@
+/// L2-SP's regulariser gradient (Li, Grandvalet & Davoine, ICML 2018, "Explicit Inductive
+/// Bias for Transfer Learning with Convolutional Networks"): anchored parameters are pulled
+/// toward their anchor, `u ← u + α (θ − θ0)`; parameters without an anchor (a new head)
+/// are decayed toward zero, `u ← u + β θ`. Place it before a step rule:
+/// `AnchorDecay → (SGD | Adam) → ScaleByLearningRate` is L2-SP with that step rule.
+public struct AnchorDecay: TensorTransform {
+    /// α: the pull toward θ0 on anchored parameters.
+    public let alpha: Float
+    /// β: the L2 decay on parameters without an anchor.
+    public let beta: Float
+
+    /// - Throws: unless α, β ≥ 0 and finite.
+    public init(alpha: Float, beta: Float = 0) throws {
+        try Check.nonNegative("alpha", alpha)
+        try Check.nonNegative("beta", beta)
+        self.alpha = alpha
+        self.beta = beta
+    }
+
+    public var usesAnchors: Bool { true }
+    public func makeTensorState(for parameter: ParameterInfo) -> EmptyState { EmptyState() }
+
+    public func update(_ slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
+        let u = slot.update.baseAddress!, th = slot.value.baseAddress!
+        if !slot.hasAnchor {
+            let b = beta
+            if b != 0 { slot.forChunks { r in for i in r { u[i] += b * th[i] } } }
+            return
+        }
+        let a = alpha
+        guard a != 0 else { return }
+        if let anchor = slot.anchorValues?.baseAddress {
+            slot.forChunks { r in for i in r { u[i] += a * (th[i] - anchor[i]) } }
+        } else {
+            slot.forChunks { r in for i in r { u[i] += a * th[i] } }
+        }
+    }
+}
