@@ -25,16 +25,19 @@ let package = Package(
         // MARK: - Library modules
 
         .target(name: "GraftTensor", dependencies: ["COpenBLAS", "CGraftSupport"]),
-        .target(name: "Graft", dependencies: ["GraftTensor"]),
+        .target(name: "GraftNN", dependencies: ["GraftTensor"]),
+        .target(name: "Graft", dependencies: ["GraftTensor", "GraftNN"]),
 
         // MARK: - Examples
 
         .executableTarget(name: "QuickStart", dependencies: ["Graft"], path: "Examples/QuickStart"),
+        .executableTarget(name: "NNQuickStart", dependencies: ["Graft"], path: "Examples/NNQuickStart"),
 
         // MARK: - Tests
 
         .target(name: "GraftTestSupport", dependencies: ["GraftTensor"], path: "Tests/GraftTestSupport"),
         .testTarget(name: "GraftTensorTests", dependencies: ["GraftTensor", "GraftTestSupport"]),
+        .testTarget(name: "GraftNNTests", dependencies: ["GraftNN", "GraftTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
