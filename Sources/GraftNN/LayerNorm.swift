@@ -50,7 +50,7 @@ public final class LayerNorm: Layer {
         let f = features
         Workspace.prepare(&normalized, rows: batch, columns: f)
         Workspace.prepare(&output, rows: batch, columns: f)
-        Workspace.prepare(&inverseDeviation, shape: [batch])
+        Workspace.prepare(&inverseDeviation, count: batch)
         guard batch > 0 else { return output }
         let eps = epsilon
         x.withUnsafeBufferPointer { xb in

@@ -12,6 +12,12 @@ enum Workspace {
         }
     }
 
+    /// Makes `buffer` a rank-1 tensor of `count` elements, reallocating only when it differs.
+    @inline(__always)
+    static func prepare(_ buffer: inout Tensor, count: Int) {
+        if buffer.rank != 1 || buffer.shape[0] != count { buffer = Tensor(zeros: [count]) }
+    }
+
     /// Makes `buffer` a tensor of `shape`, reallocating only when its shape differs.
     @inline(__always)
     static func prepare(_ buffer: inout Tensor, shape: [Int]) {

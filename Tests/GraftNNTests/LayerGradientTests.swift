@@ -105,4 +105,55 @@ struct LayerGradientTests {
         #expect(Set(comparisons.keys) == ["input", "lora_a", "lora_b"])
         #expect(touchedFrozen.isEmpty)
     }
+
+    /// End to end: a ReLU MLP with LoRA and dropout (replayed mask) under label-smoothed
+    /// cross-entropy; the objective is the loss itself, recomputed in `Double` from the logits.
+    @Test func mlpUnderCrossEntropyMatchesFiniteDifferences() throws {
+        let dropout = try Dropout(0.25, seed: 41)
+        let lora = try LoRA(try Dense(6, 5, seed: 43), rank: 2, alpha: 2, seed: 44)
+        randomize(lora.b, seed: 45)
+        let model = try Sequential {
+            try Sequential("body") {
+                try Dense(4, 6, seed: 42)
+                ReLU()
+                dropout
+                lora
+                try LeakyReLU(slope: 0.2)
+            }
+            try Dense(5, 3, seed: 46).named("head")
+        }
+        let saved = dropout.generator
+        var g = SeededGenerator(seed: 47)
+        let x = Tensor.randomNormal(shape: [4, 4], generator: &g)
+        let labels = [2, 0, 1, 1]
+        let loss = try SoftmaxCrossEntropy(labelSmoothing: 0.1)
+
+        func objective(_ input: Tensor) -> Double {
+            dropout.generator = saved
+            return referenceCrossEntropy(model.forward(input), labels, smoothing: 0.1)
+        }
+        model.zeroGradients()
+        dropout.generator = saved
+        let output = try loss(model.forward(x), labels: labels)
+        let inputGradient = model.backward(output.gradient)
+
+        var xs = x
+        var comparisons = ["input": FiniteDifferences.compare(
+            inputGradient,
+            FiniteDifferences.numericGradient(count: xs.count, get: { xs[flat: $0] }, set: { xs[flat: $0] = $1 },
+                                              objective: { objective(xs) }))]
+        for named in model.namedParameters() where named.parameter.isTrainable {
+            let p = named.parameter
+            comparisons[named.path] = FiniteDifferences.compare(
+                p.gradient,
+                FiniteDifferences.numericGradient(count: p.value.count, get: { p.value[flat: $0] },
+                                                  set: { p.value[flat: $0] = $1 }, objective: { objective(x) }))
+        }
+        #expect(Set(comparisons.keys) == ["input", "body.0.weight", "body.0.bias", "body.3.lora_a", "body.3.lora_b",
+                                          "head.weight", "head.bias"])
+        for (name, c) in comparisons.sorted(by: { $0.key < $1.key }) {
+            #expect(c.maxError <= FiniteDifferences.tolerance, "\(name): \(c)")
+            #expect(c.numericNorm > 1e-3, "\(name): trivially zero")
+        }
+    }
 }
