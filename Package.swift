@@ -27,8 +27,9 @@ let package = Package(
         // MARK: - Library modules
 
         .target(name: "GraftTensor", dependencies: ["COpenBLAS", "CGraftSupport"]),
+        .target(name: "GraftNN", dependencies: ["GraftTensor"]),
         .target(name: "GraftOptim", dependencies: ["GraftTensor"]),
-        .target(name: "Graft", dependencies: ["GraftTensor", "GraftOptim"]),
+        .target(name: "Graft", dependencies: ["GraftTensor", "GraftNN", "GraftOptim"]),
 
         // MARK: - Command-line tool
 
@@ -37,11 +38,13 @@ let package = Package(
         // MARK: - Examples
 
         .executableTarget(name: "QuickStart", dependencies: ["Graft"], path: "Examples/QuickStart"),
+        .executableTarget(name: "NNQuickStart", dependencies: ["Graft"], path: "Examples/NNQuickStart"),
 
         // MARK: - Tests
 
         .target(name: "GraftTestSupport", dependencies: ["GraftTensor"], path: "Tests/GraftTestSupport"),
         .testTarget(name: "GraftTensorTests", dependencies: ["GraftTensor", "GraftTestSupport"]),
+        .testTarget(name: "GraftNNTests", dependencies: ["GraftNN", "GraftTestSupport"]),
         .testTarget(name: "GraftOptimTests", dependencies: ["GraftOptim", "GraftTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

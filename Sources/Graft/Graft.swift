@@ -1,5 +1,7 @@
 /// Graft: composable gradient transforms for robust fine-tuning.
 ///
-/// `import Graft` brings in every module: tensors (`GraftTensor`).
+/// `import Graft` brings in every module: tensors (`GraftTensor`), the layer DSL
+/// (`GraftNN`) and the optimizers (`GraftOptim`).
 @_exported import GraftTensor
+@_exported import GraftNN
 @_exported import GraftOptim
