@@ -25,6 +25,7 @@ let package = Package(
         // MARK: - Library modules
 
         .target(name: "GraftTensor", dependencies: ["COpenBLAS", "CGraftSupport"]),
+        .target(name: "GraftTrain", dependencies: ["GraftTensor"]),
         .target(name: "Graft", dependencies: ["GraftTensor"]),
 
         // MARK: - Examples
@@ -35,6 +36,7 @@ let package = Package(
 
         .target(name: "GraftTestSupport", dependencies: ["GraftTensor"], path: "Tests/GraftTestSupport"),
         .testTarget(name: "GraftTensorTests", dependencies: ["GraftTensor", "GraftTestSupport"]),
+        .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
