@@ -17,10 +17,9 @@ public struct ChecksumList: Sendable, Equatable {
     public init(parsing text: String, file: String) throws {
         self.file = file
         var digests = [String: String]()
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // `Character.isNewline` also matches "\r\n", a single `Character` in Swift.
+        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let lineNumber = index + 1
-            var line = Substring(rawLine)
-            if line.hasSuffix("\r") { line = line.dropLast() }
             if line.allSatisfy({ $0 == " " || $0 == "\t" }) || line.hasPrefix("#") { continue }
             guard let space = line.firstIndex(of: " ") else {
                 throw DataError.malformedChecksumFile(file: file, line: lineNumber, reason: "expected 'HASH  filename'")

@@ -36,7 +36,7 @@ public struct DigitDomains: Sendable {
             throw DataError.unreadableFile(file: facesURL.path, reason: "not UTF-8 text")
         }
         return DigitDomains(mnist: try domain("mnist"), fonts: try domain("fonts"), optdigits: try domain("optdigits"),
-                            fontFaces: facesText.split(separator: "\n").map(String.init).filter { !$0.isEmpty },
+                            fontFaces: facesText.split(whereSeparator: \.isNewline).map(String.init),
                             folder: folder)
     }
 

@@ -20,6 +20,9 @@ extension ImageOps {
     }
 
     /// Separable Gaussian filtering without clamping (also smooths displacement fields).
+    ///
+    /// Each pass accumulates one shifted copy of the input per tap over the valid range
+    /// (loops the compiler vectorises), then divides by the in-image weight sum.
     static func gaussianFilter(_ source: UnsafeBufferPointer<Float>, into destination: UnsafeMutableBufferPointer<Float>,
                                side: Int, sigma: Float) {
         let n = side * side
@@ -28,33 +31,38 @@ extension ImageOps {
             return
         }
         let radius = min(side - 1, max(1, Int((3 * sigma).rounded(.up))))
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * radius + 1) { weights in
+        let taps = 2 * radius + 1
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: n + taps + side) { scratch in
+            let rows = UnsafeMutableBufferPointer(rebasing: scratch[0..<n])
+            let weights = UnsafeMutableBufferPointer(rebasing: scratch[n..<(n + taps)])
+            let norm = UnsafeMutableBufferPointer(rebasing: scratch[(n + taps)...])
             let denominator = 2 * sigma * sigma
             for k in -radius...radius { weights[k + radius] = Float(exp(Double(-Float(k * k) / denominator))) }
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { rows in
-                // Horizontal pass into `rows`, vertical pass into `destination`.
-                for r in 0..<side {
-                    for c in 0..<side {
-                        var sum: Float = 0, total: Float = 0
-                        for k in max(-radius, -c)...min(radius, side - 1 - c) {
-                            let w = weights[k + radius]
-                            sum += w * source[r * side + c + k]
-                            total += w
-                        }
-                        rows[r * side + c] = sum / total
-                    }
+            // 1 / (sum of the weights whose tap falls inside the image), per position.
+            for i in 0..<side {
+                var total: Float = 0
+                for k in max(-radius, -i)...min(radius, side - 1 - i) { total += weights[k + radius] }
+                norm[i] = 1 / total
+            }
+            // Horizontal pass: rows[r, c] = Σ_k w_k · source[r, c + k].
+            rows.update(repeating: 0)
+            for r in 0..<side {
+                let base = r * side
+                for k in -radius...radius {
+                    let w = weights[k + radius]
+                    let lo = max(0, -k), hi = min(side, side - k)
+                    for c in lo..<hi { rows[base + c] += w * source[base + c + k] }
                 }
-                for r in 0..<side {
-                    let lo = max(-radius, -r), hi = min(radius, side - 1 - r)
-                    for c in 0..<side {
-                        var sum: Float = 0, total: Float = 0
-                        for k in lo...hi {
-                            let w = weights[k + radius]
-                            sum += w * rows[(r + k) * side + c]
-                            total += w
-                        }
-                        destination[r * side + c] = sum / total
-                    }
+                for c in 0..<side { rows[base + c] *= norm[c] }
+            }
+            // Vertical pass: destination[r, c] = Σ_k w_k · rows[r + k, c].
+            for r in 0..<side {
+                let base = r * side
+                for c in 0..<side { destination[base + c] = 0 }
+                for k in max(-radius, -r)...min(radius, side - 1 - r) {
+                    let w = weights[k + radius] * norm[r]
+                    let from = (r + k) * side
+                    for c in 0..<side { destination[base + c] += w * rows[from + c] }
                 }
             }
         }
