@@ -29,7 +29,8 @@ let package = Package(
         .target(name: "GraftTensor", dependencies: ["COpenBLAS", "CGraftSupport"]),
         .target(name: "GraftNN", dependencies: ["GraftTensor"]),
         .target(name: "GraftOptim", dependencies: ["GraftTensor"]),
-        .target(name: "Graft", dependencies: ["GraftTensor", "GraftNN", "GraftOptim"]),
+        .target(name: "GraftTrain", dependencies: ["GraftTensor", "GraftNN", "GraftOptim"]),
+        .target(name: "Graft", dependencies: ["GraftTensor", "GraftNN", "GraftOptim", "GraftTrain"]),
 
         // MARK: - Command-line tool
 
@@ -46,6 +47,7 @@ let package = Package(
         .testTarget(name: "GraftTensorTests", dependencies: ["GraftTensor", "GraftTestSupport"]),
         .testTarget(name: "GraftNNTests", dependencies: ["GraftNN", "GraftTestSupport"]),
         .testTarget(name: "GraftOptimTests", dependencies: ["GraftOptim", "GraftTestSupport"]),
+        .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
