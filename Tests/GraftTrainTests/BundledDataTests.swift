@@ -46,6 +46,10 @@ import GraftTensor
         // Explicit path: the folder itself, or a package root.
         #expect(try DataLocator.locate(explicitPath: bundledDataFolder.path, environment: [:]).path == expected)
         #expect(try DataLocator.locate(explicitPath: root.path, environment: [:]).path == expected)
+        #expect(try DataLocator.locate(explicitPath: "Data/digits16", environment: [:], currentDirectory: root.path).path == expected)
+        #expect(throws: DataError.self) {
+            try DataLocator.locate(explicitPath: "/nonexistent/graft", environment: ["GRAFT_DATA": bundledDataFolder.path])
+        }
         // Environment variable.
         #expect(try DataLocator.locate(environment: ["GRAFT_DATA": bundledDataFolder.path], executablePath: nil).path == expected)
         // Upward search from a subfolder of the package.

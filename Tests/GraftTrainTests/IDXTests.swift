@@ -119,6 +119,11 @@ private func imageFile(magic: UInt32 = IDX.imageMagic, dims: [Int32], payload: I
         #expect(throws: DataError.unreadableFile(file: dir.url.path, reason: "it is a directory")) {
             try IDX.readLabels(at: dir.url)
         }
+        #expect(throws: DataError.unreadableFile(file: "/dev/zero", reason: "not a regular file")) {
+            try IDX.readImages(at: URL(fileURLWithPath: "/dev/zero"))
+        }
+        let small = try dir.write([1, 2, 3, 4], to: "small")
+        #expect(throws: DataError.fileTooLarge(file: small.path, bytes: 4, limit: 3)) { try FileBytes.read(small, limit: 3) }
     }
 
     @Test func checksumMismatchAndUnlistedFile() throws {

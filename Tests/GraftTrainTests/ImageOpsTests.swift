@@ -69,10 +69,16 @@ import GraftTensor
             for i in 0..<256 {
                 #expect(dilated.pixels[i] >= image.pixels[i] && image.pixels[i] >= eroded.pixels[i])
             }
-            // Exact 3×3 max at an interior and a corner pixel.
-            let interior = (4...6).flatMap { r in (6...8).map { c in image[r, c] } }.max()
-            #expect(dilated[5, 7] == interior)
-            #expect(eroded[0, 0] == [image[0, 0], image[0, 1], image[1, 0], image[1, 1]].min())
+            // Exactly the max / min over the in-image 3×3 neighbourhood, borders included.
+            for r in 0..<16 {
+                for c in 0..<16 {
+                    var neighbours = [Float]()
+                    for rr in max(0, r - 1)...min(15, r + 1) {
+                        for cc in max(0, c - 1)...min(15, c + 1) { neighbours.append(image[rr, cc]) }
+                    }
+                    #expect(dilated[r, c] == neighbours.max() && eroded[r, c] == neighbours.min(), "pixel (\(r), \(c))")
+                }
+            }
         }
     }
 
@@ -145,6 +151,7 @@ import GraftTensor
     @Test func invalidImagesThrow() {
         #expect(throws: DataError.self) { try SquareImage(side: 4, pixels: [0, 1]) }
         #expect(throws: DataError.self) { try SquareImage(side: -3) }
+        #expect(throws: DataError.self) { try SquareImage(side: Int.max, pixels: []) }
     }
 }
 

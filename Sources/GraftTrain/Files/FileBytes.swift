@@ -9,8 +9,8 @@ public enum FileBytes {
     public static let defaultLimit = 1 << 30
 
     /// The bytes of the file at `url`.
-    /// - Throws: `DataError.missingFile`, `.unreadableFile` (a directory, permissions, an
-    ///   I/O error) or `.fileTooLarge`.
+    /// - Throws: `DataError.missingFile`, `.unreadableFile` (a directory, a device or
+    ///   pipe, permissions, an I/O error) or `.fileTooLarge`. Symbolic links are followed.
     public static func read(_ url: URL, limit: Int = FileBytes.defaultLimit) throws -> [UInt8] {
         let path = url.path
         var isDirectory: ObjCBool = false
@@ -20,8 +20,17 @@ public enum FileBytes {
         guard !isDirectory.boolValue else {
             throw DataError.unreadableFile(file: path, reason: "it is a directory")
         }
-        if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-           let size = (attributes[.size] as? NSNumber)?.intValue, size > limit {
+        let attributes: [FileAttributeKey: Any]
+        do {
+            attributes = try FileManager.default.attributesOfItem(atPath: path)
+        } catch {
+            throw DataError.unreadableFile(file: path, reason: error.localizedDescription)
+        }
+        // A device or FIFO (`/dev/zero`, a pipe) has no meaningful size and may never end.
+        guard (attributes[.type] as? FileAttributeType) == .typeRegular else {
+            throw DataError.unreadableFile(file: path, reason: "not a regular file")
+        }
+        if let size = (attributes[.size] as? NSNumber)?.intValue, size > limit {
             throw DataError.fileTooLarge(file: path, bytes: size, limit: limit)
         }
         let data: Data

@@ -13,8 +13,9 @@ public struct SquareImage: Sendable, Equatable {
     /// - Throws: `DataError.invalidArgument` unless `side > 0` and
     ///   `pixels.count == side · side`.
     public init(side: Int, pixels: [Float]) throws {
-        guard side > 0, side <= 1 << 15, pixels.count == side * side else {
-            throw DataError.invalidArgument("a \(side)×\(side) image needs \(max(0, side) * max(0, side)) pixels, got \(pixels.count)")
+        guard side > 0, side <= 1 << 15 else { throw DataError.invalidArgument("invalid image side \(side)") }
+        guard pixels.count == side * side else {
+            throw DataError.invalidArgument("a \(side)×\(side) image needs \(side * side) pixels, got \(pixels.count)")
         }
         self.side = side
         self.pixels = pixels
