@@ -64,4 +64,7 @@ extension Layer {
     public func forEachSublayer(_ body: (_ name: String, _ layer: any Layer) -> Void) {}
     /// Ignores the mode.
     public func modeDidChange(to mode: LayerMode) {}
+
+    /// `forward(input)`: lets a model be applied like a function, `model(x)`.
+    public func callAsFunction(_ input: Tensor) -> Tensor { forward(input) }
 }
