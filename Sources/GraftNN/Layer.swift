@@ -25,6 +25,9 @@ import GraftTensor
 /// keeps an output alive across steps stays correct: the layer's next write copies.
 /// Buffers are reallocated only when the batch size changes.
 ///
+/// A layer keeps per-call state (its buffers and caches), so one layer object must not run
+/// on several threads at once, nor appear twice in one model (`Sequential` rejects that).
+///
 /// Shapes are checked with `precondition`: a mis-shaped batch is a programmer error, and
 /// these checks sit on the hot path.
 public protocol Layer: AnyObject {

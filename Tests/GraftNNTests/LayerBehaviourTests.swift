@@ -38,6 +38,21 @@ struct LayerBehaviourTests {
         #expect(d.bias!.gradient == Tensor([2, 2]))
     }
 
+    @Test func frozenDenseAccumulatesNothingButPropagatesInputGradients() throws {
+        let d = try Dense(3, 2, seed: 1)
+        d.freeze()
+        var g = SeededGenerator(seed: 2)
+        let x = Tensor.randomNormal(shape: [4, 3], generator: &g)
+        let upstream = Tensor.randomNormal(shape: [4, 2], generator: &g)
+        _ = d.forward(x)
+        let dx = d.backward(upstream)
+        #expect(d.weight.gradient.scalars.allSatisfy { $0 == 0 })
+        #expect(d.bias!.gradient.scalars.allSatisfy { $0 == 0 })
+        let expected = try Tensor.matmul(upstream, d.weight.value)
+        for (a, b) in zip(dx.scalars, expected.scalars) { #expect(abs(a - b) <= 1e-6) }
+        #expect(dx.scalars.contains { $0 != 0 })
+    }
+
     @Test func activationValues() throws {
         let x = Tensor([-2, -0.5, 0, 0.5, 3])
         #expect(ReLU().forward(x) == Tensor([0, 0, 0, 0.5, 3]))
