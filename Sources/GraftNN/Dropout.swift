@@ -47,10 +47,12 @@ public final class Dropout: Layer {
         Workspace.prepare(&mask, shape: x.shape)
         let p = probability
         let keep: Float = p < 1 ? 1 / (1 - p) : 0
+        var g = generator  // a local copy: no class-property access per element
         mask.withUnsafeMutableBufferPointer { m in
-            for i in 0..<m.count { m[i] = generator.nextFloat() < p ? 0 : keep }
+            for i in 0..<m.count { m[i] = g.nextFloat() < p ? 0 : keep }
         }
-        ElementwiseKernels.map2(x, mask, into: &output, *)
+        generator = g
+        ElementwiseKernels.chain(x, mask, into: &output, IdentityFunction())  // y = x ⊙ m
         return output
     }
 
@@ -58,7 +60,7 @@ public final class Dropout: Layer {
     public func backward(_ g: Tensor) -> Tensor {
         precondition(lastShape == g.shape, "Dropout: output gradient \(g.shape) does not match the last output \(lastShape ?? []) (call forward first)")
         if lastWasIdentity { return g }
-        ElementwiseKernels.chain(g, mask, into: &inputGradient) { $0 }
+        ElementwiseKernels.chain(g, mask, into: &inputGradient, IdentityFunction())
         return inputGradient
     }
 }

@@ -25,6 +25,9 @@ import GraftTensor
 /// keeps an output alive across steps stays correct: the layer's next write copies.
 /// Buffers are reallocated only when the batch size changes.
 ///
+/// A layer keeps per-call state (its buffers and caches), so one layer object must not run
+/// on several threads at once, nor appear twice in one model (`Sequential` rejects that).
+///
 /// Shapes are checked with `precondition`: a mis-shaped batch is a programmer error, and
 /// these checks sit on the hot path.
 public protocol Layer: AnyObject {
@@ -64,4 +67,7 @@ extension Layer {
     public func forEachSublayer(_ body: (_ name: String, _ layer: any Layer) -> Void) {}
     /// Ignores the mode.
     public func modeDidChange(to mode: LayerMode) {}
+
+    /// `forward(input)`: lets a model be applied like a function, `model(x)`.
+    public func callAsFunction(_ input: Tensor) -> Tensor { forward(input) }
 }

@@ -17,6 +17,7 @@ public enum LayerError: Error, Equatable, Sendable, CustomStringConvertible {
     /// overwritten by its second use, and its parameters listed twice).
     case repeatedLayer(path: String)
 
+    /// A one-line message naming what is wrong and what was expected.
     public var description: String {
         switch self {
         case let .invalidSize(layer, argument, value, expected):

@@ -22,14 +22,21 @@ public final class LeakyReLU: Layer {
 
     /// `x > 0 ? x : s · x` for every element.
     public func forward(_ x: Tensor) -> Tensor {
-        let s = slope
-        ElementwiseKernels.map(x, into: &output, derivative: &derivative) { v in v > 0 ? (v, 1) : (s * v, s) }
+        ElementwiseKernels.map(x, into: &output, derivative: &derivative, LeakyRectifier(slope: slope))
         return output
     }
 
     /// `g · (x > 0 ? 1 : s)`.
     public func backward(_ g: Tensor) -> Tensor {
-        ElementwiseKernels.chain(g, derivative, into: &inputGradient) { $0 }
+        ElementwiseKernels.chain(g, derivative, into: &inputGradient, IdentityFunction())
         return inputGradient
+    }
+}
+
+/// `x > 0 ? (x, 1) : (s x, s)`.
+struct LeakyRectifier: ScalarFunctionWithDerivative {
+    let slope: Float
+    @inline(__always) func valueAndDerivative(_ x: Float) -> (value: Float, derivative: Float) {
+        x > 0 ? (x, 1) : (slope * x, slope)
     }
 }

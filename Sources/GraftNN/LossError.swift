@@ -14,6 +14,7 @@ public enum LossError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A hyperparameter is outside its range.
     case invalidHyperparameter(argument: String, value: Float, expected: String)
 
+    /// A one-line message naming what is wrong and what was expected.
     public var description: String {
         switch self {
         case let .shapeMismatch(expected, actual):

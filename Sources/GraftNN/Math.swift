@@ -9,4 +9,3 @@ import Darwin
 @inline(__always) func tanhFloat(_ x: Float) -> Float { tanhf(x) }
 @inline(__always) func expFloat(_ x: Float) -> Float { expf(x) }
 @inline(__always) func logDouble(_ x: Double) -> Double { log(x) }
-@inline(__always) func expDouble(_ x: Double) -> Double { exp(x) }

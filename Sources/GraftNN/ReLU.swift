@@ -13,13 +13,23 @@ public final class ReLU: Layer {
 
     /// `max(0, x)` for every element.
     public func forward(_ x: Tensor) -> Tensor {
-        ElementwiseKernels.map(x, into: &output) { $0 > 0 ? $0 : 0 }
+        ElementwiseKernels.map(x, into: &output, Rectifier())
         return output
     }
 
     /// `g · 1[y > 0]`.
     public func backward(_ g: Tensor) -> Tensor {
-        ElementwiseKernels.chain(g, output, into: &inputGradient) { $0 > 0 ? 1 : 0 }
+        ElementwiseKernels.chain(g, output, into: &inputGradient, RectifierDerivative())
         return inputGradient
     }
+}
+
+/// `max(0, x)`.
+struct Rectifier: ScalarFunction {
+    @inline(__always) func callAsFunction(_ x: Float) -> Float { x > 0 ? x : 0 }
+}
+
+/// The rectifier's derivative from its output: `1[y > 0]`.
+struct RectifierDerivative: ScalarFunction {
+    @inline(__always) func callAsFunction(_ y: Float) -> Float { y > 0 ? 1 : 0 }
 }

@@ -14,20 +14,30 @@ public final class Sigmoid: Layer {
 
     /// `σ(x)` for every element.
     public func forward(_ x: Tensor) -> Tensor {
-        ElementwiseKernels.map(x, into: &output) { v in
-            if v >= 0 {
-                return 1 / (1 + expFloat(-v))
-            } else {
-                let e = expFloat(v)
-                return e / (1 + e)
-            }
-        }
+        ElementwiseKernels.map(x, into: &output, Logistic())
         return output
     }
 
     /// `g · y (1 − y)`.
     public func backward(_ g: Tensor) -> Tensor {
-        ElementwiseKernels.chain(g, output, into: &inputGradient) { $0 * (1 - $0) }
+        ElementwiseKernels.chain(g, output, into: &inputGradient, LogisticDerivative())
         return inputGradient
     }
+}
+
+/// `σ(x)`, raising `e` only to non-positive powers.
+struct Logistic: ScalarFunction {
+    @inline(__always) func callAsFunction(_ x: Float) -> Float {
+        if x >= 0 {
+            return 1 / (1 + expFloat(-x))
+        } else {
+            let e = expFloat(x)
+            return e / (1 + e)
+        }
+    }
+}
+
+/// The logistic derivative from its output: `y (1 − y)`.
+struct LogisticDerivative: ScalarFunction {
+    @inline(__always) func callAsFunction(_ y: Float) -> Float { y * (1 - y) }
 }

@@ -12,13 +12,23 @@ public final class Tanh: Layer {
 
     /// `tanh x` for every element.
     public func forward(_ x: Tensor) -> Tensor {
-        ElementwiseKernels.map(x, into: &output) { tanhFloat($0) }
+        ElementwiseKernels.map(x, into: &output, HyperbolicTangent())
         return output
     }
 
     /// `g · (1 − y²)`.
     public func backward(_ g: Tensor) -> Tensor {
-        ElementwiseKernels.chain(g, output, into: &inputGradient) { 1 - $0 * $0 }
+        ElementwiseKernels.chain(g, output, into: &inputGradient, HyperbolicTangentDerivative())
         return inputGradient
     }
+}
+
+/// `tanh x` (the C library's `tanhf`, accurate to about an ulp).
+struct HyperbolicTangent: ScalarFunction {
+    @inline(__always) func callAsFunction(_ x: Float) -> Float { tanhFloat(x) }
+}
+
+/// The derivative of tanh from its output: `1 − y²`.
+struct HyperbolicTangentDerivative: ScalarFunction {
+    @inline(__always) func callAsFunction(_ y: Float) -> Float { 1 - y * y }
 }

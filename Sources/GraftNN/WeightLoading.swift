@@ -9,6 +9,7 @@ public enum WeightLoadingError: Error, Equatable, Sendable, CustomStringConverti
     /// The tensor under `path` has shape `actual`, the model's parameter has shape `expected`.
     case shapeMismatch(path: String, expected: [Int], actual: [Int])
 
+    /// A one-line message naming what is wrong and what was expected.
     public var description: String {
         switch self {
         case let .missingPath(path):

@@ -24,7 +24,9 @@ struct LayerBehaviourTests {
 
     @Test func denseComputesXWTransposePlusBias() throws {
         let d = try Dense(weight: Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6]), bias: Tensor([10, 20]))
-        let y = d.forward(try Tensor(shape: [2, 3], scalars: [1, 0, -1, 2, 1, 0]))
+        let x = try Tensor(shape: [2, 3], scalars: [1, 0, -1, 2, 1, 0])
+        let y = d.forward(x)
+        #expect(d(x) == y)
         #expect(y == (try Tensor(shape: [2, 2], scalars: [1 - 3 + 10, 4 - 6 + 20, 2 + 2 + 10, 8 + 5 + 20])))
         d.zeroGradients()
         let dx = d.backward(try Tensor(shape: [2, 2], scalars: [1, 0, 0, 1]))
@@ -36,6 +38,21 @@ struct LayerBehaviourTests {
         #expect(d.bias!.gradient == Tensor([2, 2]))
     }
 
+    @Test func frozenDenseAccumulatesNothingButPropagatesInputGradients() throws {
+        let d = try Dense(3, 2, seed: 1)
+        d.freeze()
+        var g = SeededGenerator(seed: 2)
+        let x = Tensor.randomNormal(shape: [4, 3], generator: &g)
+        let upstream = Tensor.randomNormal(shape: [4, 2], generator: &g)
+        _ = d.forward(x)
+        let dx = d.backward(upstream)
+        #expect(d.weight.gradient.scalars.allSatisfy { $0 == 0 })
+        #expect(d.bias!.gradient.scalars.allSatisfy { $0 == 0 })
+        let expected = try Tensor.matmul(upstream, d.weight.value)
+        for (a, b) in zip(dx.scalars, expected.scalars) { #expect(abs(a - b) <= 1e-6) }
+        #expect(dx.scalars.contains { $0 != 0 })
+    }
+
     @Test func activationValues() throws {
         let x = Tensor([-2, -0.5, 0, 0.5, 3])
         #expect(ReLU().forward(x) == Tensor([0, 0, 0, 0.5, 3]))
@@ -44,6 +61,10 @@ struct LayerBehaviourTests {
         let gelu = GELU().forward(x).scalars
         let expected: [Float] = [-0.045_402_306, -0.154_285_99, 0, 0.345_714_01, 2.996_362_7]
         for (a, b) in zip(gelu, expected) { #expect(abs(a - b) < 1e-6) }
+        // The left tail keeps its relative accuracy (x σ(2u) in Double: −8.43964670e-11 at x = −6).
+        let tail = GELU().forward(Tensor([-6, -40]))
+        #expect(abs(tail[flat: 0] / -8.439_646_7e-11 - 1) < 1e-5)
+        #expect(tail[flat: 1] == 0)
         let s = Sigmoid().forward(Tensor([-100, 0, 100, -20]))
         #expect(s[flat: 0] >= 0 && s[flat: 0] < 1e-40 && s[flat: 1] == 0.5 && s[flat: 2] == 1)
         #expect(abs(s[flat: 3] - 2.061_153_6e-9) < 1e-15)
