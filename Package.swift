@@ -38,6 +38,7 @@ let package = Package(
 
         // MARK: - Examples
 
+        .executableTarget(name: "RobustFineTune", dependencies: ["Graft"], path: "Examples/RobustFineTune"),
         .executableTarget(name: "QuickStart", dependencies: ["Graft"], path: "Examples/QuickStart"),
         .executableTarget(name: "NNQuickStart", dependencies: ["Graft"], path: "Examples/NNQuickStart"),
 
