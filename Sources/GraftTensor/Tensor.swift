@@ -78,13 +78,12 @@ public struct Tensor: Sendable, Equatable, Hashable {
         return t
     }
 
-    /// Samples uniformly from `[lower, upper)` using `generator`.
+    /// Samples uniformly from `[lower, upper)` using `generator` (`nextFloat(in:_:)`).
     public static func randomUniform(shape: [Int], lower: Float = 0, upper: Float = 1,
                                      generator: inout SeededGenerator) -> Tensor {
         var t = Tensor(zeros: shape)
-        let width = upper - lower
         t.storage.withUnsafeMutableBufferPointer { buf in
-            for i in 0..<buf.count { buf[i] = lower + width * generator.nextFloat() }
+            for i in 0..<buf.count { buf[i] = generator.nextFloat(in: lower, upper) }
         }
         return t
     }

@@ -98,6 +98,36 @@ struct SeededGeneratorTests {
         #expect(draws.max()! >= bound / 2)
     }
 
+    /// A generator whose next word is `word`. Xoshiro256** outputs `rotl(s1·5, 7)·9`, which
+    /// is invertible (5 and 9 are odd), so the state word `s1` can be solved for.
+    func generator(nextWord word: UInt64) -> SeededGenerator {
+        func inverse(_ a: UInt64) -> UInt64 {   // Newton's iteration for a⁻¹ mod 2⁶⁴
+            var x = a
+            for _ in 0..<6 { x = x &* (2 &- a &* x) }
+            return x
+        }
+        let r = word &* inverse(9)
+        return SeededGenerator(state: (1, ((r >> 7) | (r << 57)) &* inverse(5), 0, 0))
+    }
+
+    @Test func extremeWordsStayInsideHalfOpenIntervals() {
+        var g = generator(nextWord: .max)
+        #expect(g.next() == UInt64.max)
+        g = generator(nextWord: .max)
+        #expect(g.nextFloat() == 1 - 0x1p-24)
+        g = generator(nextWord: .max)
+        #expect(g.nextDouble() == 1 - 0x1p-53)
+        // 1 + (1 − 2⁻²⁴) lies halfway between 2 − 2⁻²³ and 2 and rounds to even, i.e. to 2.
+        g = generator(nextWord: .max)
+        #expect(g.nextFloat(in: 1, 2) < 2)
+        g = generator(nextWord: .max)
+        #expect(Tensor.randomUniform(shape: [1], lower: 1, upper: 2, generator: &g)[flat: 0] < 2)
+        g = generator(nextWord: .max)
+        #expect(g.nextFloat(in: -3, 5) < 5)
+        g = generator(nextWord: 0)
+        #expect(g.nextFloat(in: 1, 2) == 1 && g.nextFloat(in: 4, 4) == 4)
+    }
+
     @Test func uniformFloatsStayInUnitInterval() {
         var g = SeededGenerator(seed: 3)
         let xs = (0..<100_000).map { _ in g.nextFloat() }
