@@ -3,7 +3,7 @@
 #   make test   install OpenBLAS if missing, run the test suite (debug build)
 
 SHELL := /bin/bash
-DEMO ?= QuickStart
+DEMO ?= RobustFineTune
 
 .PHONY: demo test
 
