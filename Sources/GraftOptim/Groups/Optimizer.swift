@@ -133,6 +133,11 @@ public final class Optimizer {
         for rt in runtimes { for k in rt.anchors.indices where rt.anchors[k] != nil { _ = rt.anchors[k]!.unsafeMutableStorage() } }
     }
 
+    func restoreCounters(stepCount: Int, skippedSteps: Int) {
+        self.stepCount = stepCount
+        self.skippedSteps = skippedSteps
+    }
+
     /// The names of the groups that have a transform, in priority order.
     public var groupNames: [String] { runtimes.map(\.group.name) }
 
