@@ -81,6 +81,7 @@ private struct ErasedStateBox<S>: Decodable {
 
 private func decodeErased<S>(_ data: Data, _ decode: @escaping @Sendable (any Decoder) throws -> S) throws -> S {
     let decoder = JSONDecoder()
+    decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     decoder.userInfo[stateDecoderKey] = decode
     return try decoder.decode(ErasedStateBox<S>.self, from: data).value
 }
@@ -91,6 +92,8 @@ extension Optimizer {
     public func snapshot() throws -> OptimizerSnapshot {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]  // deterministic bytes: equal states give equal snapshots
+        // Adam's second moment legitimately overflows to +inf for gradients above ~1.8e19.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         var groups: [OptimizerSnapshot.Group] = []
         var anchors: [String: Tensor] = [:]
         for rt in runtimes {
