@@ -392,6 +392,70 @@ struct RobustPropertyTests {
         #expect(o.telemetry(for: "w")["gamma"] == Double(Float(1e-8)))
     }
 
+    /// FTP's γ at t = 2 against the rule: `gγ = Σ_rows <g_row, ĉ_{1,row}> / N_{1,row}`, scaled by k
+    /// only when positive, one Adam step (lr μ, global t = 2), clamp to [1e-8, max N_2]; then
+    /// `θ ← θ0 + clamp(γ / N, 0, 1) ĉ` per row. A large μ reaches the upper clamp.
+    @Test("FTP γ follows the rule", arguments: [Float(0), 0.5, 1], [Float(0.05), 10])
+    func ftpGammaFollowsTheRule(_ k: Float, _ mu: Float) throws {
+        let info = ParameterInfo(path: "w", shape: [2, 3], anchor: .initial)
+        let theta: [Float] = [0.5, -1, 2, 0.3, 1, -0.7], anchor: [Float] = [0.2, -0.5, 1.5, 0.1, 1.1, -0.2]
+        for sign: Float in [-1, 1] {  // gγ < 0 (γ grows; k does not apply) and gγ > 0 (scaled by k)
+            let harness = Harness(infos: [info], values: [theta], anchorValues: [anchor])
+            let ftp = try TrainableProjection(k: k, mu: mu)
+            var state = ftp.makeState(for: [info])
+            // Step 1: the incoming update u1 (as after ScaleByLearningRate); γ = 1e-8.
+            let u1: [Float] = [0.1, -0.2, 0.05, 0.3, 0.1, -0.1]
+            harness.load(["w": tensor([2, 3], u1)])
+            ftp.update(harness.group(step: 1), state: &state)
+            let chat1 = (0..<6).map { theta[$0] + u1[$0] - anchor[$0] }
+            let n1 = (0..<2).map { r in (0..<3).reduce(Float(0)) { $0 + abs(chat1[r * 3 + $1]) } + 1e-8 }
+            #expect(state[0].gamma == 1e-8)
+            harness.apply()
+            let theta2 = harness.value(0)
+            for i in 0..<6 { #expect(abs(theta2[i] - anchor[i]) <= 1e-6, "t = 1 returns to θ0") }
+
+            // Step 2: g2 = sign · ĉ1 gives gγ = sign · Σ_rows ‖ĉ_row‖² / N_row.
+            let g2 = chat1.map { sign * $0 }
+            harness.load(["w": tensor([2, 3], g2)])
+            ftp.update(harness.group(step: 2), state: &state)
+            var gg = 0.0
+            for r in 0..<2 { gg += (0..<3).reduce(0.0) { $0 + Double(g2[r * 3 + $1]) * Double(chat1[r * 3 + $1]) } / Double(n1[r]) }
+            #expect((gg > 0) == (sign > 0))
+            if gg > 0 { gg *= Double(k) }
+            let m = 0.1 * gg, v = 0.001 * gg * gg
+            let step = Double(mu) * (m / (1 - 0.81)) / ((v / (1 - 0.999 * 0.999)).squareRoot() + 1e-8)
+            let chat2 = (0..<6).map { theta2[$0] + g2[$0] - anchor[$0] }
+            let n2 = (0..<2).map { r in (0..<3).reduce(Float(0)) { $0 + abs(chat2[r * 3 + $1]) } + 1e-8 }
+            let gamma = min(max(1e-8 - step, 1e-8), Double(n2.max()!))
+            #expect(abs(Double(state[0].gamma) - gamma) <= 1e-7 + 1e-5 * gamma, "k = \(k), sign \(sign): γ = \(state[0].gamma), expected \(gamma)")
+            if sign < 0 { #expect(state[0].gamma > 1e-3, "a negative γ-gradient grows γ whatever k is") }
+            if sign < 0 && mu > 1 { #expect(Double(state[0].gamma) == Double(n2.max()!), "γ is clamped to the largest N") }
+            if sign > 0 { #expect(state[0].gamma == 1e-8, "a positive γ-gradient can only shrink γ, which is clamped at 1e-8") }
+            // θ3 = θ0 + clamp(γ / N, 0, 1) ĉ per row.
+            let u = harness.update(0)
+            for r in 0..<2 {
+                let s = min(max(Float(gamma) / n2[r], 0), 1)
+                for j in 0..<3 {
+                    let i = r * 3 + j
+                    #expect(abs(theta2[i] + u[i] - (anchor[i] + s * chat2[i])) <= 1e-6)
+                }
+            }
+        }
+    }
+
+    /// k scales positive γ-gradients only, so k = 0 and k = 1 differ once such a gradient occurs.
+    @Test func ftpKMattersOnlyThroughPositiveGradients() throws {
+        func gamma(_ k: Float) throws -> Float {
+            let params = makeProblemParameters()
+            let o = try Optimizer(parameters: params, groups: [ParameterGroup("g", selecting: .all,
+                transform: try Recipes.ftp(learningRate: 0.1, k: k, mu: 0.1, base: .sgd()))], anchors: shiftedAnchors(params))
+            for t in 1...8 { try o.step(objectives: [makeGradients(for: params, step: t)]) }
+            return o.state(of: "ftp", for: "body.weight", as: TrainableProjection.TensorState.self)!.gamma
+        }
+        let g0 = try gamma(0), g1 = try gamma(1)
+        #expect(g0 != g1, "the run has positive γ-gradients, which k = 0 ignores")
+    }
+
     // MARK: Anchors: LoRA adapters anchored at zero without a copy
 
     @Test func digrapLoRAAdaptersHaveNoAnchorCopy() throws {
