@@ -34,6 +34,16 @@ struct ValidationTests {
         Case("schedule going negative", ["lr(t=1000)", "[0, ∞)"]) {
             _ = try ScaleByLearningRate(try Schedule(.cosine(initial: 0.1, totalSteps: 10, final: -0.1)))
         },
+        // Going negative only after step 1000: caught exactly, not by sampling a few steps.
+        Case("cosine schedule negative late", ["lr", "cosine", "stays ≥ 0"]) {
+            _ = try ScaleByLearningRate(try Schedule(.cosine(initial: 0.1, totalSteps: 5_000, final: -0.1)))
+        },
+        Case("warm-up cosine schedule negative late", ["lr", "warmupCosine", "stays ≥ 0"]) {
+            _ = try ScaleByLearningRate(try Schedule(.warmupCosine(peak: 0.1, warmupSteps: 10, totalSteps: 20_000, final: -0.01)))
+        },
+        Case("weight decay schedule negative late", ["weight_decay", "cosine", "stays ≥ 0"]) {
+            _ = try AddDecayedWeights(try Schedule(.cosine(initial: 0.1, totalSteps: 5_000, final: -0.1)))
+        },
         Case("negative lr in a recipe", ["lr", "-1"]) { _ = try Recipes.adam(learningRate: -1) },
         Case("negative lr in a step rule", ["lr"]) { _ = try StepRule.sgd().transform(learningRate: -0.5) },
         // Adam.
@@ -152,6 +162,10 @@ struct ValidationTests {
         _ = try SelectiveProjectionDecay(lambda: 0)
         _ = try Schedule(.warmupCosine(peak: 1, warmupSteps: 0, totalSteps: 1, final: 0))
         _ = try Schedule(.step(initial: 1, factor: 0, every: 1))
+        // Schedules that stay ≥ 0 over every step are valid learning rates and decays.
+        _ = try ScaleByLearningRate(try Schedule(.cosine(initial: 0.1, totalSteps: 5_000, final: 0)))
+        _ = try ScaleByLearningRate(try Schedule(.oneCycle(peak: 0.1, totalSteps: 5_000, pctStart: 0.3, divFactor: 25, finalDivFactor: 1e4)))
+        _ = try AddDecayedWeights(try Schedule(.warmupCosine(peak: 0.1, warmupSteps: 10, totalSteps: 20_000, final: 0)))
     }
 
     // MARK: Groups and optimizer construction
