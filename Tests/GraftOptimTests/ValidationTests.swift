@@ -386,3 +386,13 @@ struct ValidationTests {
         #expect(o.stepCount == 1)
     }
 }
+
+@Suite struct RequireStateTests {
+    @Test func unknownMemberAndPathAreTyped() throws {
+        let p = NamedParameter(path: "w", parameter: Parameter(Tensor(repeating: 1, shape: [2])))
+        let opt = try Optimizer(parameters: [p], groups: [try ParameterGroup("all", selecting: .all, transform: try Recipes.adam(learningRate: 0.1))])
+        #expect(try opt.requireState(of: "adam", for: "w") is ScaleByAdam.TensorState)
+        #expect(throws: OptimizerError.unknownMember(name: "nope")) { try opt.requireState(of: "nope", for: "w") }
+        #expect(throws: OptimizerError.unknownPath(path: "x")) { try opt.requireState(of: "adam", for: "x") }
+    }
+}
