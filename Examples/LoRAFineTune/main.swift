@@ -24,7 +24,7 @@ let usage = """
       --alpha X             LoRA α: the adapter update is scaled by α / r (default 2r)
       --epochs N            fine-tuning epochs, every method (default 40)
       --lr X                peak learning rate, cosine decay to 0, every method (default 0.001)
-      --adapter-lr X        peak learning rate of the LoRA methods (default 0.003)
+      --adapter-lr X        peak learning rate of the LoRA methods (default 0.01)
       --l2sp-alphas a,b,…   L2-SP strengths tried; the best on ID validation is kept (default 0.01,0.1,1)
       --mus a,b,…           DiGraP ω learning rates μ tried; the best on ID validation is kept (default 0.01,0.5,10)
       --seed N              seed of the pre-training, split, corruptions and adapters (default 1)
@@ -50,7 +50,7 @@ struct Options {
     var alpha: Float?
     var epochs = 40
     var learningRate: Float = 1e-3
-    var adapterLearningRate: Float = 3e-3
+    var adapterLearningRate: Float = 1e-2
     var l2spAlphas: [Float] = [0.01, 0.1, 1]
     var mus: [Float] = [0.01, 0.5, 10]
     var seed: UInt64 = 1
@@ -122,6 +122,9 @@ struct Footprint: Codable {
     var anchorBytes = 0
     /// Parameters whose anchor `anchor(for:)` builds as zeros on demand (no stored copy).
     var onDemandZeroAnchors = 0
+    /// Whether the optimizer's transform reads anchors at all (`anchor(for:)` is non-nil for
+    /// some parameter).
+    var usesAnchors = false
     /// The sum of the three.
     var stateBytes: Int { adamBytes + digrapBytes + anchorBytes }
 }
@@ -146,7 +149,9 @@ func footprint(of optimizer: Optimizer) throws -> Footprint {
         if let digrap = optimizer.state(of: "digrap", for: p.path, as: DirectionalProjection.TensorState.self) {
             f.digrapBytes += 4 * (digrap.previousDirection?.count ?? 0)
         }
-        switch anchorIsStored(optimizer, p.path) {
+        let stored = anchorIsStored(optimizer, p.path)
+        if stored != nil { f.usesAnchors = true }
+        switch stored {
         case true?:
             f.anchorBytes += 4 * p.parameter.value.count
         case false?:
@@ -180,6 +185,7 @@ struct OmegaRow: Codable {
     var method: String
     var path: String
     var finalOmega: Double
+    var meanOmega: Double
     var conflictShare: Double
     var effectiveProjections: Int
     var steps: Int
@@ -371,6 +377,7 @@ do {
         let opt = try optimizer(model, try Recipes.digrap(learningRate: adapterLR, omega: omega, placement: placement))
         let paths = model.namedParameters().filter { $0.parameter.anchor == .zero }.map(\.path)
         var lastOmega = [Double](repeating: .nan, count: paths.count)
+        var sumOmega = [Double](repeating: 0, count: paths.count)
         var conflicts = [Int](repeating: 0, count: paths.count)
         var stepsSeen = 0
         let result = try run(label, model, opt, adapters: adapters) { _ in
@@ -378,11 +385,13 @@ do {
             for (i, p) in paths.enumerated() {
                 let t = opt.telemetry(for: p)
                 lastOmega[i] = t["omega"] ?? .nan
+                sumOmega[i] += t["omega"] ?? .nan
                 if t["conflict"] == 1 { conflicts[i] += 1 }
             }
         }
         let rows = paths.enumerated().map { i, p in
-            OmegaRow(method: label, path: p, finalOmega: lastOmega[i], conflictShare: Double(conflicts[i]) / Double(max(1, stepsSeen)),
+            OmegaRow(method: label, path: p, finalOmega: lastOmega[i], meanOmega: sumOmega[i] / Double(max(1, stepsSeen)),
+                     conflictShare: Double(conflicts[i]) / Double(max(1, stepsSeen)),
                      effectiveProjections: Int(opt.telemetry(for: p)["effective_projected_steps"] ?? 0), steps: stepsSeen)
         }
         return (result, rows)
@@ -406,6 +415,15 @@ do {
         omegaRows += rows
     }
 
+    // The claim of this example: optimizers over adapters (anchor .zero) store no θ0 copy.
+    for r in results where r.mergedMaxLogitDifference != nil && r.footprint.anchorBytes != 0 {
+        throw DataError.invalidArgument("\(r.label): the optimizer stores \(r.footprint.anchorBytes) bytes of anchors for zero-anchored adapters")
+    }
+    // For contrast (memory only, not trained): DiGraP with learned ω over the full model, whose
+    // pre-trained weights are `.initial` anchors and so are snapshotted, plus p_{t−1}.
+    let fullDigrapLabel = "FT · DiGraP learned ω (built, not trained)"
+    let fullDigrap = try footprint(of: try optimizer(try plainModel(), try Recipes.digrap(learningRate: lr, omega: .learned(mu: 0.5))))
+
     // MARK: Report
 
     let oodNames = Corruption.allCases.map(\.name)
@@ -415,37 +433,40 @@ do {
         try table.append([r.label, percent(r.id)] + r.ood.map(percent) + [percent(r.oodAverage), grouped(r.footprint.trainable),
                                                                             bytes(r.footprint.stateBytes), String(format: "%.1f", r.seconds)])
     }
-    var memory = try MarkdownTable(headers: ["method", "trainable", "Adam m, v", "DiGraP p", "stored θ0", "zero anchors on demand", "total"],
+    var memory = try MarkdownTable(headers: ["method", "trainable", "Adam m, v", "DiGraP p", "stored θ0", "zero anchors (on demand)", "total"],
                                    alignments: [.left] + Array(repeating: .right, count: 6))
-    for r in results {
-        let f = r.footprint
-        try memory.append([r.label, grouped(f.trainable), bytes(f.adamBytes), bytes(f.digrapBytes), bytes(f.anchorBytes),
-                           "\(f.onDemandZeroAnchors) tensors", bytes(f.stateBytes)])
+    for (label, f) in results.map({ ($0.label, $0.footprint) }) + [(fullDigrapLabel, fullDigrap)] {
+        try memory.append([label, grouped(f.trainable), bytes(f.adamBytes), bytes(f.digrapBytes),
+                           f.usesAnchors ? bytes(f.anchorBytes) : "— (no anchors)",
+                           f.usesAnchors ? "\(f.onDemandZeroAnchors) tensors" : "—", bytes(f.stateBytes)])
     }
-    var omegaTable = try MarkdownTable(headers: ["method", "tensor", "final ω", "steps with d < 0", "projected steps"],
-                                       alignments: [.left, .left, .right, .right, .right])
+    var omegaTable = try MarkdownTable(headers: ["method", "tensor", "mean ω", "final ω", "steps with d < 0", "steps projected (d < 0, ω > 0)"],
+                                       alignments: [.left, .left, .right, .right, .right, .right])
     for row in omegaRows {
-        try omegaTable.append([row.method, row.path, String(format: "%.3f", row.finalOmega), String(format: "%.0f %%", row.conflictShare * 100),
-                               "\(row.effectiveProjections)/\(row.steps)"])
+        try omegaTable.append([row.method, row.path, String(format: "%.3f", row.meanOmega), String(format: "%.3f", row.finalOmega),
+                               String(format: "%.0f %%", row.conflictShare * 100), "\(row.effectiveProjections)/\(row.steps)"])
     }
     let merges = results.compactMap(\.mergedMaxLogitDifference)
     let total = Date().timeIntervalSince(wallStart)
 
     let notes = """
-        Accuracy in % on the optdigits test split (ID) and on five corruptions of it, seed \(seed), \
-        \(c.epochs) epochs. LoRA rank \(rank), α \(loraAlpha); LoRA methods train only the adapters and the \
-        new head at peak learning rate \(options.adapterLearningRate), LP and FT at \(options.learningRate) (cosine decay to 0). \
-        "optimizer state" is read from the optimizers: Adam's m and v, DiGraP's p_{t−1} and stored θ0 snapshots, 4 bytes per scalar \
-        (per-tensor scalars such as ω and its Adam moments, and the 4 B per trainable scalar the optimizer uses as its update buffer, \
-        are not counted). Adapters are anchored at zero: no θ0 copy is stored (\(results.map(\.footprint.onDemandZeroAnchors).max() ?? 0) \
-        adapter tensors per LoRA optimizer read as zeros built on demand by `anchor(for:)`). Merged adapters (W + s·B·A) reproduce \
-        the adapted models' logits to within \(String(format: "%.1e", merges.max() ?? 0)).
+        Accuracy in % on the optdigits test split (ID, \(split.test.count) images) and on five corruptions of it; seed \(seed), \
+        \(c.epochs) epochs of \(split.train.count / c.batchSize) steps. LoRA: rank \(rank), α \(loraAlpha) on the three backbone \
+        Dense layers; the LoRA rows train only the adapters and the new head, at peak learning rate \(options.adapterLearningRate); \
+        LP and FT use \(options.learningRate) (cosine decay to 0). L2-SP's α and DiGraP's μ are chosen on the ID validation \
+        split (ties: the first candidate). "optimizer state" sums the optimizers' own state tensors, 4 bytes per scalar: \
+        Adam's m and v (`state(of: "adam", …)`), DiGraP's p_{t−1} (`state(of: "digrap", …)`, learned ω only) and stored θ0 \
+        snapshots (`anchor(for:)` returning the same storage twice). Not counted: per-tensor scalars (ω and its Adam moments, \
+        counters) and the running-update buffer every optimizer keeps, 4 B per trainable scalar. Adapters are anchored at \
+        zero, so L2-SP and DiGraP store no θ0 for them: `anchor(for:)` builds zeros on demand. Merging the adapters \
+        (W + s·B·A, `LoRA.merged()`) reproduces the adapted models' logits to within \(String(format: "%.1e", merges.max() ?? 0)).
         """
     print("\n" + table.render())
     print(memory.render())
     print(omegaTable.render())
     print(notes)
-    progress.log(String(format: "total %.1f s (pre-training %.1f s)", total, pretrainSeconds))
+    print(String(format: "\ntotal %.1f s (pre-training %@)", total,
+                 pretrainSeconds > 0 ? String(format: "%.1f s", pretrainSeconds) : "from cache"))
 
     let output = URL(fileURLWithPath: options.output)
     try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
