@@ -1,12 +1,12 @@
 import Graft
 
-// Quick start for the layer DSL: learn XOR-like quadrants of the plane with a small MLP,
-// a hand-written SGD step over `namedParameters()`, and the loss printed as it falls.
+// Quick start: an MLP from the layer DSL, trained by a Graft optimizer with the backbone
+// and the head in different parameter groups. The loss is printed as it falls.
 
-// Data: 128 points in [-1, 1]², label 1 when x₀·x₁ > 0.
+// Data: 256 points in [-1, 1]², label 1 when x₀·x₁ > 0 (XOR-like quadrants).
 var generator = SeededGenerator(seed: 42)
-let inputs = Tensor.randomUniform(shape: [128, 2], lower: -1, upper: 1, generator: &generator)
-let labels = (0..<128).map { i in inputs[i, 0] * inputs[i, 1] > 0 ? 1 : 0 }
+let inputs = Tensor.randomUniform(shape: [256, 2], lower: -1, upper: 1, generator: &generator)
+let labels = (0..<256).map { i in inputs[i, 0] * inputs[i, 1] > 0 ? 1 : 0 }
 
 // Model: paths body.0.weight, body.0.bias, body.2.weight, body.2.bias, head.weight, head.bias.
 let model = try Sequential {
@@ -18,22 +18,26 @@ let model = try Sequential {
     }
     try Dense(32, 2, seed: 3).named("head")
 }
-let crossEntropy = try SoftmaxCrossEntropy()
-let parameters = model.namedParameters()
-print("parameters:", parameters.map { "\($0.path) \($0.parameter.shape)" }.joined(separator: ", "))
 
-// Training: full-batch SGD, θ ← θ − η ∇L.
-let learningRate: Float = 0.5
-for step in 1...300 {
+// Optimizer: AdamW with cosine decay on the backbone, plain Adam at a higher rate on the head.
+let steps = 200
+let optimizer = try Optimizer(parameters: model.namedParameters(), groups: [
+    ParameterGroup("backbone", selecting: .prefix("body.")) {
+        try ScaleByAdam()
+        try AddDecayedWeights(1e-4)
+        try ScaleByLearningRate(Schedule(.cosine(initial: 1e-2, totalSteps: steps, final: 0)))
+    },
+    ParameterGroup("head", selecting: .prefix("head."), transform: try Recipes.adam(learningRate: 3e-2)),
+])
+
+let crossEntropy = try SoftmaxCrossEntropy()
+for step in 1...steps {
     model.zeroGradients()
-    let logits = model.forward(inputs)
+    let logits = model(inputs)
     let loss = try crossEntropy(logits, labels: labels)
     _ = model.backward(loss.gradient)
-    for p in parameters where p.parameter.isTrainable {
-        try p.parameter.value.addScaled(p.parameter.gradient, by: -learningRate)
-    }
-    if step == 1 || step % 50 == 0 {
-        let correct = try accuracy(logits: logits, labels: labels)
-        print("step \(step): loss \(loss.value), accuracy \(correct)")
+    try optimizer.step()
+    if step == 1 || step % 40 == 0 {
+        print("step \(step): loss \(String(format: "%.4f", loss.value)), accuracy \(try accuracy(logits: logits, labels: labels))")
     }
 }

@@ -26,7 +26,7 @@ let usage = """
       --no-cache                do not read or write cached pre-trained weights
       --help                    this text
 
-    Writes results.md, results.json, id-vs-ood.svg and omega.svg to the output folder.
+    Writes results.md, results.json, id-vs-ood.svg, omega.svg and hypergradient.svg to the output folder.
     """
 
 func fail(_ message: String) -> Never {

@@ -52,7 +52,7 @@ import GraftTensor
         for m in FineTuneMethod.allCases { #expect(table.contains(m.label)) }
         #expect(table.contains("OOD avg") && table.contains("±"))
         let files = try report.write(to: dir.file("out"), configuration: config)
-        #expect(files.map(\.lastPathComponent) == ["results.md", "results.json", "id-vs-ood.svg", "omega.svg"])
+        #expect(files.map(\.lastPathComponent) == ["results.md", "results.json", "id-vs-ood.svg", "omega.svg", "hypergradient.svg"])
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.file("out/results.json"))) as? [String: Any]
         #expect(json?["format"] as? String == "graft-robust-finetune/1")
         #expect((json?["summary"] as? [Any])?.count == FineTuneMethod.allCases.count)

@@ -62,6 +62,7 @@ public struct SVGScatterPlot: Sendable, Equatable {
         let y = SVGSupport.Axis(covering: extent(\.y, \.yError))
         let frame = SVGSupport.Frame(width: width, height: height, left: 64, right: 24, top: 40, bottom: 48)
         var out = SVGSupport.open(frame: frame, title: title, xLabel: xLabel, yLabel: yLabel, x: x, y: y)
+        let labels = placeLabels(shown, x: x, y: y, frame: frame)
         for (i, p) in shown.enumerated() {
             let colour = SVGSupport.palette[i % SVGSupport.palette.count]
             let px = x.map(p.x, from: frame.plotLeft, to: frame.plotRight)
@@ -79,11 +80,47 @@ public struct SVGScatterPlot: Sendable, Equatable {
                 out.append(##"<path d="M\##(c(px - 4)) \##(y0)H\##(c(px + 4))M\##(c(px)) \##(y0)V\##(y1)M\##(c(px - 4)) \##(y1)H\##(c(px + 4))" fill="none"/>"##)
             }
             out.append(##"<circle cx="\##(c(px))" cy="\##(c(py))" r="4.5"/>"##)
-            out.append(##"<text x="\##(c(px + 7))" y="\##(c(py - 7))" stroke="none" fill="#222222">\##(SVGSupport.escape(p.label))</text>"##)
+            let label = labels[i]
+            if label.moved {
+                out.append(##"<path d="M\##(c(px)) \##(c(py))L\##(c(label.leaderX)) \##(c(label.y - 4))" stroke-width="0.6" fill="none" opacity="0.6"/>"##)
+            }
+            out.append(##"<text x="\##(c(label.x))" y="\##(c(label.y))" text-anchor="\##(label.anchor)" stroke="none" fill="#222222">\##(SVGSupport.escape(p.label))</text>"##)
             out.append("</g>")
         }
         out.append("</svg>")
         return out.joined(separator: "\n") + "\n"
+    }
+
+    /// Label positions that do not overlap each other: each label starts above and to the
+    /// right of its point (to the left near the right edge) and moves down in line steps
+    /// until it clears the labels already placed, top to bottom; moved labels get a leader line.
+    private func placeLabels(_ shown: [Point], x: SVGSupport.Axis, y: SVGSupport.Axis, frame: SVGSupport.Frame)
+        -> [(x: Double, y: Double, anchor: String, moved: Bool, leaderX: Double)] {
+        let charWidth = 6.6, lineHeight = 14.0
+        var placed: [(x0: Double, x1: Double, y0: Double, y1: Double)] = []
+        var result = [(x: Double, y: Double, anchor: String, moved: Bool, leaderX: Double)](
+            repeating: (0, 0, "start", false, 0), count: shown.count)
+        let order = shown.indices.sorted {
+            y.map(shown[$0].y, from: frame.plotBottom, to: frame.plotTop) < y.map(shown[$1].y, from: frame.plotBottom, to: frame.plotTop)
+        }
+        for i in order {
+            let px = x.map(shown[i].x, from: frame.plotLeft, to: frame.plotRight)
+            let py = y.map(shown[i].y, from: frame.plotBottom, to: frame.plotTop)
+            let w = Double(shown[i].label.count) * charWidth
+            let leftward = px + 7 + w > frame.plotRight
+            let x0 = leftward ? px - 7 - w : px + 7
+            var ty = py - 7
+            var moved = false
+            for _ in 0..<40 {
+                let box = (x0: x0, x1: x0 + w, y0: ty - lineHeight + 3, y1: ty + 3)
+                if !placed.contains(where: { $0.x0 < box.x1 && box.x0 < $0.x1 && $0.y0 < box.y1 && box.y0 < $0.y1 }) { break }
+                ty += lineHeight
+                moved = true
+            }
+            placed.append((x0, x0 + w, ty - lineHeight + 3, ty + 3))
+            result[i] = (leftward ? px - 7 : px + 7, ty, leftward ? "end" : "start", moved, leftward ? px - 7 : px + 7)
+        }
+        return result
     }
 
     /// Writes the SVG document atomically to `url`.

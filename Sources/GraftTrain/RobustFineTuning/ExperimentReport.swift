@@ -46,15 +46,22 @@ public struct ExperimentReport: Sendable {
     public func omegaSummary() throws -> String? {
         let traces = seeds.flatMap(\.omegaTraces)
         guard !traces.isEmpty else { return nil }
-        var table = try MarkdownTable(headers: ["method", "tensor", "final ω", "steps with d < 0"],
-                                      alignments: [.left, .left, .right, .right])
+        var table = try MarkdownTable(headers: ["method", "tensor", "final ω", "mean ω", "steps with d < 0", "steps with h > 0"],
+                                      alignments: [.left, .left, .right, .right, .right, .right])
         var keys: [(FineTuneMethod, String)] = []
         for t in traces where !keys.contains(where: { $0 == (t.method, t.path) }) { keys.append((t.method, t.path)) }
         for (method, path) in keys {
             let group = traces.filter { $0.method == method && $0.path == path }
             let finals = MeanStd(group.compactMap { $0.omega.last })
             let conflicts = MeanStd(group.map(\.conflictFraction))
-            try table.append([method.label, path, String(format: "%.3f", finals.mean), String(format: "%.0f %%", conflicts.mean * 100)])
+            let means = MeanStd(group.map { $0.omega.isEmpty ? 0 : $0.omega.reduce(0, +) / Double($0.omega.count) })
+            // From t = 2 on (t = 1 has no hypergradient).
+            let positive = MeanStd(group.map { t in
+                let h = t.hypergradient.dropFirst()
+                return h.isEmpty ? 0 : Double(h.filter { $0 > 0 }.count) / Double(h.count)
+            })
+            try table.append([method.label, path, String(format: "%.3f", finals.mean), String(format: "%.3f", means.mean),
+                              String(format: "%.0f %%", conflicts.mean * 100), String(format: "%.0f %%", positive.mean * 100)])
         }
         return table.render()
     }
@@ -80,6 +87,25 @@ public struct ExperimentReport: Sendable {
                            })
     }
 
+    /// The hypergradient h per backbone weight matrix over training steps (first seed; a
+    /// 25-step moving average): where it stays above 0, the learned ω is driven to 0.
+    public func hypergradientPlot() -> SVGLinePlot? {
+        guard let first = seeds.first, !first.omegaTraces.isEmpty else { return nil }
+        func smoothed(_ h: [Double]) -> [Double] {
+            let window = 25
+            return h.indices.map { i in
+                let part = h[max(1, i - window + 1)...max(1, i)].filter(\.isFinite)
+                return part.isEmpty ? .nan : part.reduce(0, +) / Double(part.count)
+            }
+        }
+        return SVGLinePlot(title: "DiGraP hypergradient h per layer (25-step mean, seed \(first.seed)): h > 0 pushes ω down",
+                           xLabel: "optimizer step", yLabel: "h (sum of row cosines)",
+                           series: first.omegaTraces.map { t in
+                               SVGLinePlot.Series(name: "\(t.method.rawValue) \(t.path)", x: t.hypergradient.indices.dropFirst().map { Double($0 + 1) },
+                                                  y: Array(smoothed(t.hypergradient).dropFirst()))
+                           })
+    }
+
     /// The whole report as JSON (`graft-robust-finetune/1`).
     public func json(configuration: ExperimentConfiguration) throws -> Data {
         struct Document: Codable {
@@ -96,7 +122,8 @@ public struct ExperimentReport: Sendable {
                                            summary: rows, seeds: seeds))
     }
 
-    /// Writes `results.md`, `results.json`, `id-vs-ood.svg` and (with DiGraP runs) `omega.svg` into `directory`.
+    /// Writes `results.md`, `results.json`, `id-vs-ood.svg` and (with DiGraP runs) `omega.svg` and
+    /// `hypergradient.svg` into `directory`.
     @discardableResult
     public func write(to directory: URL, configuration: ExperimentConfiguration) throws -> [URL] {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -111,6 +138,10 @@ public struct ExperimentReport: Sendable {
         try scatterPlot().write(to: scatter); written.append(scatter)
         if let plot = omegaPlot() {
             let url = directory.appendingPathComponent("omega.svg")
+            try plot.write(to: url); written.append(url)
+        }
+        if let plot = hypergradientPlot() {
+            let url = directory.appendingPathComponent("hypergradient.svg")
             try plot.write(to: url); written.append(url)
         }
         return written

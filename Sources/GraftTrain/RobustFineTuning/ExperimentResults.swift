@@ -24,6 +24,9 @@ public struct OmegaTrace: Sendable, Codable, Equatable {
     public let path: String
     /// ω after each step.
     public let omega: [Double]
+    /// The hypergradient h of each step (positive: the new gradient still points along the
+    /// last projected direction, which pushes ω down).
+    public let hypergradient: [Double]
     /// Fraction of steps where the task gradient conflicted with θ − θ0 (d < 0).
     public let conflictFraction: Double
 }

@@ -126,16 +126,18 @@ public final class RobustFineTuneExperiment {
         func omegaRecorder(_ opt: Optimizer, _ model: Classifier) -> (record: (TrainingStep) -> Void, traces: (FineTuneMethod) -> [OmegaTrace]) {
             let paths = model.body.namedParameters().filter { $0.parameter.shape.count == 2 }.map { "body." + $0.path }
             var series = [[Double]](repeating: [], count: paths.count)
+            var hyper = [[Double]](repeating: [], count: paths.count)
             var conflicts = [Int](repeating: 0, count: paths.count)
             return ({ _ in
                 for (i, p) in paths.enumerated() {
                     let t = opt.telemetry(for: p)
                     series[i].append(t["omega"] ?? .nan)
+                    hyper[i].append(t["hypergradient"] ?? .nan)
                     if t["conflict"] == 1 { conflicts[i] += 1 }
                 }
             }, { method in
                 paths.indices.map { i in
-                    OmegaTrace(method: method, seed: seed, path: paths[i], omega: series[i],
+                    OmegaTrace(method: method, seed: seed, path: paths[i], omega: series[i], hypergradient: hyper[i],
                                conflictFraction: Double(conflicts[i]) / Double(max(1, series[i].count)))
                 }
             })
