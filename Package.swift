@@ -41,6 +41,7 @@ let package = Package(
         .executableTarget(name: "RobustFineTune", dependencies: ["Graft"], path: "Examples/RobustFineTune"),
         .executableTarget(name: "QuickStart", dependencies: ["Graft"], path: "Examples/QuickStart"),
         .executableTarget(name: "NNQuickStart", dependencies: ["Graft"], path: "Examples/NNQuickStart"),
+        .executableTarget(name: "MultiTaskPCGrad", dependencies: ["Graft"], path: "Examples/MultiTaskPCGrad"),
 
         // MARK: - Tests
 
