@@ -24,7 +24,7 @@ let usage = """
     PCGrad's telemetry, the share of steps whose task gradients conflict, per layer.
 
     options:
-      --tasks a,b,…     tasks (default \(Options().tasks.map(\.rawValue).joined(separator: ",")); at least two of:
+      --tasks a,b,…     at least two of these tasks (default \(Options().tasks.map(\.rawValue).joined(separator: ","))):
                           digit   the digit, 10-way
                           high    whether the digit is ≥ 5, 2-way
                           parity  whether the digit is odd, 2-way
@@ -196,8 +196,7 @@ struct MultiTaskData {
 }
 
 /// MNIST + fonts + optdigits, split per digit into train and test.
-func loadData(tasks: [Task], dataFolder: String?, trainPerClass: Int, seed: UInt64) throws -> (train: MultiTaskData, test: MultiTaskData) {
-    let domains = try DigitDomains.load(explicitPath: dataFolder)
+func split(_ domains: DigitDomains, tasks: [Task], trainPerClass: Int, seed: UInt64) throws -> (train: MultiTaskData, test: MultiTaskData) {
     let parts = [domains.mnist, domains.fonts, domains.optdigits]
     let pool = try DigitDataset.concatenating(parts, name: "digits")
     let sources = parts.enumerated().flatMap { i, d in [Int](repeating: i, count: d.count) }
@@ -361,10 +360,11 @@ do {
     let seeds = (0..<options.seeds).map { options.seed &+ UInt64($0) }
     print("Graft multi-task PCGrad · tasks: \(options.tasks.map(\.rawValue).joined(separator: ", ")) · trunk 256-\(options.hidden.map(String.init).joined(separator: "-")) · Adam lr \(options.learningRate) (cosine) · batch \(options.batchSize) · \(options.epochs) epochs · seeds \(seeds.map(String.init).joined(separator: ", "))")
 
+    let domains = try DigitDomains.load(explicitPath: options.data)
     var results: [Method: [RunResult]] = [:]
     var trainCount = 0, testCount = 0
     for seed in seeds {
-        let data = try loadData(tasks: options.tasks, dataFolder: options.data, trainPerClass: options.trainPerClass, seed: seed &+ 202)
+        let data = try split(domains, tasks: options.tasks, trainPerClass: options.trainPerClass, seed: seed &+ 202)
         (trainCount, testCount) = (data.train.count, data.test.count)
         for method in Method.allCases {
             let r = try run(method, options: options, data: data, seed: seed, progress: progress)
@@ -376,7 +376,7 @@ do {
     }
 
     // Accuracy table.
-    var accuracyTable = try MarkdownTable(headers: ["aggregator"] + options.tasks.map(\.title) + ["mean", "time / run"],
+    var accuracyTable = try MarkdownTable(headers: ["aggregator"] + options.tasks.map(\.title) + ["mean", "wall time / run"],
                                           alignments: [.left] + options.tasks.map { _ in .right } + [.right, .right])
     for method in Method.allCases {
         let runs = results[method]!
