@@ -230,14 +230,14 @@ do {
     }
 
     var table = try MarkdownTable(headers: ["chain", "validation", "test (ID)", "OOD mean"] + Corruption.allCases.map(\.name)
-                                    + ["DiGraP projected steps (%)", "final σ_t"],
+                                    + ["steps DiGraP projected (%)", "final σ_t"],
                                   alignments: [.left] + Array(repeating: .right, count: 5 + Corruption.allCases.count))
     for variant in Variant.allCases {
         let runs = results[variant]!
         let projected = runs.compactMap(\.projectedShare), sigmas = runs.compactMap(\.lastSigma)
         try table.append([variant.label, summary(runs.map(\.validation)), summary(runs.map(\.test)), summary(runs.map { mean($0.ood) })]
                          + Corruption.allCases.indices.map { i in summary(runs.map { $0.ood[i] }) }
-                         + [projected.isEmpty ? "–" : summary(projected, digits: 0),
+                         + [projected.isEmpty ? "–" : summary(projected),
                             sigmas.isEmpty ? "–" : String(format: "%.2g", mean(sigmas))])
     }
     let setup = "optdigits \(splitSizes.train) train / \(splitSizes.validation) validation / \(splitSizes.test) test, "
@@ -263,6 +263,7 @@ do {
         ```
         \(inspection.joined(separator: "\n"))
         ```
+
         """
     try AtomicFile.write(markdown, to: output.appendingPathComponent("results.md"))
     print(String(format: "\nwrote %@/results.md · total %.1f s", output.path, Date().timeIntervalSince(wallStart)))

@@ -436,6 +436,7 @@ do {
 
         \(conflictText)
         ![conflicts](conflicts.svg)
+
         """
     try AtomicFile.write(markdown, to: output.appendingPathComponent("results.md"))
     try plot.write(to: output.appendingPathComponent("conflicts.svg"))
