@@ -41,6 +41,7 @@ let package = Package(
         .executableTarget(name: "RobustFineTune", dependencies: ["Graft"], path: "Examples/RobustFineTune"),
         .executableTarget(name: "QuickStart", dependencies: ["Graft"], path: "Examples/QuickStart"),
         .executableTarget(name: "NNQuickStart", dependencies: ["Graft"], path: "Examples/NNQuickStart"),
+        .executableTarget(name: "LoRAFineTune", dependencies: ["Graft"], path: "Examples/LoRAFineTune"),
         .executableTarget(name: "MultiTaskPCGrad", dependencies: ["Graft"], path: "Examples/MultiTaskPCGrad"),
         // CustomTransform: the user-written transform is a small library (so the law tests can
         // import it); the executable next to it is the training demo.

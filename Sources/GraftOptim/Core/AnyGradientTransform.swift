@@ -35,7 +35,7 @@ public struct AnyGradientTransform: GradientTransform {
             transform.inspect((state.box as! TypedStateBox<T.State>).value, member: member, index: index)
         }
         telemetryImpl = { state, index in transform.telemetry((state.box as! TypedStateBox<T.State>).value, index: index) }
-        decodeImpl = { decoder in State(box: TypedStateBox<T.State>(value: try T.State(from: decoder))) }
+        decodeImpl = { decoder in State(box: TypedStateBox<T.State>(value: try transform.decodeState(from: decoder))) }
         memberNames = transform.memberNames
         usesAnchors = transform.usesAnchors
         usesProvidedGradient = transform.usesProvidedGradient
@@ -46,7 +46,8 @@ public struct AnyGradientTransform: GradientTransform {
     public func inspect(_ state: State, member: String?, index: Int) -> (any Sendable)? { inspectImpl(state, member, index) }
     public func telemetry(_ state: State, index: Int) -> [String: Double] { telemetryImpl(state, index) }
 
-    /// Decodes a state previously encoded from this transform's state.
+    /// Decodes a state previously encoded from this transform's state (through the wrapped
+    /// transform, which knows the concrete type).
     public func decodeState(from decoder: any Decoder) throws -> State { try decodeImpl(decoder) }
 }
 

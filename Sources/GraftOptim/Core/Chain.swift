@@ -13,6 +13,13 @@ public struct Chain<First: GradientTransform, Second: GradientTransform>: Gradie
     public struct State: Codable, Sendable {
         public var first: First.State
         public var second: Second.State
+        enum CodingKeys: String, CodingKey { case first, second }
+    }
+
+    public func decodeState(from decoder: any Decoder) throws -> State {
+        let c = try decoder.container(keyedBy: State.CodingKeys.self)
+        return State(first: try first.decodeState(from: try c.superDecoder(forKey: .first)),
+                     second: try second.decodeState(from: try c.superDecoder(forKey: .second)))
     }
 
     public let first: First
@@ -103,6 +110,12 @@ public struct OptionalTransform<Wrapped: GradientTransform>: GradientTransform {
     }
 
     public var memberNames: [String] { wrapped?.memberNames ?? [] }
+    public func decodeState(from decoder: any Decoder) throws -> Wrapped.State? {
+        guard let wrapped else { return nil }
+        if try decoder.singleValueContainer().decodeNil() { return nil }
+        return try wrapped.decodeState(from: decoder)
+    }
+
     public var usesAnchors: Bool { wrapped?.usesAnchors ?? false }
     public var usesProvidedGradient: Bool { wrapped?.usesProvidedGradient ?? false }
 }
@@ -116,6 +129,15 @@ public enum Either<A: GradientTransform, B: GradientTransform>: GradientTransfor
     public struct State: Codable, Sendable {
         public var first: A.State?
         public var second: B.State?
+        enum CodingKeys: String, CodingKey { case first, second }
+    }
+
+    public func decodeState(from decoder: any Decoder) throws -> State {
+        let c = try decoder.container(keyedBy: State.CodingKeys.self)
+        switch self {
+        case let .first(a): return State(first: try a.decodeState(from: try c.superDecoder(forKey: .first)), second: nil)
+        case let .second(b): return State(first: nil, second: try b.decodeState(from: try c.superDecoder(forKey: .second)))
+        }
     }
 
     public func makeState(for parameters: [ParameterInfo]) -> State {

@@ -35,6 +35,10 @@ public protocol GradientTransform: Sendable {
 
     /// Whether the transform reads a caller-provided gradient (every step must then carry one).
     var usesProvidedGradient: Bool { get }
+
+    /// Decodes a state this transform encoded. Composite transforms (chains, erased members)
+    /// route each part to the member that knows its concrete type. Default: `State(from:)`.
+    func decodeState(from decoder: any Decoder) throws -> State
 }
 
 extension GradientTransform {
@@ -43,6 +47,7 @@ extension GradientTransform {
     public var memberNames: [String] { [] }
     public var usesAnchors: Bool { false }
     public var usesProvidedGradient: Bool { false }
+    public func decodeState(from decoder: any Decoder) throws -> State { try State(from: decoder) }
 }
 
 /// A transform that updates each tensor independently, with one `TensorState` per

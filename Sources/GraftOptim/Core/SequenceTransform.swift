@@ -5,6 +5,7 @@ public struct SequenceTransform: GradientTransform {
     /// The members' states, in order.
     public struct State: Codable, Sendable {
         public var members: [AnyGradientTransform.State]
+        enum CodingKeys: String, CodingKey { case members }
     }
 
     public let members: [AnyGradientTransform]
@@ -26,6 +27,22 @@ public struct SequenceTransform: GradientTransform {
 
     public func telemetry(_ state: State, index: Int) -> [String: Double] {
         members.indices.reduce(into: [:]) { acc, i in acc.merge(members[i].telemetry(state.members[i], index: index)) { _, b in b } }
+    }
+
+    public func decodeState(from decoder: any Decoder) throws -> State {
+        let c = try decoder.container(keyedBy: State.CodingKeys.self)
+        var list = try c.nestedUnkeyedContainer(forKey: .members)
+        var states: [AnyGradientTransform.State] = []
+        for member in members {
+            guard !list.isAtEnd else {
+                throw DecodingError.dataCorrupted(.init(codingPath: list.codingPath, debugDescription: "fewer states than members"))
+            }
+            states.append(try member.decodeState(from: try list.superDecoder()))
+        }
+        guard list.isAtEnd else {
+            throw DecodingError.dataCorrupted(.init(codingPath: list.codingPath, debugDescription: "more states than members"))
+        }
+        return State(members: states)
     }
 
     public var memberNames: [String] { members.flatMap(\.memberNames) }

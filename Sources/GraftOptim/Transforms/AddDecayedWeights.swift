@@ -10,6 +10,9 @@ public struct AddDecayedWeights: TensorTransform {
     /// - Throws: `invalidHyperparameter` unless λ ≥ 0 and finite.
     public init(_ weightDecay: Schedule) throws {
         for t in [1, 2, 1_000] { try Check.nonNegative("weight_decay", weightDecay.value(at: t)) }
+        if weightDecay.canBeNegative {
+            throw OptimizerError.invalidHyperparameter(key: "weight_decay", value: "\(weightDecay)", allowed: "a schedule that stays ≥ 0")
+        }
         self.weightDecay = weightDecay
     }
 

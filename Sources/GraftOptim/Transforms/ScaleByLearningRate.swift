@@ -9,6 +9,9 @@ public struct ScaleByLearningRate: TensorTransform {
     public init(_ learningRate: Schedule) throws {
         if case let .constant(v) = learningRate.kind { try Check.nonNegative("lr", v) }
         for t in [1, 2, 1_000] { try Check.nonNegative("lr(t=\(t))", learningRate.value(at: t)) }
+        if learningRate.canBeNegative {
+            throw OptimizerError.invalidHyperparameter(key: "lr", value: "\(learningRate)", allowed: "a schedule that stays ≥ 0")
+        }
         self.learningRate = learningRate
     }
 
