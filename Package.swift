@@ -42,6 +42,12 @@ let package = Package(
         .executableTarget(name: "QuickStart", dependencies: ["Graft"], path: "Examples/QuickStart"),
         .executableTarget(name: "NNQuickStart", dependencies: ["Graft"], path: "Examples/NNQuickStart"),
         .executableTarget(name: "LoRAFineTune", dependencies: ["Graft"], path: "Examples/LoRAFineTune"),
+        .executableTarget(name: "MultiTaskPCGrad", dependencies: ["Graft"], path: "Examples/MultiTaskPCGrad"),
+        // CustomTransform: the user-written transform is a small library (so the law tests can
+        // import it); the executable next to it is the training demo.
+        .target(name: "GradientNoiseExample", dependencies: ["GraftOptim"], path: "Examples/CustomTransform/GradientNoise"),
+        .executableTarget(name: "CustomTransform", dependencies: ["Graft", "GradientNoiseExample"],
+                          path: "Examples/CustomTransform", exclude: ["GradientNoise"]),
 
         // MARK: - Tests
 
@@ -50,6 +56,7 @@ let package = Package(
         .testTarget(name: "GraftNNTests", dependencies: ["GraftNN", "GraftTestSupport"]),
         .testTarget(name: "GraftOptimTests", dependencies: ["GraftOptim", "GraftTestSupport"]),
         .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftTestSupport"]),
+        .testTarget(name: "CustomTransformExampleTests", dependencies: ["GradientNoiseExample", "GraftOptim", "GraftTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
