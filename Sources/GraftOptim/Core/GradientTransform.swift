@@ -39,6 +39,17 @@ public protocol GradientTransform: Sendable {
     /// Decodes a state this transform encoded. Composite transforms (chains, erased members)
     /// route each part to the member that knows its concrete type. Default: `State(from:)`.
     func decodeState(from decoder: any Decoder) throws -> State
+
+    /// Whether the transform is elementwise: element i of a tensor's new update depends only on
+    /// element i of the slot's buffers and of the transform's state, and on numbers fixed for
+    /// the step. Chains of elementwise transforms run block by block (a few thousand elements
+    /// at a time, in cache), fused with the optimizer's gradient copy and parameter update:
+    /// one pass over memory instead of one per member. Default: `false`.
+    var isElementwise: Bool { get }
+
+    /// Updates elements `range` of the tensor in `slot` (called only when `isElementwise`; the
+    /// optimizer may call it for disjoint ranges of one tensor from several threads).
+    func updateElements(_ range: Range<Int>, of slot: TensorSlot, state: inout State, step: StepInfo)
 }
 
 extension GradientTransform {
@@ -48,6 +59,10 @@ extension GradientTransform {
     public var usesAnchors: Bool { false }
     public var usesProvidedGradient: Bool { false }
     public func decodeState(from decoder: any Decoder) throws -> State { try State(from: decoder) }
+    public var isElementwise: Bool { false }
+    public func updateElements(_ range: Range<Int>, of slot: TensorSlot, state: inout State, step: StepInfo) {
+        preconditionFailure("\(Self.self) is not elementwise")
+    }
 }
 
 /// A transform that updates each tensor independently, with one `TensorState` per
@@ -90,6 +105,28 @@ extension TensorTransform {
     }
 
     public func tensorTelemetry(_ state: TensorState) -> [String: Double] { [:] }
+}
+
+/// A tensor transform whose update is elementwise (see `GradientTransform.isElementwise`):
+/// it implements the update of a range of elements, and gets the whole-tensor and the
+/// blocked, fused forms for free.
+public protocol ElementwiseTransform: TensorTransform {
+    /// Rewrites `slot.update[range]` in place (a serial loop; callers split the work).
+    func update(_ range: Range<Int>, of slot: TensorSlot, state: inout TensorState, step: StepInfo)
+}
+
+extension ElementwiseTransform {
+    public var isElementwise: Bool { true }
+
+    public func updateElements(_ range: Range<Int>, of slot: TensorSlot, state: inout [TensorState], step: StepInfo) {
+        state.withUnsafeMutableBufferPointer { update(range, of: slot, state: &$0[slot.index], step: step) }
+    }
+
+    public func update(_ slot: TensorSlot, state: inout TensorState, step: StepInfo) {
+        withUnsafeMutablePointer(to: &state) { pointer in
+            slot.forBlocks { range in update(range, of: slot, state: &pointer.pointee, step: step) }
+        }
+    }
 }
 
 /// A state with nothing in it.

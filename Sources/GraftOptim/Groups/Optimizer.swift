@@ -307,17 +307,38 @@ public final class Optimizer {
                                     splitsAcrossCores: u.count >= GroupStep.largeTensorThreshold))
         }
         let group = GroupStep(info: info, slots: slots)
-        group.forEachTensor { k in
-            let s = group.slots[k]
-            let src = s.gradient.baseAddress, dst = s.update.baseAddress
-            s.forChunks { r in for j in r { dst![j] = src![j] } }
-        }
-        rt.transform.update(group, state: &rt.state)
-        // θ ← θ + u
-        group.forEachTensor { k in
-            let s = group.slots[k]
-            let th = values[k].baseAddress, u = s.update.baseAddress
-            s.forChunks { r in for j in r { th![j] += u![j] } }
+        if rt.transform.isElementwise {
+            // One pass: per block of each tensor, copy g → u, run the whole chain, θ ← θ + u.
+            let transform = rt.transform
+            withUnsafeMutablePointer(to: &rt.state) { state in
+                group.forEachTensor { k in
+                    let slot = group.slots[k]
+                    guard let g = slot.gradient.baseAddress, let u = slot.update.baseAddress, let th = values[k].baseAddress else { return }
+                    slot.forBlocks { range in
+                        var lo = range.lowerBound
+                        while lo < range.upperBound {
+                            let hi = Swift.min(range.upperBound, lo + TensorSlot.blockSize)
+                            (u + lo).update(from: g + lo, count: hi - lo)
+                            transform.updateElements(lo..<hi, of: slot, state: &state.pointee, step: info)
+                            for j in lo..<hi { th[j] += u[j] }
+                            lo = hi
+                        }
+                    }
+                }
+            }
+        } else {
+            group.forEachTensor { k in
+                let s = group.slots[k]
+                guard let src = s.gradient.baseAddress, let dst = s.update.baseAddress else { return }
+                s.forChunks { r in (dst + r.lowerBound).update(from: src + r.lowerBound, count: r.count) }
+            }
+            rt.transform.update(group, state: &rt.state)
+            // θ ← θ + u
+            group.forEachTensor { k in
+                let s = group.slots[k]
+                guard let th = values[k].baseAddress, let u = s.update.baseAddress else { return }
+                s.forChunks { r in for j in r { th[j] += u[j] } }
+            }
         }
         rt.step = t
     }

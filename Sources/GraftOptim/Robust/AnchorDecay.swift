@@ -3,7 +3,7 @@
 /// toward their anchor, `u ← u + α (θ − θ0)`; parameters without an anchor (a new head)
 /// are decayed toward zero, `u ← u + β θ`. Place it before a step rule:
 /// `AnchorDecay → (SGD | Adam) → ScaleByLearningRate` is L2-SP with that step rule.
-public struct AnchorDecay: TensorTransform {
+public struct AnchorDecay: ElementwiseTransform {
     /// α: the pull toward θ0 on anchored parameters.
     public let alpha: Float
     /// β: the L2 decay on parameters without an anchor.
@@ -20,19 +20,19 @@ public struct AnchorDecay: TensorTransform {
     public var usesAnchors: Bool { true }
     public func makeTensorState(for parameter: ParameterInfo) -> EmptyState { EmptyState() }
 
-    public func update(_ slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
-        let u = slot.update.baseAddress!, th = slot.value.baseAddress!
+    public func update(_ range: Range<Int>, of slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
+        guard let u = slot.update.baseAddress, let th = slot.value.baseAddress else { return }
         if !slot.hasAnchor {
             let b = beta
-            if b != 0 { slot.forChunks { r in for i in r { u[i] += b * th[i] } } }
+            if b != 0 { for i in range { u[i] += b * th[i] } }
             return
         }
         let a = alpha
         guard a != 0 else { return }
         if let anchor = slot.anchorValues?.baseAddress {
-            slot.forChunks { r in for i in r { u[i] += a * (th[i] - anchor[i]) } }
+            for i in range { u[i] += a * (th[i] - anchor[i]) }
         } else {
-            slot.forChunks { r in for i in r { u[i] += a * th[i] } }
+            for i in range { u[i] += a * th[i] }
         }
     }
 }

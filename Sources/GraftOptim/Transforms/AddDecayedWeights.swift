@@ -3,7 +3,7 @@
 /// Before a step rule it is PyTorch's coupled `weight_decay` (SGD, Adam: `g ← g + λθ`);
 /// after Adam's scaling and before `ScaleByLearningRate` it is AdamW's decoupled decay
 /// (`θ ← θ (1 − α λ)`, Loshchilov & Hutter, 2019).
-public struct AddDecayedWeights: TensorTransform {
+public struct AddDecayedWeights: ElementwiseTransform {
     /// λ (scheduled).
     public let weightDecay: Schedule
 
@@ -18,10 +18,9 @@ public struct AddDecayedWeights: TensorTransform {
 
     public func makeTensorState(for parameter: ParameterInfo) -> EmptyState { EmptyState() }
 
-    public func update(_ slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
+    public func update(_ range: Range<Int>, of slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
         let lambda = weightDecay.value(at: step.step)
-        guard lambda != 0 else { return }
-        let u = slot.update.baseAddress!, th = slot.value.baseAddress!
-        slot.forChunks { r in for i in r { u[i] += lambda * th[i] } }
+        guard lambda != 0, let u = slot.update.baseAddress, let th = slot.value.baseAddress else { return }
+        for i in range { u[i] += lambda * th[i] }
     }
 }

@@ -1,7 +1,7 @@
 /// `u ← −α_t · s · u`, with `α_t` the (scheduled) learning rate and `s` the step's
 /// learning-rate scale. The last member of every step-rule chain, and the only place where
 /// the sign flips from "gradient-like" to "update" (θ ← θ + u).
-public struct ScaleByLearningRate: TensorTransform {
+public struct ScaleByLearningRate: ElementwiseTransform {
     /// The learning rate schedule α_t.
     public let learningRate: Schedule
 
@@ -17,15 +17,15 @@ public struct ScaleByLearningRate: TensorTransform {
 
     public func makeTensorState(for parameter: ParameterInfo) -> EmptyState { EmptyState() }
 
-    public func update(_ slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
+    public func update(_ range: Range<Int>, of slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
         let factor = -learningRate.value(at: step.step) * step.learningRateScale
-        let u = slot.update.baseAddress!
-        slot.forChunks { r in for i in r { u[i] *= factor } }
+        guard let u = slot.update.baseAddress else { return }
+        for i in range { u[i] *= factor }
     }
 }
 
 /// `u ← factor · u` with a fixed factor (no sign flip: use `ScaleByLearningRate` for that).
-public struct Scale: TensorTransform {
+public struct Scale: ElementwiseTransform {
     /// The factor.
     public let factor: Float
 
@@ -37,9 +37,9 @@ public struct Scale: TensorTransform {
 
     public func makeTensorState(for parameter: ParameterInfo) -> EmptyState { EmptyState() }
 
-    public func update(_ slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
+    public func update(_ range: Range<Int>, of slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
         let f = factor
-        let u = slot.update.baseAddress!
-        slot.forChunks { r in for i in r { u[i] *= f } }
+        guard let u = slot.update.baseAddress else { return }
+        for i in range { u[i] *= f }
     }
 }
