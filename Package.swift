@@ -38,6 +38,10 @@ let package = Package(
 
         .executableTarget(name: "QuickStart", dependencies: ["Graft"], path: "Examples/QuickStart"),
 
+        // MARK: - Benchmarks
+
+        .executableTarget(name: "graft-bench", dependencies: ["GraftOptim", "GraftTensor"], path: "Benchmarks/GraftBench"),
+
         // MARK: - Tests
 
         .target(name: "GraftTestSupport", dependencies: ["GraftTensor"], path: "Tests/GraftTestSupport"),
