@@ -366,6 +366,14 @@ def write_results(path, graft, torch_rows, torch_training, torch_meta, commands)
                       ("met" if g <= target_ms * 1e6 else f"missed by {(g / (target_ms * 1e6) - 1) * 100:.0f} %") if target_ms else "—"])
     lines.append(md_table(["training step", "Graft", "GEMMs alone (probe)", "PyTorch", "PyTorch ÷ Graft", "target", "status"], mrows))
     lines.append("")
+    missed = [r for r in trows + mrows if r[-1].startswith("missed")]
+    if missed:
+        lines.append("**Closing note.** Missed in this run: " + "; ".join(f"{r[0]} ({r[-1]})" for r in missed) + ". "
+                     "The instruction-count profile in [README.md](README.md#where-the-time-goes-profile) shows why: the "
+                     "Adam loop is scalar because `Float.squareRoot()` calls libm's `sqrtf` on Linux, the optimizer's copy "
+                     "and apply loops are scalar, and an Adam step makes five passes over memory where the fused loop "
+                     "makes one. Training steps also depend on the OpenBLAS kernel printed above.")
+        lines.append("")
 
     lines.append("## Optimizer steps: Graft against PyTorch")
     lines.append("")

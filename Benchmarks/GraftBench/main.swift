@@ -40,7 +40,7 @@ let rounds = options.rounds ?? (options.quick ? 2 : 3)
 let roundSeconds = options.roundSeconds ?? (options.quick ? 0.05 : 0.2)
 let optimizerPolicy = TimingPolicy(warmupSeconds: roundSeconds / 4, warmupIterations: 3, roundSeconds: roundSeconds, rounds: rounds)
 let probePolicy = TimingPolicy(warmupSeconds: 0, warmupIterations: 1, roundSeconds: options.quick ? 0.15 : 0.3, rounds: 1)
-let gemmPolicy = TimingPolicy(warmupSeconds: roundSeconds / 4, warmupIterations: 2, roundSeconds: roundSeconds / 2, rounds: rounds)
+let gemmPolicy = TimingPolicy(warmupSeconds: roundSeconds / 4, warmupIterations: 2, roundSeconds: roundSeconds / 4, rounds: rounds)
 let trainingPolicy = TimingPolicy(warmupSeconds: roundSeconds / 2, warmupIterations: 3, roundSeconds: roundSeconds * 1.5, rounds: rounds)
 let workloads = OptimizerWorkload.all()
 
