@@ -49,6 +49,10 @@ let package = Package(
         .executableTarget(name: "CustomTransform", dependencies: ["Graft", "GradientNoiseExample"],
                           path: "Examples/CustomTransform", exclude: ["GradientNoise"]),
 
+        // MARK: - Benchmarks
+
+        .executableTarget(name: "graft-bench", dependencies: ["GraftOptim", "GraftTensor"], path: "Benchmarks/GraftBench"),
+
         // MARK: - Tests
 
         .target(name: "GraftTestSupport", dependencies: ["GraftTensor"], path: "Tests/GraftTestSupport"),

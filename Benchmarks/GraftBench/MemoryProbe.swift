@@ -1,0 +1,90 @@
+import Dispatch
+import GraftTensor
+
+
+/// STREAM-style memory-bandwidth probe over buffers far larger than the last-level cache.
+///
+/// - `copy`: `a[i] = b[i]`, counted as 8 bytes per element (one read, one write);
+/// - `triad`: `a[i] = b[i] + s · c[i]`, counted as 12 bytes per element (two reads, one write).
+///
+/// As in STREAM, write-allocate traffic (the read of `a`'s lines before they are written)
+/// is not counted, and neither is it in the optimizer byte models, so ratios compare like
+/// with like. The figure reported is the best pass (highest GB/s), with the median beside it.
+struct MemoryProbeResult: Codable, Sendable {
+    /// `copy` or `triad`.
+    var kernel: String
+    /// Threads the loop was split over.
+    var threads: Int
+    /// Bytes of each of the three buffers.
+    var bufferBytes: Int
+    /// Bytes counted per pass (8 or 12 per element).
+    var bytesPerPass: Int
+    /// GB/s (10^9 bytes per second) of the fastest pass.
+    var bestGBPerSecond: Double
+    /// GB/s of the median pass.
+    var medianGBPerSecond: Double
+    /// Per-pass timing.
+    var timing: Statistics
+}
+
+enum MemoryProbe {
+    /// Runs copy and triad with one thread and with `maxThreads` threads (when more than one).
+    static func run(bufferMegabytes: Int, maxThreads: Int, policy: TimingPolicy) -> [MemoryProbeResult] {
+        let count = bufferMegabytes * 1_048_576 / 4
+        let bytes = count * 4
+        let raw = (0..<3).map { _ in UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64) }
+        defer { raw.forEach { $0.deallocate() } }
+        let a = raw[0].bindMemory(to: Float.self, capacity: count)
+        let b = raw[1].bindMemory(to: Float.self, capacity: count)
+        let c = raw[2].bindMemory(to: Float.self, capacity: count)
+        // First touch in parallel, with values that stay normal floats.
+        split(count: count, threads: maxThreads) { r in
+            for i in r { a[i] = 0; b[i] = 1 + Float(i & 1023) * 1e-3; c[i] = 2 - Float(i & 511) * 1e-3 }
+        }
+        var results: [MemoryProbeResult] = []
+        let threadCounts = maxThreads > 1 ? [1, maxThreads] : [1]
+        for threads in threadCounts {
+            let copy = measure(policy) {
+                split(count: count, threads: threads) { r in copyKernel(a, b, r) }
+            }
+            results.append(result("copy", threads, bytes, 8 * count, copy))
+            let s: Float = 0.5
+            let triad = measure(policy) {
+                split(count: count, threads: threads) { r in triadKernel(a, b, c, s, r) }
+            }
+            results.append(result("triad", threads, bytes, 12 * count, triad))
+        }
+        blackHole(a[count / 3])
+        return results
+    }
+
+    private static func result(_ kernel: String, _ threads: Int, _ bufferBytes: Int, _ moved: Int, _ s: Statistics) -> MemoryProbeResult {
+        MemoryProbeResult(kernel: kernel, threads: threads, bufferBytes: bufferBytes, bytesPerPass: moved,
+                          bestGBPerSecond: Double(moved) / s.p0, medianGBPerSecond: Double(moved) / s.p50, timing: s)
+    }
+
+    @inline(never)
+    static func copyKernel(_ a: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>, _ r: Range<Int>) {
+        for i in r { a[i] = b[i] }
+    }
+
+    @inline(never)
+    static func triadKernel(_ a: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+                            _ s: Float, _ r: Range<Int>) {
+        for i in r { a[i] = b[i] + s * c[i] }
+    }
+
+    /// Splits `0..<count` into `threads` contiguous ranges run concurrently (FTZ on in each worker).
+    static func split(count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        if threads <= 1 { body(0..<count); return }
+        let per = (count + threads - 1) / threads
+        withoutActuallyEscaping(body) { body in
+            nonisolated(unsafe) let body = body
+            DispatchQueue.concurrentPerform(iterations: threads) { t in
+                FloatingPointEnvironment.flushSubnormalsToZero()
+                let lo = t * per, hi = min(count, lo + per)
+                if lo < hi { body(lo..<hi) }
+            }
+        }
+    }
+}
