@@ -215,11 +215,7 @@ func grouped(_ n: Int) -> String {
 
 do {
     let options = try parse(Array(CommandLine.arguments.dropFirst()))
-    if let t = options.threads {
-        Parallel.threads = t
-        BLAS.threads = t
-    }
-    FloatingPointEnvironment.flushSubnormalsToZero()
+    ExampleEnvironment.configure(threads: options.threads)
     let wallStart = Date()
     let seed = options.seed
     let rank = options.rank

@@ -337,24 +337,16 @@ func evaluate(_ model: MultiTaskModel, on data: MultiTaskData, batchSize: Int = 
 
 /// "97.1" for one value, "97.1 ± 0.3" (sample standard deviation) for several.
 func summary(_ values: [Double], scale: Double = 100, digits: Int = 1) -> String {
-    let mean = values.reduce(0, +) / Double(values.count)
-    let text = String(format: "%.\(digits)f", mean * scale)
-    guard values.count > 1 else { return text }
-    let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)
-    return text + String(format: " ± %.\(digits)f", variance.squareRoot() * scale)
+    MeanStd(values).formatted(scale: scale, digits: digits)
 }
 
-func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(values.count) }
+func mean(_ values: [Double]) -> Double { MeanStd(values).mean }
 
 // MARK: - Main
 
 do {
     let options = try parse(Array(CommandLine.arguments.dropFirst()))
-    if let t = options.threads {
-        Parallel.threads = t
-        BLAS.threads = t
-    }
-    FloatingPointEnvironment.flushSubnormalsToZero()
+    ExampleEnvironment.configure(threads: options.threads)
     let wallStart = Date()
     let progress = ProgressLine()
     let seeds = (0..<options.seeds).map { options.seed &+ UInt64($0) }

@@ -95,11 +95,7 @@ func parse(_ arguments: [String]) throws -> Options {
 
 do {
     let options = try parse(Array(CommandLine.arguments.dropFirst()))
-    if let t = options.threads {
-        Parallel.threads = t
-        BLAS.threads = t
-    }
-    FloatingPointEnvironment.flushSubnormalsToZero()
+    ExampleEnvironment.configure(threads: options.threads)
     var configuration = options.quick ? ExperimentConfiguration.quick : ExperimentConfiguration()
     if let e = options.epochs { configuration.epochs = e }
     if let e = options.pretrainEpochs { configuration.pretrainEpochs = e }

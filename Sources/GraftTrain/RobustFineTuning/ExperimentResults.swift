@@ -59,9 +59,12 @@ public struct MeanStd: Sendable, Codable, Equatable {
     }
 
     /// `96.3 ± 0.4` in percent (no ± for one value).
-    public func percent(digits: Int = 1) -> String {
-        let m = String(format: "%.\(digits)f", mean * 100)
-        return values.count < 2 ? m : m + " ± " + String(format: "%.\(digits)f", std * 100)
+    public func percent(digits: Int = 1) -> String { formatted(scale: 100, digits: digits) }
+
+    /// `mean ± std` of the values times `scale` with `digits` decimals (no ± for one value).
+    public func formatted(scale: Double = 1, digits: Int = 1) -> String {
+        let m = String(format: "%.\(digits)f", mean * scale)
+        return values.count < 2 ? m : m + " ± " + String(format: "%.\(digits)f", std * scale)
     }
 }
 
