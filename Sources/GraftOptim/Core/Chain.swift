@@ -44,7 +44,7 @@ public struct Chain<First: GradientTransform, Second: GradientTransform>: Gradie
                         var lo = range.lowerBound
                         while lo < range.upperBound {
                             let hi = Swift.min(range.upperBound, lo + TensorSlot.blockSize)
-                            updateElements(lo..<hi, of: slot, state: &pointer.pointee, step: group.info)
+                            updateElements(lo..<hi, slot.update.baseAddress! + lo, of: slot, state: &pointer.pointee, step: group.info)
                             lo = hi
                         }
                     }
@@ -58,9 +58,9 @@ public struct Chain<First: GradientTransform, Second: GradientTransform>: Gradie
 
     public var isElementwise: Bool { first.isElementwise && second.isElementwise }
 
-    public func updateElements(_ range: Range<Int>, of slot: TensorSlot, state: inout State, step: StepInfo) {
-        first.updateElements(range, of: slot, state: &state.first, step: step)
-        second.updateElements(range, of: slot, state: &state.second, step: step)
+    public func updateElements(_ range: Range<Int>, _ update: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout State, step: StepInfo) {
+        first.updateElements(range, update, of: slot, state: &state.first, step: step)
+        second.updateElements(range, update, of: slot, state: &state.second, step: step)
     }
 
     public func inspect(_ state: State, member: String?, index: Int) -> (any Sendable)? {
@@ -110,7 +110,7 @@ public struct Identity: GradientTransform {
     public func makeState(for parameters: [ParameterInfo]) -> EmptyState { EmptyState() }
     public func update(_ group: GroupStep, state: inout EmptyState) {}
     public var isElementwise: Bool { true }
-    public func updateElements(_ range: Range<Int>, of slot: TensorSlot, state: inout EmptyState, step: StepInfo) {}
+    public func updateElements(_ range: Range<Int>, _ update: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout EmptyState, step: StepInfo) {}
 }
 
 /// A transform present or absent (the builder's `if` without `else`).
@@ -144,9 +144,9 @@ public struct OptionalTransform<Wrapped: GradientTransform>: GradientTransform {
 
     public var isElementwise: Bool { wrapped?.isElementwise ?? true }
 
-    public func updateElements(_ range: Range<Int>, of slot: TensorSlot, state: inout Wrapped.State?, step: StepInfo) {
+    public func updateElements(_ range: Range<Int>, _ update: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout Wrapped.State?, step: StepInfo) {
         guard let wrapped, state != nil else { return }
-        wrapped.updateElements(range, of: slot, state: &state!, step: step)
+        wrapped.updateElements(range, update, of: slot, state: &state!, step: step)
     }
 
     public var usesAnchors: Bool { wrapped?.usesAnchors ?? false }
@@ -215,10 +215,10 @@ public enum Either<A: GradientTransform, B: GradientTransform>: GradientTransfor
         }
     }
 
-    public func updateElements(_ range: Range<Int>, of slot: TensorSlot, state: inout State, step: StepInfo) {
+    public func updateElements(_ range: Range<Int>, _ update: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout State, step: StepInfo) {
         switch self {
-        case let .first(a): a.updateElements(range, of: slot, state: &state.first!, step: step)
-        case let .second(b): b.updateElements(range, of: slot, state: &state.second!, step: step)
+        case let .first(a): a.updateElements(range, update, of: slot, state: &state.first!, step: step)
+        case let .second(b): b.updateElements(range, update, of: slot, state: &state.second!, step: step)
         }
     }
 

@@ -47,9 +47,12 @@ public protocol GradientTransform: Sendable {
     /// one pass over memory instead of one per member. Default: `false`.
     var isElementwise: Bool { get }
 
-    /// Updates elements `range` of the tensor in `slot` (called only when `isElementwise`; the
-    /// optimizer may call it for disjoint ranges of one tensor from several threads).
-    func updateElements(_ range: Range<Int>, of slot: TensorSlot, state: inout State, step: StepInfo)
+    /// Updates elements `range` of the tensor in `slot`, whose running update is
+    /// `update[0 ..< range.count]` (element `range.lowerBound + k` at `update[k]`: the fused path
+    /// keeps it in a small cache-resident buffer, not in `slot.update`). Called only when
+    /// `isElementwise`; the optimizer may call it for disjoint ranges of one tensor from several
+    /// threads.
+    func updateElements(_ range: Range<Int>, _ update: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout State, step: StepInfo)
 }
 
 extension GradientTransform {
@@ -60,7 +63,7 @@ extension GradientTransform {
     public var usesProvidedGradient: Bool { false }
     public func decodeState(from decoder: any Decoder) throws -> State { try State(from: decoder) }
     public var isElementwise: Bool { false }
-    public func updateElements(_ range: Range<Int>, of slot: TensorSlot, state: inout State, step: StepInfo) {
+    public func updateElements(_ range: Range<Int>, _ update: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout State, step: StepInfo) {
         preconditionFailure("\(Self.self) is not elementwise")
     }
 }
@@ -111,20 +114,24 @@ extension TensorTransform {
 /// it implements the update of a range of elements, and gets the whole-tensor and the
 /// blocked, fused forms for free.
 public protocol ElementwiseTransform: TensorTransform {
-    /// Rewrites `slot.update[range]` in place (a serial loop; callers split the work).
-    func update(_ range: Range<Int>, of slot: TensorSlot, state: inout TensorState, step: StepInfo)
+    /// Rewrites the update of elements `range` in place: element `range.lowerBound + k` is at
+    /// `update[k]` (a serial loop; callers split the work). Read θ, θ0 and g at the element's
+    /// own index in `slot`.
+    func update(_ range: Range<Int>, _ update: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout TensorState, step: StepInfo)
 }
 
 extension ElementwiseTransform {
     public var isElementwise: Bool { true }
 
-    public func updateElements(_ range: Range<Int>, of slot: TensorSlot, state: inout [TensorState], step: StepInfo) {
-        state.withUnsafeMutableBufferPointer { update(range, of: slot, state: &$0[slot.index], step: step) }
+    public func updateElements(_ range: Range<Int>, _ update: UnsafeMutablePointer<Float>, of slot: TensorSlot,
+                               state: inout [TensorState], step: StepInfo) {
+        state.withUnsafeMutableBufferPointer { self.update(range, update, of: slot, state: &$0[slot.index], step: step) }
     }
 
     public func update(_ slot: TensorSlot, state: inout TensorState, step: StepInfo) {
+        guard let u = slot.update.baseAddress else { return }
         withUnsafeMutablePointer(to: &state) { pointer in
-            slot.forBlocks { range in update(range, of: slot, state: &pointer.pointee, step: step) }
+            slot.forBlocks { range in update(range, u + range.lowerBound, of: slot, state: &pointer.pointee, step: step) }
         }
     }
 }

@@ -47,8 +47,8 @@ public struct SequenceTransform: GradientTransform {
 
     public var memberNames: [String] { members.flatMap(\.memberNames) }
     public var isElementwise: Bool { members.allSatisfy(\.isElementwise) }
-    public func updateElements(_ range: Range<Int>, of slot: TensorSlot, state: inout State, step: StepInfo) {
-        for i in members.indices { members[i].updateElements(range, of: slot, state: &state.members[i], step: step) }
+    public func updateElements(_ range: Range<Int>, _ update: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout State, step: StepInfo) {
+        for i in members.indices { members[i].updateElements(range, update, of: slot, state: &state.members[i], step: step) }
     }
     public var usesAnchors: Bool { members.contains { $0.usesAnchors } }
     public var usesProvidedGradient: Bool { members.contains { $0.usesProvidedGradient } }

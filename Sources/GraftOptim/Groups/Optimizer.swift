@@ -308,20 +308,25 @@ public final class Optimizer {
         }
         let group = GroupStep(info: info, slots: slots)
         if rt.transform.isElementwise {
-            // One pass: per block of each tensor, copy g → u, run the whole chain, θ ← θ + u.
+            // One pass over memory: per block of each tensor, copy g into a cache-resident
+            // buffer, run the whole chain on it, θ ← θ + u. (`slot.update` is not written.)
             let transform = rt.transform
             withUnsafeMutablePointer(to: &rt.state) { state in
                 group.forEachTensor { k in
                     let slot = group.slots[k]
-                    guard let g = slot.gradient.baseAddress, let u = slot.update.baseAddress, let th = values[k].baseAddress else { return }
+                    guard let g = slot.gradient.baseAddress, let th = values[k].baseAddress else { return }
                     slot.forBlocks { range in
-                        var lo = range.lowerBound
-                        while lo < range.upperBound {
-                            let hi = Swift.min(range.upperBound, lo + TensorSlot.blockSize)
-                            (u + lo).update(from: g + lo, count: hi - lo)
-                            transform.updateElements(lo..<hi, of: slot, state: &state.pointee, step: info)
-                            for j in lo..<hi { th[j] += u[j] }
-                            lo = hi
+                        withUnsafeTemporaryAllocation(of: Float.self, capacity: TensorSlot.blockSize) { scratch in
+                            let u = scratch.baseAddress!
+                            var lo = range.lowerBound
+                            while lo < range.upperBound {
+                                let n = Swift.min(range.upperBound - lo, TensorSlot.blockSize)
+                                u.update(from: g + lo, count: n)
+                                transform.updateElements(lo..<(lo + n), u, of: slot, state: &state.pointee, step: info)
+                                let t = th + lo
+                                for j in 0..<n { t[j] += u[j] }
+                                lo += n
+                            }
                         }
                     }
                 }

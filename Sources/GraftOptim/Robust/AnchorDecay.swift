@@ -20,19 +20,21 @@ public struct AnchorDecay: ElementwiseTransform {
     public var usesAnchors: Bool { true }
     public func makeTensorState(for parameter: ParameterInfo) -> EmptyState { EmptyState() }
 
-    public func update(_ range: Range<Int>, of slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
-        guard let u = slot.update.baseAddress, let th = slot.value.baseAddress else { return }
+    public func update(_ range: Range<Int>, _ u: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
+        guard let values = slot.value.baseAddress else { return }
+        let th = values + range.lowerBound, n = range.count
         if !slot.hasAnchor {
             let b = beta
-            if b != 0 { for i in range { u[i] += b * th[i] } }
+            if b != 0 { for k in 0..<n { u[k] += b * th[k] } }
             return
         }
         let a = alpha
         guard a != 0 else { return }
-        if let anchor = slot.anchorValues?.baseAddress {
-            for i in range { u[i] += a * (th[i] - anchor[i]) }
+        if let anchors = slot.anchorValues?.baseAddress {
+            let anchor = anchors + range.lowerBound
+            for k in 0..<n { u[k] += a * (th[k] - anchor[k]) }
         } else {
-            for i in range { u[i] += a * th[i] }
+            for k in 0..<n { u[k] += a * th[k] }
         }
     }
 }

@@ -18,9 +18,10 @@ public struct AddDecayedWeights: ElementwiseTransform {
 
     public func makeTensorState(for parameter: ParameterInfo) -> EmptyState { EmptyState() }
 
-    public func update(_ range: Range<Int>, of slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
+    public func update(_ range: Range<Int>, _ u: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
         let lambda = weightDecay.value(at: step.step)
-        guard lambda != 0, let u = slot.update.baseAddress, let th = slot.value.baseAddress else { return }
-        for i in range { u[i] += lambda * th[i] }
+        guard lambda != 0, let values = slot.value.baseAddress else { return }
+        let th = values + range.lowerBound
+        for k in 0..<range.count { u[k] += lambda * th[k] }
     }
 }

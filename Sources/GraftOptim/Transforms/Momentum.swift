@@ -30,16 +30,17 @@ public struct Momentum: ElementwiseTransform {
         TensorState(buffer: Tensor(zeros: parameter.shape))
     }
 
-    public func update(_ range: Range<Int>, of slot: TensorSlot, state: inout TensorState, step: StepInfo) {
-        guard let u = slot.update.baseAddress, let b = state.buffer.unsafeMutableStorage().baseAddress else { return }
+    public func update(_ range: Range<Int>, _ u: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout TensorState, step: StepInfo) {
+        guard let buffer = state.buffer.unsafeMutableStorage().baseAddress else { return }
+        let b = buffer + range.lowerBound, n = range.count
         let mu = momentum, keep = 1 - dampening
         if step.step == 1 {
             // b ← g at the first step (PyTorch's `buf = clone(d_p)`).
-            if nesterov { for i in range { b[i] = u[i]; u[i] += mu * u[i] } } else { for i in range { b[i] = u[i] } }
+            if nesterov { for k in 0..<n { b[k] = u[k]; u[k] += mu * u[k] } } else { for k in 0..<n { b[k] = u[k] } }
         } else if nesterov {
-            for i in range { let nb = mu * b[i] + keep * u[i]; b[i] = nb; u[i] += mu * nb }
+            for k in 0..<n { let nb = mu * b[k] + keep * u[k]; b[k] = nb; u[k] += mu * nb }
         } else {
-            for i in range { let nb = mu * b[i] + keep * u[i]; b[i] = nb; u[i] = nb }
+            for k in 0..<n { let nb = mu * b[k] + keep * u[k]; b[k] = nb; u[k] = nb }
         }
     }
 }

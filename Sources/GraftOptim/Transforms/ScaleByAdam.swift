@@ -41,13 +41,14 @@ public struct ScaleByAdam: ElementwiseTransform {
         return (Float(1 / bc1), Float(1 / bc2.squareRoot()))
     }
 
-    public func update(_ range: Range<Int>, of slot: TensorSlot, state: inout TensorState, step: StepInfo) {
+    public func update(_ range: Range<Int>, _ u: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout TensorState, step: StepInfo) {
         let (invBC1, invSqrtBC2) = biasCorrections(step: step.step)
-        guard let u = slot.update.baseAddress, !range.isEmpty else { return }
-        let m = state.m.unsafeMutableStorage().baseAddress!
-        let v = state.v.unsafeMutableStorage().baseAddress!
-        let vm = amsgrad ? state.vMax!.unsafeMutableStorage().baseAddress : nil
-        ScaleByAdam.kernel(u: u, m: m, v: v, vMax: vm, range: range, beta1: beta1, beta2: beta2, epsilon: epsilon,
+        guard !range.isEmpty else { return }
+        let lo = range.lowerBound
+        let m = state.m.unsafeMutableStorage().baseAddress! + lo
+        let v = state.v.unsafeMutableStorage().baseAddress! + lo
+        let vm = amsgrad ? state.vMax!.unsafeMutableStorage().baseAddress! + lo : nil
+        ScaleByAdam.kernel(u: u, m: m, v: v, vMax: vm, range: 0..<range.count, beta1: beta1, beta2: beta2, epsilon: epsilon,
                            invBC1: invBC1, invSqrtBC2: invSqrtBC2)
     }
 

@@ -17,10 +17,9 @@ public struct ScaleByLearningRate: ElementwiseTransform {
 
     public func makeTensorState(for parameter: ParameterInfo) -> EmptyState { EmptyState() }
 
-    public func update(_ range: Range<Int>, of slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
+    public func update(_ range: Range<Int>, _ u: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
         let factor = -learningRate.value(at: step.step) * step.learningRateScale
-        guard let u = slot.update.baseAddress else { return }
-        for i in range { u[i] *= factor }
+        for k in 0..<range.count { u[k] *= factor }
     }
 }
 
@@ -37,9 +36,8 @@ public struct Scale: ElementwiseTransform {
 
     public func makeTensorState(for parameter: ParameterInfo) -> EmptyState { EmptyState() }
 
-    public func update(_ range: Range<Int>, of slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
+    public func update(_ range: Range<Int>, _ u: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
         let f = factor
-        guard let u = slot.update.baseAddress else { return }
-        for i in range { u[i] *= f }
+        for k in 0..<range.count { u[k] *= f }
     }
 }
