@@ -51,7 +51,7 @@ let package = Package(
 
         // MARK: - Benchmarks
 
-        .executableTarget(name: "graft-bench", dependencies: ["GraftOptim", "GraftTensor"], path: "Benchmarks/GraftBench"),
+        .executableTarget(name: "graft-bench", dependencies: ["GraftNN", "GraftOptim", "GraftTensor"], path: "Benchmarks/GraftBench"),
 
         // MARK: - Tests
 
