@@ -121,7 +121,9 @@ public struct OptionalTransform<Wrapped: GradientTransform>: GradientTransform {
     public func makeState(for parameters: [ParameterInfo]) -> Wrapped.State? { wrapped?.makeState(for: parameters) }
 
     public func update(_ group: GroupStep, state: inout Wrapped.State?) {
-        guard let wrapped, state != nil else { return }
+        // The state is nil exactly when `wrapped` is (see makeState). Never test or copy `state`
+        // itself: other threads may be updating other tensors' parts of it in place.
+        guard let wrapped else { return }
         wrapped.update(group, state: &state!)  // in place: the payload stays uniquely referenced
     }
 
@@ -145,7 +147,7 @@ public struct OptionalTransform<Wrapped: GradientTransform>: GradientTransform {
     public var isElementwise: Bool { wrapped?.isElementwise ?? true }
 
     public func updateElements(_ range: Range<Int>, _ update: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout Wrapped.State?, step: StepInfo) {
-        guard let wrapped, state != nil else { return }
+        guard let wrapped else { return }  // see `update`: `state` is shared across threads here
         wrapped.updateElements(range, update, of: slot, state: &state!, step: step)
     }
 
