@@ -51,7 +51,7 @@ public struct TensorSlot: @unchecked Sendable {
 
     /// Elements per block of the blocked, fused elementwise path (a block of each buffer fits
     /// in L1 together).
-    public static let blockSize = 2048
+    public static let blockSize = 8192
 
     /// Runs `body` over `0..<count`: serially, or, when `splitsAcrossCores`, the first block on
     /// this thread (so lazily unique state storage is made unique before any concurrency) and
