@@ -28,7 +28,7 @@ struct Options {
                                ids: optimizer/<workload>/<layout>/<size>, floor/<adam|digrap>/<layout>/<size>,
                                gemm/<model>/b<batch>, train/<model>/b<batch>/<optimizer>; see --list
           --threads N          Graft and OpenBLAS threads (default: all cores)
-          --quick              10^5 and 10^6 only, shorter rounds (a smoke run, about 30 s)
+          --quick              10^5 and 10^6 only, shorter rounds (a smoke run, about 20 s)
           --sizes LIST         comma-separated parameter counts, e.g. 1e5,1e6
           --layouts LIST       comma-separated subset of single,equal100,mixed
           --rounds N           timed rounds per benchmark (default 3, quick 2)

@@ -24,7 +24,7 @@ do {
     options = try Options.parse(Array(CommandLine.arguments.dropFirst()))
 } catch let e as OptionError {
     if e.message.isEmpty { emit(Options.usage); exit(0) }
-    fail("\(e.message)\n\n\(Options.usage)")
+    fail("\(e.message) (see --help)")
 } catch {
     fail("\(error)")
 }
