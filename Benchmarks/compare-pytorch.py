@@ -374,7 +374,8 @@ def write_results(path, graft, torch_rows, torch_training, torch_meta, commands)
                      "The instruction-count profile in [README.md](README.md#where-the-time-goes-profile) shows why: the "
                      "Adam loop is scalar because `Float.squareRoot()` calls libm's `sqrtf` on Linux, the optimizer's copy "
                      "and apply loops are scalar, and an Adam step makes five passes over memory where the fused loop "
-                     "makes one. Training steps also depend on the OpenBLAS kernel printed above.")
+                     "makes one, and on many-tensor layouts one dispatch per large tensor leaves the second core idle. "
+                     "Training steps also depend on the OpenBLAS kernel printed above.")
         lines.append("")
 
     lines.append("## Optimizer steps: Graft against PyTorch")
