@@ -83,20 +83,22 @@ emit()
 // MARK: - Memory bandwidth
 
 if options.bandwidth {
-    emit("Memory bandwidth (STREAM-style, 3 × \(options.bandwidthMegabytes) MB buffers; copy counts 8 B/element, triad 12 B/element, no write-allocate)")
+    emit("Memory bandwidth (STREAM-style, 3 × \(options.bandwidthMegabytes) MB buffers; copy counts 8 B/element, triad and in-place update 12 B/element, no write-allocate)")
     report.bandwidth = MemoryProbe.run(bufferMegabytes: options.bandwidthMegabytes, maxThreads: threads, policy: probePolicy)
     emit(Format.table(["kernel", "threads", "best GB/s", "median GB/s", "passes"], report.bandwidth.map {
         [$0.kernel, "\($0.threads)", String(format: "%.1f", $0.bestGBPerSecond), String(format: "%.1f", $0.medianGBPerSecond), "\($0.timing.samples)"]
     }))
     emit()
 }
-let triad = report.triad(threads: threads)
+let triad = report.bandwidth("triad", threads: threads)
+let inPlace = report.bandwidth("update", threads: threads)
 
 // MARK: - Optimizer steps
 
 emit("Optimizer steps: ns/p = step time / parameters; GB/s = byte model (B/p) × parameters / median step;")
-emit("×triad = GB/s over the best \(threads)-thread triad (\(triad.map { String(format: "%.1f GB/s", $0) } ?? "not measured")); ×floor = ns/p over the fused")
-emit("reference loop of the same step; ×adamFloor = ns/p over the fused Adam loop (same layout and size).")
+emit("×triad, ×upd = GB/s over the best \(threads)-thread triad (\(triad.map { String(format: "%.1f GB/s", $0) } ?? "not measured")) and in-place update")
+emit("(\(inPlace.map { String(format: "%.1f GB/s", $0) } ?? "not measured")); ×floor = ns/p over the fused reference loop of the same step;")
+emit("×adamFloor = ns/p over the fused Adam loop (same layout and size).")
 emit()
 emit(Format.table(OptimizerResult.header, [], leftColumns: 2, minimumWidths: OptimizerResult.widths))
 
@@ -123,7 +125,7 @@ for size in sizes {
             return OptimizerResult(id: id, workload: workload, kind: kind, summary: summary, layout: layoutName, nominalSize: size,
                                    parameters: n, tensors: layout.tensors.count, objectives: objectives, bytesPerParameter: bytes,
                                    byteModel: model, timing: timing, nsPerParameter: perParam, gbPerSecond: gbs,
-                                   ratioToTriad: triad.map { gbs / $0 }, floor: floor?.rawValue,
+                                   ratioToTriad: triad.map { gbs / $0 }, ratioToUpdate: inPlace.map { gbs / $0 }, floor: floor?.rawValue,
                                    ratioToFloor: floor.flatMap { floorNs[$0] }.map { perParam["p50"]! / $0 },
                                    ratioToAdamFloor: floorNs[.adam].map { perParam["p50"]! / $0 }, telemetry: telemetry)
         }
