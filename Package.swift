@@ -27,8 +27,10 @@ let package = Package(
         // MARK: - Library modules
 
         .target(name: "GraftTensor", dependencies: ["COpenBLAS", "CGraftSupport"]),
+        .target(name: "GraftNN", dependencies: ["GraftTensor"]),
         .target(name: "GraftOptim", dependencies: ["GraftTensor"]),
-        .target(name: "Graft", dependencies: ["GraftTensor", "GraftOptim"]),
+        .target(name: "GraftTrain", dependencies: ["GraftTensor", "GraftNN", "GraftOptim"]),
+        .target(name: "Graft", dependencies: ["GraftTensor", "GraftNN", "GraftOptim", "GraftTrain"]),
 
         // MARK: - Command-line tool
 
@@ -36,17 +38,29 @@ let package = Package(
 
         // MARK: - Examples
 
+        .executableTarget(name: "RobustFineTune", dependencies: ["Graft"], path: "Examples/RobustFineTune"),
         .executableTarget(name: "QuickStart", dependencies: ["Graft"], path: "Examples/QuickStart"),
+        .executableTarget(name: "NNQuickStart", dependencies: ["Graft"], path: "Examples/NNQuickStart"),
+        .executableTarget(name: "LoRAFineTune", dependencies: ["Graft"], path: "Examples/LoRAFineTune"),
+        .executableTarget(name: "MultiTaskPCGrad", dependencies: ["Graft"], path: "Examples/MultiTaskPCGrad"),
+        // CustomTransform: the user-written transform is a small library (so the law tests can
+        // import it); the executable next to it is the training demo.
+        .target(name: "GradientNoiseExample", dependencies: ["GraftOptim"], path: "Examples/CustomTransform/GradientNoise"),
+        .executableTarget(name: "CustomTransform", dependencies: ["Graft", "GradientNoiseExample"],
+                          path: "Examples/CustomTransform", exclude: ["GradientNoise"]),
 
         // MARK: - Benchmarks
 
-        .executableTarget(name: "graft-bench", dependencies: ["GraftOptim", "GraftTensor"], path: "Benchmarks/GraftBench"),
+        .executableTarget(name: "graft-bench", dependencies: ["GraftNN", "GraftOptim", "GraftTensor"], path: "Benchmarks/GraftBench"),
 
         // MARK: - Tests
 
         .target(name: "GraftTestSupport", dependencies: ["GraftTensor"], path: "Tests/GraftTestSupport"),
         .testTarget(name: "GraftTensorTests", dependencies: ["GraftTensor", "GraftTestSupport"]),
+        .testTarget(name: "GraftNNTests", dependencies: ["GraftNN", "GraftTestSupport"]),
         .testTarget(name: "GraftOptimTests", dependencies: ["GraftOptim", "GraftTestSupport"]),
+        .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftTestSupport"]),
+        .testTarget(name: "CustomTransformExampleTests", dependencies: ["GradientNoiseExample", "GraftOptim", "GraftTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -9,13 +9,8 @@ import GraftTensor
 ///   buffers with `BLAS.gemm`, timing every GEMM call, so the report can give the GEMM share
 ///   of a step without any layer framework in the way.
 ///
-/// GraftNN (the layer DSL, on its own branch when this harness was written): add a second
-/// conformance in its own file, `GraftNNMLP`, that builds the same layer sizes with
-/// `Sequential { Dense(…); ReLU(); … }` and `SoftmaxCrossEntropy()`, zeroes gradients and runs
-/// `backward(loss.gradient)` in `backward`, and returns `nil` from `gemmNanoseconds` (the GEMMs
-/// run inside `Dense`; the report then takes the GEMM share from the sgemm probe at the same
-/// shapes). Then add `GraftNN` to the `graft-bench` target's dependencies and list the model
-/// in `TrainingBenchmark.models`, labelled `graftnn`.
+/// - `GraftNNMLP` (its own file): the same layers from the GraftNN DSL; its GEMM share comes
+///   from the sgemm probe at the same shapes.
 protocol TrainingModel: AnyObject {
     /// `raw` (hand-written layers) or `graftnn`.
     var implementation: String { get }
@@ -250,9 +245,9 @@ enum TrainingBenchmark {
         TrainingConfiguration(sizes: [256, 512, 256, 128, 10], batch: 32, optimizer: "digrap"),
     ]
 
-    /// The models to time for a configuration (GraftNN's joins here when it is merged).
+    /// The models to time for a configuration: hand-written layers and the GraftNN DSL.
     static func models(_ c: TrainingConfiguration) throws -> [any TrainingModel] {
-        [try RawMLP(sizes: c.sizes, batch: c.batch, seed: 42)]
+        [try RawMLP(sizes: c.sizes, batch: c.batch, seed: 42), try GraftNNMLP(sizes: c.sizes, batch: c.batch, seed: 42)]
     }
 
     static func optimizer(for model: any TrainingModel, _ kind: String) throws -> Optimizer {

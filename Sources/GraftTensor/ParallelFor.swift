@@ -5,15 +5,17 @@ import CGraftSupport
 /// Splits work over the machine's cores (two on the reference machine) with
 /// `DispatchQueue.concurrentPerform`.
 ///
-/// Work smaller than `Parallel.minimumElements` runs inline on the calling thread: the
-/// threshold was measured with `graft-bench` (a Dispatch round trip costs a few
-/// microseconds, which an elementwise loop amortises from about 2^16 elements).
+/// Work smaller than `Parallel.minimumElements` runs inline on the calling thread. The
+/// threshold is measured, not guessed: on the 2-core reference VM a Dispatch round trip
+/// costs about 10 µs and the second worker often wakes late, while a single thread already
+/// streams an axpy at 40+ GB/s, so two threads lose on memory-bound loops (axpy, dot) up to
+/// 2^20 elements and win from about 2^21 (see the README's "Tensor core" section).
 public enum Parallel {
     private static let threadSetting = Atomic<Int>(0)
     private static let flushSetting = Atomic<Bool>(false)
 
-    /// Elements below which a kernel stays on one thread (measured; see the README).
-    public static let minimumElements = 1 << 16
+    /// Elements below which a kernel stays on one thread: 2^21 (measured; see the README).
+    public static let minimumElements = 1 << 21
 
     /// The number of threads kernels may use: the active processor count unless set.
     public static var threads: Int {

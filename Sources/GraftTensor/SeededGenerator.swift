@@ -59,8 +59,12 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable, Hasha
     }
 
     /// A uniform `Float` in [lower, upper).
+    ///
+    /// `lower + (upper − lower)·u` can round up to `upper` (for example `1 + (1 − 2⁻²⁴)` is a
+    /// tie that rounds to 2), so such a result is replaced by the largest float below `upper`.
     public mutating func nextFloat(in lower: Float, _ upper: Float) -> Float {
-        lower + (upper - lower) * nextFloat()
+        let x = lower + (upper - lower) * nextFloat()
+        return x < upper || !(upper > lower) ? x : upper.nextDown
     }
 
     /// A standard normal sample (Box–Muller in `Double`, one sample per two uniforms).

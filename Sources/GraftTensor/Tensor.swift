@@ -49,16 +49,22 @@ public struct Tensor: Sendable, Equatable, Hashable {
     }
 
     /// The number of elements of `shape`.
+    ///
+    /// The product of the non-zero dimensions must fit in `Int` even when a zero dimension
+    /// makes the count 0 (row-major strides are products of trailing dimensions), so the
+    /// verdict does not depend on the order of the dimensions.
     /// - Throws: `TensorError.invalidShape` for a negative dimension or an overflow.
     public static func elementCount(of shape: [Int]) throws -> Int {
         var n = 1
+        var hasZero = false
         for d in shape {
             guard d >= 0 else { throw TensorError.invalidShape(shape: shape, reason: "negative dimension \(d)") }
+            if d == 0 { hasZero = true; continue }
             let (p, overflow) = n.multipliedReportingOverflow(by: d)
             guard !overflow else { throw TensorError.invalidShape(shape: shape, reason: "element count overflows") }
             n = p
         }
-        return n
+        return hasZero ? 0 : n
     }
 
     /// Samples from a normal distribution N(mean, std²) using `generator` (Box–Muller on
@@ -72,13 +78,12 @@ public struct Tensor: Sendable, Equatable, Hashable {
         return t
     }
 
-    /// Samples uniformly from `[lower, upper)` using `generator`.
+    /// Samples uniformly from `[lower, upper)` using `generator` (`nextFloat(in:_:)`).
     public static func randomUniform(shape: [Int], lower: Float = 0, upper: Float = 1,
                                      generator: inout SeededGenerator) -> Tensor {
         var t = Tensor(zeros: shape)
-        let width = upper - lower
         t.storage.withUnsafeMutableBufferPointer { buf in
-            for i in 0..<buf.count { buf[i] = lower + width * generator.nextFloat() }
+            for i in 0..<buf.count { buf[i] = generator.nextFloat(in: lower, upper) }
         }
         return t
     }

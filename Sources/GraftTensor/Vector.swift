@@ -68,19 +68,36 @@ public enum Vector {
     public static func dot(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>) -> Float {
         precondition(x.count == y.count, "dot: counts \(x.count) and \(y.count) differ")
         guard let xp = x.baseAddress, let yp = y.baseAddress else { return 0 }
-        return Float(blockedReduce(count: x.count) { lo, hi in dotBlock(xp + lo, yp + lo, hi - lo) })
+        return Float(blockedReduce(count: x.count) { lo, hi in safeDotBlock(xp + lo, yp + lo, hi - lo) })
     }
+
+    /// `Σ x[i] y[i]` in Double: the same blocked sum as `dot`, without rounding the result to
+    /// float32 (so it does not overflow for products beyond float32's range).
+    public static func dotDouble(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>) -> Double {
+        precondition(x.count == y.count, "dot: counts \(x.count) and \(y.count) differ")
+        guard let xp = x.baseAddress, let yp = y.baseAddress else { return 0 }
+        return blockedReduce(count: x.count) { lo, hi in safeDotBlock(xp + lo, yp + lo, hi - lo) }
+    }
+
+    /// `Σ x[i]²` in Double (see `dotDouble`).
+    public static func sumOfSquaresDouble(_ x: UnsafeBufferPointer<Float>) -> Double { dotDouble(x, x) }
 
     /// `Σ x[i]²`.
     public static func sumOfSquares(_ x: UnsafeBufferPointer<Float>) -> Float {
         guard let xp = x.baseAddress else { return 0 }
-        return Float(blockedReduce(count: x.count) { lo, hi in dotBlock(xp + lo, xp + lo, hi - lo) })
+        return Float(blockedReduce(count: x.count) { lo, hi in safeDotBlock(xp + lo, xp + lo, hi - lo) })
     }
 
     /// `Σ x[i]`.
     public static func sum(_ x: UnsafeBufferPointer<Float>) -> Float {
         guard let xp = x.baseAddress else { return 0 }
-        return Float(blockedReduce(count: x.count) { lo, hi in sumBlock(xp + lo, hi - lo) })
+        return Float(blockedReduce(count: x.count) { lo, hi in
+            let s = sumBlock(xp + lo, hi - lo)
+            if s.isFinite { return Double(s) }
+            var d = 0.0
+            for i in lo..<hi { d += Double(xp[i]) }
+            return d
+        })
     }
 
     /// The largest element (`-Float.infinity` for an empty buffer; NaN if any element is NaN).
@@ -101,7 +118,7 @@ public enum Vector {
         guard rows > 0, let xp = x.baseAddress, let yp = y.baseAddress else { return }
         let cols = x.count / rows
         for r in 0..<rows {
-            out[r] = Float(blockedSum(count: cols) { lo, hi in dotBlock(xp + r * cols + lo, yp + r * cols + lo, hi - lo) })
+            out[r] = Float(blockedSum(count: cols) { lo, hi in safeDotBlock(xp + r * cols + lo, yp + r * cols + lo, hi - lo) })
         }
     }
 
@@ -129,6 +146,17 @@ public enum Vector {
         return (a0 + a1).sum() + tail
     }
 
+    /// A block's dot product: Float SIMD, redone in Double when the Float result overflowed
+    /// (finite inputs whose products exceed float32's range, e.g. gradients of 1e30).
+    @inline(__always) @usableFromInline
+    static func safeDotBlock(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Double {
+        let fast = dotBlock(x, y, n)
+        if fast.isFinite { return Double(fast) }
+        var d = 0.0
+        for i in 0..<n { d += Double(x[i]) * Double(y[i]) }
+        return d
+    }
+
     @inline(__always) @usableFromInline
     static func sumBlock(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
         var a0 = SIMD16<Float>(repeating: 0)
@@ -145,19 +173,19 @@ public enum Vector {
 
     /// Sequential sum of per-block results in `Double`.
     @inline(__always)
-    static func blockedSum(count: Int, _ block: (Int, Int) -> Float) -> Double {
+    static func blockedSum(count: Int, _ block: (Int, Int) -> Double) -> Double {
         var total = 0.0
         var lo = 0
         while lo < count {
             let hi = Swift.min(count, lo + reductionBlock)
-            total += Double(block(lo, hi))
+            total += block(lo, hi)
             lo = hi
         }
         return total
     }
 
     /// Per-block results computed in parallel on large inputs, added in block order.
-    static func blockedReduce(count: Int, _ block: (Int, Int) -> Float) -> Double {
+    static func blockedReduce(count: Int, _ block: (Int, Int) -> Double) -> Double {
         let blocks = (count + reductionBlock - 1) / reductionBlock
         if blocks <= 16 || Parallel.threads == 1 || count < Parallel.minimumElements {
             return blockedSum(count: count, block)
@@ -168,7 +196,7 @@ public enum Vector {
             Parallel.forChunks(count: blocks, minimumPerChunk: 8, alignment: 1) { range in
                 for b in range {
                     let lo = b * reductionBlock
-                    outp[b] = Double(block(lo, Swift.min(count, lo + reductionBlock)))
+                    outp[b] = block(lo, Swift.min(count, lo + reductionBlock))
                 }
             }
         }

@@ -18,10 +18,11 @@ func fail(_ message: String) -> Never {
 }
 
 var args = Array(CommandLine.arguments.dropFirst())
-if args.isEmpty || args.contains("--help") || args.contains("-h") {
+if args.contains("--help") || args.contains("-h") {
     print(usage)
-    exit(args.isEmpty ? 1 : 0)
+    exit(0)
 }
+if args.isEmpty { fail("no command given\n\(usage)") }
 guard args.removeFirst() == "replay" else { fail("unknown command (expected: replay)\n\(usage)") }
 var tracePath: String?
 var outputPath: String?

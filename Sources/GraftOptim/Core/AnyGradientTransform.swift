@@ -19,7 +19,9 @@ public struct AnyGradientTransform: GradientTransform {
     private let inspectImpl: @Sendable (State, String?, Int) -> (any Sendable)?
     private let telemetryImpl: @Sendable (State, Int) -> [String: Double]
     private let decodeImpl: @Sendable (any Decoder) throws -> State
+    private let updateElementsImpl: @Sendable (Range<Int>, UnsafeMutablePointer<Float>, TensorSlot, inout State, StepInfo) -> Void
     public let memberNames: [String]
+    public let isElementwise: Bool
     public let usesAnchors: Bool
     public let usesProvidedGradient: Bool
 
@@ -35,18 +37,27 @@ public struct AnyGradientTransform: GradientTransform {
             transform.inspect((state.box as! TypedStateBox<T.State>).value, member: member, index: index)
         }
         telemetryImpl = { state, index in transform.telemetry((state.box as! TypedStateBox<T.State>).value, index: index) }
-        decodeImpl = { decoder in State(box: TypedStateBox<T.State>(value: try T.State(from: decoder))) }
+        decodeImpl = { decoder in State(box: TypedStateBox<T.State>(value: try transform.decodeState(from: decoder))) }
+        updateElementsImpl = { range, update, slot, state, step in
+            let typed = state.box as! TypedStateBox<T.State>
+            transform.updateElements(range, update, of: slot, state: &typed.value, step: step)
+        }
         memberNames = transform.memberNames
+        isElementwise = transform.isElementwise
         usesAnchors = transform.usesAnchors
         usesProvidedGradient = transform.usesProvidedGradient
     }
 
     public func makeState(for parameters: [ParameterInfo]) -> State { makeStateImpl(parameters) }
     public func update(_ group: GroupStep, state: inout State) { updateImpl(group, &state) }
+    public func updateElements(_ range: Range<Int>, _ update: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout State, step: StepInfo) {
+        updateElementsImpl(range, update, slot, &state, step)
+    }
     public func inspect(_ state: State, member: String?, index: Int) -> (any Sendable)? { inspectImpl(state, member, index) }
     public func telemetry(_ state: State, index: Int) -> [String: Double] { telemetryImpl(state, index) }
 
-    /// Decodes a state previously encoded from this transform's state.
+    /// Decodes a state previously encoded from this transform's state (through the wrapped
+    /// transform, which knows the concrete type).
     public func decodeState(from decoder: any Decoder) throws -> State { try decodeImpl(decoder) }
 }
 

@@ -13,6 +13,13 @@ public struct Chain<First: GradientTransform, Second: GradientTransform>: Gradie
     public struct State: Codable, Sendable {
         public var first: First.State
         public var second: Second.State
+        enum CodingKeys: String, CodingKey { case first, second }
+    }
+
+    public func decodeState(from decoder: any Decoder) throws -> State {
+        let c = try decoder.container(keyedBy: State.CodingKeys.self)
+        return State(first: try first.decodeState(from: try c.superDecoder(forKey: .first)),
+                     second: try second.decodeState(from: try c.superDecoder(forKey: .second)))
     }
 
     public let first: First
@@ -28,8 +35,32 @@ public struct Chain<First: GradientTransform, Second: GradientTransform>: Gradie
     }
 
     public func update(_ group: GroupStep, state: inout State) {
+        if isElementwise {
+            // Both members block by block while the block is in cache.
+            withUnsafeMutablePointer(to: &state) { pointer in
+                group.forEachTensor { k in
+                    let slot = group.slots[k]
+                    slot.forBlocks { range in
+                        var lo = range.lowerBound
+                        while lo < range.upperBound {
+                            let hi = Swift.min(range.upperBound, lo + TensorSlot.blockSize)
+                            updateElements(lo..<hi, slot.update.baseAddress! + lo, of: slot, state: &pointer.pointee, step: group.info)
+                            lo = hi
+                        }
+                    }
+                }
+            }
+            return
+        }
         first.update(group, state: &state.first)
         second.update(group, state: &state.second)
+    }
+
+    public var isElementwise: Bool { first.isElementwise && second.isElementwise }
+
+    public func updateElements(_ range: Range<Int>, _ update: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout State, step: StepInfo) {
+        first.updateElements(range, update, of: slot, state: &state.first, step: step)
+        second.updateElements(range, update, of: slot, state: &state.second, step: step)
     }
 
     public func inspect(_ state: State, member: String?, index: Int) -> (any Sendable)? {
@@ -78,6 +109,8 @@ public struct Identity: GradientTransform {
     public init() {}
     public func makeState(for parameters: [ParameterInfo]) -> EmptyState { EmptyState() }
     public func update(_ group: GroupStep, state: inout EmptyState) {}
+    public var isElementwise: Bool { true }
+    public func updateElements(_ range: Range<Int>, _ update: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout EmptyState, step: StepInfo) {}
 }
 
 /// A transform present or absent (the builder's `if` without `else`).
@@ -103,6 +136,19 @@ public struct OptionalTransform<Wrapped: GradientTransform>: GradientTransform {
     }
 
     public var memberNames: [String] { wrapped?.memberNames ?? [] }
+    public func decodeState(from decoder: any Decoder) throws -> Wrapped.State? {
+        guard let wrapped else { return nil }
+        if try decoder.singleValueContainer().decodeNil() { return nil }
+        return try wrapped.decodeState(from: decoder)
+    }
+
+    public var isElementwise: Bool { wrapped?.isElementwise ?? true }
+
+    public func updateElements(_ range: Range<Int>, _ update: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout Wrapped.State?, step: StepInfo) {
+        guard let wrapped, state != nil else { return }
+        wrapped.updateElements(range, update, of: slot, state: &state!, step: step)
+    }
+
     public var usesAnchors: Bool { wrapped?.usesAnchors ?? false }
     public var usesProvidedGradient: Bool { wrapped?.usesProvidedGradient ?? false }
 }
@@ -116,6 +162,15 @@ public enum Either<A: GradientTransform, B: GradientTransform>: GradientTransfor
     public struct State: Codable, Sendable {
         public var first: A.State?
         public var second: B.State?
+        enum CodingKeys: String, CodingKey { case first, second }
+    }
+
+    public func decodeState(from decoder: any Decoder) throws -> State {
+        let c = try decoder.container(keyedBy: State.CodingKeys.self)
+        switch self {
+        case let .first(a): return State(first: try a.decodeState(from: try c.superDecoder(forKey: .first)), second: nil)
+        case let .second(b): return State(first: nil, second: try b.decodeState(from: try c.superDecoder(forKey: .second)))
+        }
     }
 
     public func makeState(for parameters: [ParameterInfo]) -> State {
@@ -150,6 +205,20 @@ public enum Either<A: GradientTransform, B: GradientTransform>: GradientTransfor
         switch self {
         case let .first(a): return a.memberNames
         case let .second(b): return b.memberNames
+        }
+    }
+
+    public var isElementwise: Bool {
+        switch self {
+        case let .first(a): return a.isElementwise
+        case let .second(b): return b.isElementwise
+        }
+    }
+
+    public func updateElements(_ range: Range<Int>, _ update: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout State, step: StepInfo) {
+        switch self {
+        case let .first(a): a.updateElements(range, update, of: slot, state: &state.first!, step: step)
+        case let .second(b): b.updateElements(range, update, of: slot, state: &state.second!, step: step)
         }
     }
 

@@ -35,6 +35,24 @@ public protocol GradientTransform: Sendable {
 
     /// Whether the transform reads a caller-provided gradient (every step must then carry one).
     var usesProvidedGradient: Bool { get }
+
+    /// Decodes a state this transform encoded. Composite transforms (chains, erased members)
+    /// route each part to the member that knows its concrete type. Default: `State(from:)`.
+    func decodeState(from decoder: any Decoder) throws -> State
+
+    /// Whether the transform is elementwise: element i of a tensor's new update depends only on
+    /// element i of the slot's buffers and of the transform's state, and on numbers fixed for
+    /// the step. Chains of elementwise transforms run block by block (a few thousand elements
+    /// at a time, in cache), fused with the optimizer's gradient copy and parameter update:
+    /// one pass over memory instead of one per member. Default: `false`.
+    var isElementwise: Bool { get }
+
+    /// Updates elements `range` of the tensor in `slot`, whose running update is
+    /// `update[0 ..< range.count]` (element `range.lowerBound + k` at `update[k]`: the fused path
+    /// keeps it in a small cache-resident buffer, not in `slot.update`). Called only when
+    /// `isElementwise`; the optimizer may call it for disjoint ranges of one tensor from several
+    /// threads.
+    func updateElements(_ range: Range<Int>, _ update: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout State, step: StepInfo)
 }
 
 extension GradientTransform {
@@ -43,6 +61,11 @@ extension GradientTransform {
     public var memberNames: [String] { [] }
     public var usesAnchors: Bool { false }
     public var usesProvidedGradient: Bool { false }
+    public func decodeState(from decoder: any Decoder) throws -> State { try State(from: decoder) }
+    public var isElementwise: Bool { false }
+    public func updateElements(_ range: Range<Int>, _ update: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout State, step: StepInfo) {
+        preconditionFailure("\(Self.self) is not elementwise")
+    }
 }
 
 /// A transform that updates each tensor independently, with one `TensorState` per
@@ -85,6 +108,32 @@ extension TensorTransform {
     }
 
     public func tensorTelemetry(_ state: TensorState) -> [String: Double] { [:] }
+}
+
+/// A tensor transform whose update is elementwise (see `GradientTransform.isElementwise`):
+/// it implements the update of a range of elements, and gets the whole-tensor and the
+/// blocked, fused forms for free.
+public protocol ElementwiseTransform: TensorTransform {
+    /// Rewrites the update of elements `range` in place: element `range.lowerBound + k` is at
+    /// `update[k]` (a serial loop; callers split the work). Read θ, θ0 and g at the element's
+    /// own index in `slot`.
+    func update(_ range: Range<Int>, _ update: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout TensorState, step: StepInfo)
+}
+
+extension ElementwiseTransform {
+    public var isElementwise: Bool { true }
+
+    public func updateElements(_ range: Range<Int>, _ update: UnsafeMutablePointer<Float>, of slot: TensorSlot,
+                               state: inout [TensorState], step: StepInfo) {
+        state.withUnsafeMutableBufferPointer { self.update(range, update, of: slot, state: &$0[slot.index], step: step) }
+    }
+
+    public func update(_ slot: TensorSlot, state: inout TensorState, step: StepInfo) {
+        guard let u = slot.update.baseAddress else { return }
+        withUnsafeMutablePointer(to: &state) { pointer in
+            slot.forBlocks { range in update(range, u + range.lowerBound, of: slot, state: &pointer.pointee, step: step) }
+        }
+    }
 }
 
 /// A state with nothing in it.

@@ -21,6 +21,11 @@ public struct Named<Wrapped: GradientTransform>: GradientTransform {
 
     public func telemetry(_ state: Wrapped.State, index: Int) -> [String: Double] { wrapped.telemetry(state, index: index) }
     public var memberNames: [String] { [name] + wrapped.memberNames }
+    public func decodeState(from decoder: any Decoder) throws -> Wrapped.State { try wrapped.decodeState(from: decoder) }
+    public var isElementwise: Bool { wrapped.isElementwise }
+    public func updateElements(_ range: Range<Int>, _ update: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout Wrapped.State, step: StepInfo) {
+        wrapped.updateElements(range, update, of: slot, state: &state, step: step)
+    }
     public var usesAnchors: Bool { wrapped.usesAnchors }
     public var usesProvidedGradient: Bool { wrapped.usesProvidedGradient }
 }

@@ -96,6 +96,20 @@ public struct Schedule: Sendable, Equatable, ExpressibleByFloatLiteral, Expressi
         }
     }
 
+    /// Whether `value(at:)` is negative at some step t ≥ 1. Exact, unlike sampling a few steps:
+    /// each family stays between the values it names (step factors and one-cycle divisors are
+    /// validated positive or zero).
+    var canBeNegative: Bool {
+        switch kind {
+        case let .constant(v): return v < 0
+        case let .step(initial, _, _): return initial < 0
+        case let .linearWarmup(peak, _): return peak < 0
+        case let .cosine(initial, _, final): return initial < 0 || final < 0
+        case let .warmupCosine(peak, _, _, final): return peak < 0 || final < 0
+        case let .oneCycle(peak, _, _, _, _): return peak < 0
+        }
+    }
+
     /// Whether the schedule is a constant.
     public var isConstant: Bool { if case .constant = kind { return true } else { return false } }
 

@@ -5,6 +5,7 @@ public struct SequenceTransform: GradientTransform {
     /// The members' states, in order.
     public struct State: Codable, Sendable {
         public var members: [AnyGradientTransform.State]
+        enum CodingKeys: String, CodingKey { case members }
     }
 
     public let members: [AnyGradientTransform]
@@ -28,7 +29,27 @@ public struct SequenceTransform: GradientTransform {
         members.indices.reduce(into: [:]) { acc, i in acc.merge(members[i].telemetry(state.members[i], index: index)) { _, b in b } }
     }
 
+    public func decodeState(from decoder: any Decoder) throws -> State {
+        let c = try decoder.container(keyedBy: State.CodingKeys.self)
+        var list = try c.nestedUnkeyedContainer(forKey: .members)
+        var states: [AnyGradientTransform.State] = []
+        for member in members {
+            guard !list.isAtEnd else {
+                throw DecodingError.dataCorrupted(.init(codingPath: list.codingPath, debugDescription: "fewer states than members"))
+            }
+            states.append(try member.decodeState(from: try list.superDecoder()))
+        }
+        guard list.isAtEnd else {
+            throw DecodingError.dataCorrupted(.init(codingPath: list.codingPath, debugDescription: "more states than members"))
+        }
+        return State(members: states)
+    }
+
     public var memberNames: [String] { members.flatMap(\.memberNames) }
+    public var isElementwise: Bool { members.allSatisfy(\.isElementwise) }
+    public func updateElements(_ range: Range<Int>, _ update: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout State, step: StepInfo) {
+        for i in members.indices { members[i].updateElements(range, update, of: slot, state: &state.members[i], step: step) }
+    }
     public var usesAnchors: Bool { members.contains { $0.usesAnchors } }
     public var usesProvidedGradient: Bool { members.contains { $0.usesProvidedGradient } }
 }

@@ -49,6 +49,24 @@ public struct TensorSlot: @unchecked Sendable {
         if splitsAcrossCores { Parallel.forChunks(count: count, body) } else if count > 0 { body(0..<count) }
     }
 
+    /// Elements per block of the blocked, fused elementwise path (a block of each buffer fits
+    /// in L1 together).
+    public static let blockSize = 2048
+
+    /// Runs `body` over `0..<count`: serially, or, when `splitsAcrossCores`, the first block on
+    /// this thread (so lazily unique state storage is made unique before any concurrency) and
+    /// the rest split over the cores on block boundaries.
+    public func forBlocks(_ body: (Range<Int>) -> Void) {
+        let n = count
+        guard n > 0 else { return }
+        guard splitsAcrossCores, n > TensorSlot.blockSize else { body(0..<n); return }
+        let first = TensorSlot.blockSize
+        body(0..<first)
+        Parallel.forChunks(count: n - first, alignment: TensorSlot.blockSize) { r in
+            body((r.lowerBound + first)..<(r.upperBound + first))
+        }
+    }
+
     /// Writes `c = θ − θ0` into `out` (θ0 = 0 for a zero anchor). Call only when `hasAnchor`.
     public func displacement(into out: UnsafeMutableBufferPointer<Float>) {
         let th = value.baseAddress!, o = out.baseAddress!

@@ -133,6 +133,11 @@ public final class Optimizer {
         for rt in runtimes { for k in rt.anchors.indices where rt.anchors[k] != nil { _ = rt.anchors[k]!.unsafeMutableStorage() } }
     }
 
+    func restoreCounters(stepCount: Int, skippedSteps: Int) {
+        self.stepCount = stepCount
+        self.skippedSteps = skippedSteps
+    }
+
     /// The names of the groups that have a transform, in priority order.
     public var groupNames: [String] { runtimes.map(\.group.name) }
 
@@ -157,6 +162,17 @@ public final class Optimizer {
         guard let i = indexByPath[path], let place = placement[i] else { return nil }
         let rt = runtimes[place.group]
         return rt.transform.inspect(rt.state, member: member, index: place.index)
+    }
+
+    /// The state of a named chain member for a parameter, or a typed error: `unknownPath` for
+    /// a path that is not an updated parameter, `unknownMember` for a name the chain lacks.
+    public func requireState(of member: String, for path: String) throws -> any Sendable {
+        guard let i = indexByPath[path], let place = placement[i] else { throw OptimizerError.unknownPath(path: path) }
+        let rt = runtimes[place.group]
+        guard let state = rt.transform.inspect(rt.state, member: member, index: place.index) else {
+            throw OptimizerError.unknownMember(name: member)
+        }
+        return state
     }
 
     /// Typed form of `state(of:for:)`.
@@ -196,7 +212,7 @@ public final class Optimizer {
         var resolved: [[UnsafeBufferPointer<Float>?]] = []
         for objective in objectives {
             var row = [UnsafeBufferPointer<Float>?](repeating: nil, count: parameters.count)
-            for (path, g) in objective {
+            for (path, g) in objective.sorted(by: { $0.key < $1.key }) {
                 guard let i = indexByPath[path] else { throw OptimizerError.unknownPath(path: path) }
                 guard g.shape == parameters[i].parameter.shape else {
                     throw OptimizerError.shapeMismatch(path: path, expected: parameters[i].parameter.shape, actual: g.shape)
@@ -215,7 +231,7 @@ public final class Optimizer {
     private func resolveProvided(_ provided: [String: Tensor]?) throws -> [UnsafeBufferPointer<Float>?]? {
         guard let provided else { return nil }
         var row = [UnsafeBufferPointer<Float>?](repeating: nil, count: parameters.count)
-        for (path, g) in provided {
+        for (path, g) in provided.sorted(by: { $0.key < $1.key }) {
             guard let i = indexByPath[path] else { throw OptimizerError.unknownPath(path: path) }
             guard g.shape == parameters[i].parameter.shape else {
                 throw OptimizerError.shapeMismatch(path: path, expected: parameters[i].parameter.shape, actual: g.shape)
@@ -291,17 +307,43 @@ public final class Optimizer {
                                     splitsAcrossCores: u.count >= GroupStep.largeTensorThreshold))
         }
         let group = GroupStep(info: info, slots: slots)
-        group.forEachTensor { k in
-            let s = group.slots[k]
-            let src = s.gradient.baseAddress, dst = s.update.baseAddress
-            s.forChunks { r in for j in r { dst![j] = src![j] } }
-        }
-        rt.transform.update(group, state: &rt.state)
-        // θ ← θ + u
-        group.forEachTensor { k in
-            let s = group.slots[k]
-            let th = values[k].baseAddress, u = s.update.baseAddress
-            s.forChunks { r in for j in r { th![j] += u![j] } }
+        if rt.transform.isElementwise {
+            // One pass over memory: per block of each tensor, copy g into a cache-resident
+            // buffer, run the whole chain on it, θ ← θ + u. (`slot.update` is not written.)
+            let transform = rt.transform
+            withUnsafeMutablePointer(to: &rt.state) { state in
+                group.forEachTensor { k in
+                    let slot = group.slots[k]
+                    guard let g = slot.gradient.baseAddress, let th = values[k].baseAddress else { return }
+                    slot.forBlocks { range in
+                        withUnsafeTemporaryAllocation(of: Float.self, capacity: TensorSlot.blockSize) { scratch in
+                            let u = scratch.baseAddress!
+                            var lo = range.lowerBound
+                            while lo < range.upperBound {
+                                let n = Swift.min(range.upperBound - lo, TensorSlot.blockSize)
+                                u.update(from: g + lo, count: n)
+                                transform.updateElements(lo..<(lo + n), u, of: slot, state: &state.pointee, step: info)
+                                let t = th + lo
+                                for j in 0..<n { t[j] += u[j] }
+                                lo += n
+                            }
+                        }
+                    }
+                }
+            }
+        } else {
+            group.forEachTensor { k in
+                let s = group.slots[k]
+                guard let src = s.gradient.baseAddress, let dst = s.update.baseAddress else { return }
+                s.forChunks { r in (dst + r.lowerBound).update(from: src + r.lowerBound, count: r.count) }
+            }
+            rt.transform.update(group, state: &rt.state)
+            // θ ← θ + u
+            group.forEachTensor { k in
+                let s = group.slots[k]
+                guard let th = values[k].baseAddress, let u = s.update.baseAddress else { return }
+                s.forChunks { r in for j in r { th[j] += u[j] } }
+            }
         }
         rt.step = t
     }

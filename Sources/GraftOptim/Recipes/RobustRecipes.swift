@@ -26,15 +26,16 @@ extension Recipes {
                               beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) throws -> some GradientTransform {
         let projection = try DirectionalProjection(omega: omega, hypergradient: hypergradient, source: source).named("digrap")
         let adam = try ScaleByAdam(beta1: beta1, beta2: beta2, epsilon: epsilon).named("adam")
-        return try chain {
+        let scale = try ScaleByLearningRate(learningRate)
+        // Elementwise neighbours are nested together so they run fused, block by block.
+        return chain {
             if placement == .gradient {
                 projection
-                adam
+                chain { adam; scale }
             } else {
                 adam
-                projection
+                chain { projection; scale }
             }
-            try ScaleByLearningRate(learningRate)
         }
     }
 
@@ -58,9 +59,10 @@ extension Recipes {
     /// SPD / AdamSPD (Tian et al., 2024): `Adam → ×(−α) → SelectiveProjectionDecay(λ)` (member `"spd"`).
     public static func spd(learningRate: Schedule, lambda: Float, beta1: Float = 0.9, beta2: Float = 0.999,
                            epsilon: Float = 1e-8) throws -> some GradientTransform {
-        try chain {
-            try ScaleByAdam(beta1: beta1, beta2: beta2, epsilon: epsilon).named("adam")
-            try ScaleByLearningRate(learningRate)
+        let adam = try ScaleByAdam(beta1: beta1, beta2: beta2, epsilon: epsilon).named("adam")
+        let scale = try ScaleByLearningRate(learningRate)
+        return try chain {
+            chain { adam; scale }
             try SelectiveProjectionDecay(lambda: lambda).named("spd")
         }
     }

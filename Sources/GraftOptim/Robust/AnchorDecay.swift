@@ -3,7 +3,7 @@
 /// toward their anchor, `u ← u + α (θ − θ0)`; parameters without an anchor (a new head)
 /// are decayed toward zero, `u ← u + β θ`. Place it before a step rule:
 /// `AnchorDecay → (SGD | Adam) → ScaleByLearningRate` is L2-SP with that step rule.
-public struct AnchorDecay: TensorTransform {
+public struct AnchorDecay: ElementwiseTransform {
     /// α: the pull toward θ0 on anchored parameters.
     public let alpha: Float
     /// β: the L2 decay on parameters without an anchor.
@@ -20,19 +20,21 @@ public struct AnchorDecay: TensorTransform {
     public var usesAnchors: Bool { true }
     public func makeTensorState(for parameter: ParameterInfo) -> EmptyState { EmptyState() }
 
-    public func update(_ slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
-        let u = slot.update.baseAddress!, th = slot.value.baseAddress!
+    public func update(_ range: Range<Int>, _ u: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
+        guard let values = slot.value.baseAddress else { return }
+        let th = values + range.lowerBound, n = range.count
         if !slot.hasAnchor {
             let b = beta
-            if b != 0 { slot.forChunks { r in for i in r { u[i] += b * th[i] } } }
+            if b != 0 { for k in 0..<n { u[k] += b * th[k] } }
             return
         }
         let a = alpha
         guard a != 0 else { return }
-        if let anchor = slot.anchorValues?.baseAddress {
-            slot.forChunks { r in for i in r { u[i] += a * (th[i] - anchor[i]) } }
+        if let anchors = slot.anchorValues?.baseAddress {
+            let anchor = anchors + range.lowerBound
+            for k in 0..<n { u[k] += a * (th[k] - anchor[k]) }
         } else {
-            slot.forChunks { r in for i in r { u[i] += a * th[i] } }
+            for k in 0..<n { u[k] += a * th[k] }
         }
     }
 }

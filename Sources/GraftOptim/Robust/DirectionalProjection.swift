@@ -125,9 +125,9 @@ public struct DirectionalProjection: TensorTransform {
             state.omega = Float(min(max(next, 0), Double(learning.kappa)))
             state.lastHypergradient = Float(h)
         }
-        let d = Float(stats.uc), cc = Float(stats.cc)
+        let d = stats.uc, cc = stats.cc
         let denominator = (stats.uu * stats.cc).squareRoot()
-        state.lastCosine = denominator > 0 ? Float(stats.uc / denominator) : 0
+        state.lastCosine = denominator > 0 && denominator.isFinite ? Float(d / denominator) : 0
         state.lastConflict = d < 0
         let w = state.omega
         if d < 0 {
@@ -135,24 +135,32 @@ public struct DirectionalProjection: TensorTransform {
             if w > 0 { state.effectiveProjectedSteps += 1 }
         }
 
-        // Pass 2: store p_t and project.
+        // Pass 2: store p_t = d / (‖c‖² + 1e-8) · c and project u ← u − ω (d / ‖c‖²) c. Both
+        // are evaluated as (scalar ≤ ‖u‖) · (c / norm), which cannot overflow float32 when u
+        // and c are finite, whatever their scale.
         let project = d < 0 && w != 0
-        let k = project ? w * (d / cc) : 0
-        let coefficient = d / (cc + 1e-8)
+        let inverseNorm = project ? Float(1 / cc.squareRoot()) : 0
+        let k = project ? Float(Double(w) * d / cc.squareRoot()) : 0
+        let inverseNormP = Float(1 / (cc + 1e-8).squareRoot())
+        let coefficient = Float(d / (cc + 1e-8).squareRoot())
         switch (p, project) {
         case (nil, false):
             return
         case (nil, true):
-            if let a { slot.forChunks { r in for i in r { u[i] -= k * (th[i] - a[i]) } } }
-            else { slot.forChunks { r in for i in r { u[i] -= k * th[i] } } }
+            if let a { slot.forChunks { r in for i in r { u[i] -= k * ((th[i] - a[i]) * inverseNorm) } } }
+            else { slot.forChunks { r in for i in r { u[i] -= k * (th[i] * inverseNorm) } } }
         case let (pp?, false):
-            if let a { slot.forChunks { r in for i in r { pp[i] = coefficient * (th[i] - a[i]) } } }
-            else { slot.forChunks { r in for i in r { pp[i] = coefficient * th[i] } } }
+            if let a { slot.forChunks { r in for i in r { pp[i] = coefficient * ((th[i] - a[i]) * inverseNormP) } } }
+            else { slot.forChunks { r in for i in r { pp[i] = coefficient * (th[i] * inverseNormP) } } }
         case let (pp?, true):
             if let a {
-                slot.forChunks { r in for i in r { let c = th[i] - a[i]; pp[i] = coefficient * c; u[i] -= k * c } }
+                slot.forChunks { r in
+                    for i in r { let c = th[i] - a[i]; pp[i] = coefficient * (c * inverseNormP); u[i] -= k * (c * inverseNorm) }
+                }
             } else {
-                slot.forChunks { r in for i in r { let c = th[i]; pp[i] = coefficient * c; u[i] -= k * c } }
+                slot.forChunks { r in
+                    for i in r { let c = th[i]; pp[i] = coefficient * (c * inverseNormP); u[i] -= k * (c * inverseNorm) }
+                }
             }
         }
     }

@@ -66,7 +66,7 @@ public struct PCGrad: GradientAggregator {
         let units: [[Int]] = granularity == .global ? [Array(0..<tensors)] : (0..<tensors).map { [$0] }
         for unit in units {
             func dot(_ x: [UnsafeBufferPointer<Float>], _ y: [UnsafeBufferPointer<Float>]) -> Double {
-                unit.reduce(0.0) { $0 + Double(Vector.dot(x[$1], y[$1])) }
+                unit.reduce(0.0) { $0 + Vector.dotDouble(x[$1], y[$1]) }
             }
             let norms = (0..<k).map { j in dot(objectives[j], objectives[j]) }
             var conflicts = 0

@@ -110,7 +110,22 @@ struct ProjectionStatistics {
             if wantsRows, let x, let p { txp += x[i] * p[i]; txx += x[i] * x[i]; tpp += p[i] * p[i] }
             i += 1
         }
-        out[0] = Double(tuc); out[1] = Double(tcc); out[2] = Double(tuu)
-        if wantsRows { out[3] = Double(txp); out[4] = Double(txx); out[5] = Double(tpp) }
+        if tuc.isFinite && tcc.isFinite && tuu.isFinite && txp.isFinite && txx.isFinite && tpp.isFinite {
+            out[0] = Double(tuc); out[1] = Double(tcc); out[2] = Double(tuu)
+            if wantsRows { out[3] = Double(txp); out[4] = Double(txx); out[5] = Double(tpp) }
+            return
+        }
+        // Float overflow on finite inputs (e.g. gradients of 1e30): redo the segment in Double.
+        var duc = 0.0, dcc = 0.0, duu = 0.0, dxp = 0.0, dxx = 0.0, dpp = 0.0
+        for i in lo..<hi {
+            let c = Double(th[i]) - Double(a?[i] ?? 0), uv = Double(u[i])
+            duc += uv * c; dcc += c * c; duu += uv * uv
+            if wantsRows, let x, let p {
+                let xv = Double(x[i]), pv = Double(p[i])
+                dxp += xv * pv; dxx += xv * xv; dpp += pv * pv
+            }
+        }
+        out[0] = duc; out[1] = dcc; out[2] = duu
+        if wantsRows { out[3] = dxp; out[4] = dxx; out[5] = dpp }
     }
 }

@@ -44,7 +44,16 @@ public struct SelectiveProjectionDecay: TensorTransform {
                 let cNew = c + u[i]
                 s1 += g[i] * c; s2 += c * c; s3 += cNew * cNew
             }
-            gc += Double(s1); oldSq += Double(s2); newSq += Double(s3)
+            if s1.isFinite && s2.isFinite && s3.isFinite {
+                gc += Double(s1); oldSq += Double(s2); newSq += Double(s3)
+            } else {
+                // Float overflow on finite inputs: redo the block in Double.
+                for i in lo..<hi {
+                    let c = Double(th[i]) - Double(a?[i] ?? 0)
+                    let cNew = c + Double(u[i])
+                    gc += Double(g[i]) * c; oldSq += c * c; newSq += cNew * cNew
+                }
+            }
             lo = hi
         }
         let condition = -gc

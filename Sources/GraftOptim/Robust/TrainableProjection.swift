@@ -58,9 +58,9 @@ public struct TrainableProjection: TensorTransform {
         var gammaGradient = 0.0
         if step.step > 1 && state.previousNorms.count == rows {
             for r in 0..<rows {
-                let dot = Vector.dot(UnsafeBufferPointer(start: g + r * cols, count: cols),
-                                     UnsafeBufferPointer(start: chat + r * cols, count: cols))
-                gammaGradient += Double(dot) / Double(state.previousNorms[r])
+                let dot = Vector.dotDouble(UnsafeBufferPointer(start: g + r * cols, count: cols),
+                                           UnsafeBufferPointer(start: chat + r * cols, count: cols))
+                gammaGradient += dot / Double(state.previousNorms[r])
             }
         }
         // ĉ = θ + u − θ0 and the per-row L1 norms N.
@@ -77,14 +77,16 @@ public struct TrainableProjection: TensorTransform {
                     chat[i] = c
                     s += abs(c)
                 }
-                l1 += Double(s)
+                if !s.isFinite { s = 0; l1 += (lo..<hi).reduce(0.0) { $0 + abs(Double(chat[$1])) } } else { l1 += Double(s) }
                 lo = hi
             }
-            norms[r] = Float(l1) + 1e-8
+            norms[r] = Float(min(l1, Double(Float.greatestFiniteMagnitude))) + 1e-8
         }
         if step.step == 1 {
             state.gamma = 1e-8
         } else {
+            // A product that overflowed double (inputs near float32's limit) carries no direction.
+            if !gammaGradient.isFinite { gammaGradient = 0 }
             if gammaGradient > 0 { gammaGradient *= Double(k) }
             let next = state.gammaAdam.step(state.gamma, gradient: gammaGradient, learningRate: mu, step: step.step)
             state.gamma = Float(min(max(next, 1e-8), Double(norms.max() ?? 1e-8)))

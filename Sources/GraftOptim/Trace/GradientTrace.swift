@@ -131,7 +131,7 @@ public struct GradientTrace {
     static func gradients(_ v: Any?, shapes: [String: [Int]], at location: String) throws -> [String: Tensor] {
         guard let object = v as? [String: Any] else { throw TraceError(location, "expected an object of gradients by path") }
         var out: [String: Tensor] = [:]
-        for (path, g) in object {
+        for (path, g) in object.sorted(by: { $0.key < $1.key }) {  // the first bad path in a stable order
             guard let shape = shapes[path] else { throw TraceError("\(location)[\"\(path)\"]", "unknown parameter path") }
             out[path] = try tensor(g, shape: shape, at: "\(location)[\"\(path)\"]")
         }

@@ -43,7 +43,9 @@ public struct TraceRecipe {
             let kappa = try r.optionalFloat("kappa", default: 1)
             if r.has("omega") {
                 omega = .fixed(Float(try r.number("omega")))
-                _ = r.has("mu")
+                for key in ["mu", "kappa"] where r.has(key) {
+                    throw TraceError(r.at(key), "is ignored with a fixed omega: remove it, or remove omega to learn ω")
+                }
             } else {
                 omega = .learned(mu: Float(try r.number("mu")), kappa: kappa)
             }

@@ -17,7 +17,7 @@ public struct ClipByGlobalNorm: GradientTransform {
 
     public func update(_ group: GroupStep, state: inout EmptyState) {
         var total = 0.0
-        for slot in group.slots { total += Double(Vector.sumOfSquares(UnsafeBufferPointer(slot.update))) }
+        for slot in group.slots { total += Vector.sumOfSquaresDouble(UnsafeBufferPointer(slot.update)) }
         let coefficient = Float(Double(maxNorm) / (total.squareRoot() + 1e-6))
         guard coefficient < 1 else { return }
         group.forEachTensor { i in

@@ -3,11 +3,10 @@ import GraftTensor
 /// SGD's heavy-ball momentum with dampening and Nesterov, exactly as `torch.optim.SGD`:
 /// `b ← g` at the first step, else `b ← μ b + (1 − τ) g`; then `u ← u + μ b` (Nesterov)
 /// or `u ← b` (Polyak, 1964; Sutskever et al., 2013).
-public struct Momentum: TensorTransform {
-    /// Per-parameter buffer `b` (empty until the first step).
+public struct Momentum: ElementwiseTransform {
+    /// Per-parameter buffer `b` (set to the gradient at the group's first step, t = 1).
     public struct TensorState: Codable, Sendable, Equatable {
         public var buffer: Tensor
-        public var initialized: Bool
     }
 
     public let momentum: Float
@@ -28,26 +27,20 @@ public struct Momentum: TensorTransform {
     }
 
     public func makeTensorState(for parameter: ParameterInfo) -> TensorState {
-        TensorState(buffer: Tensor(zeros: parameter.shape), initialized: false)
+        TensorState(buffer: Tensor(zeros: parameter.shape))
     }
 
-    public func update(_ slot: TensorSlot, state: inout TensorState, step: StepInfo) {
-        let u = slot.update.baseAddress!
-        let b = state.buffer.unsafeMutableStorage().baseAddress!
+    public func update(_ range: Range<Int>, _ u: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout TensorState, step: StepInfo) {
+        guard let buffer = state.buffer.unsafeMutableStorage().baseAddress else { return }
+        let b = buffer + range.lowerBound, n = range.count
         let mu = momentum, keep = 1 - dampening
-        if !state.initialized {
-            state.initialized = true
-            if nesterov {
-                slot.forChunks { r in for i in r { b[i] = u[i]; u[i] += mu * u[i] } }
-            } else {
-                slot.forChunks { r in for i in r { b[i] = u[i] } }
-            }
-            return
-        }
-        if nesterov {
-            slot.forChunks { r in for i in r { let nb = mu * b[i] + keep * u[i]; b[i] = nb; u[i] += mu * nb } }
+        if step.step == 1 {
+            // b ← g at the first step (PyTorch's `buf = clone(d_p)`).
+            if nesterov { for k in 0..<n { b[k] = u[k]; u[k] += mu * u[k] } } else { for k in 0..<n { b[k] = u[k] } }
+        } else if nesterov {
+            for k in 0..<n { let nb = mu * b[k] + keep * u[k]; b[k] = nb; u[k] += mu * nb }
         } else {
-            slot.forChunks { r in for i in r { let nb = mu * b[i] + keep * u[i]; b[i] = nb; u[i] = nb } }
+            for k in 0..<n { let nb = mu * b[k] + keep * u[k]; b[k] = nb; u[k] = nb }
         }
     }
 }

@@ -5,7 +5,7 @@ import GraftTensor
 /// `m ← β1 m + (1 − β1) g`, `v ← β2 v + (1 − β2) g²`, `v̂ = max(v̂, v)` (AMSGrad),
 /// `u ← (m / bc1) / (sqrt(v) / sqrt(bc2) + ε)` with `bc_k = 1 − β_k^t`.
 /// Follow it with `ScaleByLearningRate` for `θ ← θ − (α / bc1) · m / denom`.
-public struct ScaleByAdam: TensorTransform {
+public struct ScaleByAdam: ElementwiseTransform {
     /// First and second moments (and the running maximum for AMSGrad).
     public struct TensorState: Codable, Sendable, Equatable {
         public var m: Tensor
@@ -41,33 +41,64 @@ public struct ScaleByAdam: TensorTransform {
         return (Float(1 / bc1), Float(1 / bc2.squareRoot()))
     }
 
-    public func update(_ slot: TensorSlot, state: inout TensorState, step: StepInfo) {
+    public func update(_ range: Range<Int>, _ u: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout TensorState, step: StepInfo) {
         let (invBC1, invSqrtBC2) = biasCorrections(step: step.step)
-        let b1 = beta1, b2 = beta2, c1 = 1 - beta1, c2 = 1 - beta2, eps = epsilon
-        let u = slot.update.baseAddress!
-        let m = state.m.unsafeMutableStorage().baseAddress!
-        let v = state.v.unsafeMutableStorage().baseAddress!
-        if amsgrad {
-            let vm = state.vMax!.unsafeMutableStorage().baseAddress!
-            slot.forChunks { r in
-                for i in r {
-                    let g = u[i]
-                    let mi = b1 * m[i] + c1 * g
-                    let vi = b2 * v[i] + c2 * g * g
-                    let vmi = Swift.max(vm[i], vi)
-                    m[i] = mi; v[i] = vi; vm[i] = vmi
-                    u[i] = (mi * invBC1) / (vmi.squareRoot() * invSqrtBC2 + eps)
-                }
+        guard !range.isEmpty else { return }
+        let lo = range.lowerBound
+        let m = state.m.unsafeMutableStorage().baseAddress! + lo
+        let v = state.v.unsafeMutableStorage().baseAddress! + lo
+        let vm = amsgrad ? state.vMax!.unsafeMutableStorage().baseAddress! + lo : nil
+        ScaleByAdam.kernel(u: u, m: m, v: v, vMax: vm, range: 0..<range.count, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                           invBC1: invBC1, invSqrtBC2: invSqrtBC2)
+    }
+
+    /// The moment update and scaling over `range`, eight lanes at a time (`sqrtps`).
+    @inline(__always)
+    static func kernel(u: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+                       vMax: UnsafeMutablePointer<Float>?, range: Range<Int>, beta1: Float, beta2: Float, epsilon: Float,
+                       invBC1: Float, invSqrtBC2: Float) {
+        typealias V = SIMD8<Float>
+        let b1 = V(repeating: beta1), b2 = V(repeating: beta2), c1 = V(repeating: 1 - beta1), c2 = V(repeating: 1 - beta2)
+        let e = V(repeating: epsilon), i1 = V(repeating: invBC1), i2 = V(repeating: invSqrtBC2)
+        var i = range.lowerBound
+        let end = range.upperBound
+        @inline(__always) func load(_ p: UnsafeMutablePointer<Float>, _ i: Int) -> V { UnsafeRawPointer(p + i).loadUnaligned(as: V.self) }
+        @inline(__always) func store(_ x: V, _ p: UnsafeMutablePointer<Float>, _ i: Int) { UnsafeMutableRawPointer(p + i).storeBytes(of: x, as: V.self) }
+        if let vMax {
+            while i + 8 <= end {
+                let g = load(u, i)
+                let mi = b1 * load(m, i) + c1 * g
+                let vi = b2 * load(v, i) + c2 * g * g
+                let vmi = pointwiseMax(load(vMax, i), vi)
+                store(mi, m, i); store(vi, v, i); store(vmi, vMax, i)
+                store((mi * i1) / (SIMDMath.squareRoot(vmi) * i2 + e), u, i)
+                i += 8
+            }
+            while i < end {
+                let g = u[i]
+                let mi = beta1 * m[i] + (1 - beta1) * g
+                let vi = beta2 * v[i] + (1 - beta2) * g * g
+                let vmi = Swift.max(vMax[i], vi)
+                m[i] = mi; v[i] = vi; vMax[i] = vmi
+                u[i] = (mi * invBC1) / (vmi.squareRoot() * invSqrtBC2 + epsilon)
+                i += 1
             }
         } else {
-            slot.forChunks { r in
-                for i in r {
-                    let g = u[i]
-                    let mi = b1 * m[i] + c1 * g
-                    let vi = b2 * v[i] + c2 * g * g
-                    m[i] = mi; v[i] = vi
-                    u[i] = (mi * invBC1) / (vi.squareRoot() * invSqrtBC2 + eps)
-                }
+            while i + 8 <= end {
+                let g = load(u, i)
+                let mi = b1 * load(m, i) + c1 * g
+                let vi = b2 * load(v, i) + c2 * g * g
+                store(mi, m, i); store(vi, v, i)
+                store((mi * i1) / (SIMDMath.squareRoot(vi) * i2 + e), u, i)
+                i += 8
+            }
+            while i < end {
+                let g = u[i]
+                let mi = beta1 * m[i] + (1 - beta1) * g
+                let vi = beta2 * v[i] + (1 - beta2) * g * g
+                m[i] = mi; v[i] = vi
+                u[i] = (mi * invBC1) / (vi.squareRoot() * invSqrtBC2 + epsilon)
+                i += 1
             }
         }
     }

@@ -1,0 +1,54 @@
+import GraftTensor
+
+/// Helpers for the buffers layers keep between steps (see "Buffers and copy on write" in
+/// `Layer`).
+enum Workspace {
+    /// Makes `buffer` a `[rows, columns]` tensor, reallocating only when its shape differs
+    /// (compares dimensions without building a shape array).
+    @inline(__always)
+    static func prepare(_ buffer: inout Tensor, rows: Int, columns: Int) {
+        if buffer.rank != 2 || buffer.shape[0] != rows || buffer.shape[1] != columns {
+            buffer = Tensor(zeros: [rows, columns])
+        }
+    }
+
+    /// Makes `buffer` a rank-1 tensor of `count` elements, reallocating only when it differs.
+    @inline(__always)
+    static func prepare(_ buffer: inout Tensor, count: Int) {
+        if buffer.rank != 1 || buffer.shape[0] != count { buffer = Tensor(zeros: [count]) }
+    }
+
+    /// Makes `buffer` a tensor of `shape`, reallocating only when its shape differs.
+    @inline(__always)
+    static func prepare(_ buffer: inout Tensor, shape: [Int]) {
+        if buffer.shape != shape { buffer = Tensor(zeros: shape) }
+    }
+
+    /// Copies `source` into `buffer` (reshaping `buffer` first if needed): how a layer keeps
+    /// its own copy of its input without holding a reference to the caller's tensor.
+    @inline(__always)
+    static func copy(_ source: Tensor, into buffer: inout Tensor) {
+        prepare(&buffer, shape: source.shape)
+        source.withUnsafeBufferPointer { s in
+            buffer.withUnsafeMutableBufferPointer { d in
+                guard let sp = s.baseAddress, let dp = d.baseAddress else { return }
+                dp.update(from: sp, count: s.count)
+            }
+        }
+    }
+
+    /// Traps unless `input` is a `[batch, features]` matrix; returns the batch size.
+    @inline(__always)
+    static func batchSize(of input: Tensor, features: Int, layer: StaticString) -> Int {
+        precondition(input.rank == 2 && input.shape[1] == features,
+                     "\(layer): expected input [batch, \(features)], got \(input.shape)")
+        return input.shape[0]
+    }
+
+    /// Traps unless `gradient` has the shape of the output the last `forward` produced.
+    @inline(__always)
+    static func checkGradient(_ gradient: Tensor, matches output: Tensor, layer: StaticString) {
+        precondition(gradient.shape == output.shape,
+                     "\(layer): output gradient \(gradient.shape) does not match the last output \(output.shape) (call forward first)")
+    }
+}

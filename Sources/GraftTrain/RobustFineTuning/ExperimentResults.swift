@@ -1,0 +1,71 @@
+/// One method's accuracies for one seed.
+public struct MethodResult: Sendable, Codable, Equatable {
+    /// The method.
+    public let method: FineTuneMethod
+    /// The seed.
+    public let seed: UInt64
+    /// Accuracy on the ID test split.
+    public let idAccuracy: Double
+    /// Accuracy on the ID validation split (used only for model selection).
+    public let validationAccuracy: Double
+    /// Accuracy on each OOD set, in the experiment's OOD order.
+    public let oodAccuracies: [Double]
+    /// DiGraP: the μ chosen on validation.
+    public let chosenMu: Float?
+
+    /// The mean of `oodAccuracies`.
+    public var oodAverage: Double { oodAccuracies.isEmpty ? .nan : oodAccuracies.reduce(0, +) / Double(oodAccuracies.count) }
+}
+
+/// ω of one tensor over the steps of one run (DiGraP telemetry).
+public struct OmegaTrace: Sendable, Codable, Equatable {
+    public let method: FineTuneMethod
+    public let seed: UInt64
+    public let path: String
+    /// ω after each step.
+    public let omega: [Double]
+    /// The hypergradient h of each step (positive: the new gradient still points along the
+    /// last projected direction, which pushes ω down).
+    public let hypergradient: [Double]
+    /// Fraction of steps where the task gradient conflicted with θ − θ0 (d < 0).
+    public let conflictFraction: Double
+}
+
+/// Everything one seed produced.
+public struct SeedResult: Sendable, Codable, Equatable {
+    public let seed: UInt64
+    /// OOD set names, in order.
+    public let oodNames: [String]
+    public let methods: [MethodResult]
+    public let omegaTraces: [OmegaTrace]
+    /// Wall-clock seconds spent pre-training (0 when the cached weights were used).
+    public let pretrainSeconds: Double
+    /// Wall-clock seconds for the whole seed.
+    public let totalSeconds: Double
+}
+
+/// Mean and sample standard deviation.
+public struct MeanStd: Sendable, Codable, Equatable {
+    public let mean: Double
+    public let std: Double
+    public let values: [Double]
+
+    public init(_ values: [Double]) {
+        self.values = values
+        let n = Double(values.count)
+        let m = values.isEmpty ? .nan : values.reduce(0, +) / n
+        mean = m
+        std = values.count < 2 ? 0 : (values.map { ($0 - m) * ($0 - m) }.reduce(0, +) / (n - 1)).squareRoot()
+    }
+
+    /// `96.3 ± 0.4` in percent (no ± for one value).
+    public func percent(digits: Int = 1) -> String { formatted(scale: 100, digits: digits) }
+
+    /// `mean ± std` of the values times `scale` with `digits` decimals (no ± for one value).
+    public func formatted(scale: Double = 1, digits: Int = 1) -> String {
+        let m = String(format: "%.\(digits)f", mean * scale)
+        return values.count < 2 ? m : m + " ± " + String(format: "%.\(digits)f", std * scale)
+    }
+}
+
+import Foundation

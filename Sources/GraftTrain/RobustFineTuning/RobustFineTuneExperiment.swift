@@ -1,0 +1,251 @@
+import Foundation
+import GraftNN
+import GraftOptim
+import GraftTensor
+
+/// The robust fine-tuning comparison: the paper's table in miniature, on real digits.
+///
+/// Per seed: pre-train `Classifier.mlp(256 → hidden → 10)` on augmented pre-training data
+/// (cached per seed), split the fine-tuning domain, corrupt its test split five ways, then
+/// run every selected `FineTuneMethod` from the same pre-trained weights with a new head and
+/// evaluate ID and OOD accuracy. No choice looks at test or OOD data: DiGraP's μ is chosen on
+/// the ID validation split.
+public final class RobustFineTuneExperiment {
+    public let configuration: ExperimentConfiguration
+    public let methods: [FineTuneMethod]
+    /// Pre-training data (MNIST + fonts by default).
+    public let pretrainData: DigitDataset
+    /// Fine-tuning domain (optdigits by default).
+    public let finetuneData: DigitDataset
+    /// Extra OOD sets evaluated as they are.
+    public let extraOOD: [DigitDataset]
+    /// Where pre-trained weights are cached (`nil`: no cache).
+    public let cacheDirectory: URL?
+    /// Progress display.
+    public let progress: ProgressLine
+
+    public init(configuration: ExperimentConfiguration, methods: [FineTuneMethod], pretrainData: DigitDataset,
+                finetuneData: DigitDataset, extraOOD: [DigitDataset] = [], cacheDirectory: URL?, progress: ProgressLine) throws {
+        for d in [pretrainData, finetuneData] + extraOOD where d.pixelCount != 256 || d.classCount != 10 {
+            throw DataError.invalidArgument("\(d.name): the experiment needs 16×16 images with 10 classes (got side \(d.side), \(d.classCount) classes)")
+        }
+        self.configuration = configuration
+        self.methods = methods
+        self.pretrainData = pretrainData
+        self.finetuneData = finetuneData
+        self.extraOOD = extraOOD
+        self.cacheDirectory = cacheDirectory
+        self.progress = progress
+    }
+
+    // MARK: Pre-training
+
+    /// Pre-trained weights for `seed`, from the cache when its key matches.
+    public func pretrainedWeights(seed: UInt64) throws -> (weights: [String: Tensor], seconds: Double) {
+        let key = configuration.pretrainingKey
+        let file = cacheDirectory?.appendingPathComponent("pretrained-seed\(seed).graftarc")
+        if let file, FileManager.default.fileExists(atPath: file.path) {
+            do {
+                let archive = try TensorArchive.read(from: file)
+                if archive.metadata["key"] == key {
+                    progress.log("seed \(seed): using cached pre-trained weights \(file.path)")
+                    return (archive.tensors, 0)
+                }
+                progress.log("seed \(seed): cached weights were made with another configuration; pre-training again")
+            } catch {
+                progress.log("seed \(seed): ignoring unreadable cache (\(error)); pre-training again")
+            }
+        }
+        let start = Date()
+        let classifier = try Classifier.mlp(input: 256, hidden: configuration.hidden, classes: 10, seed: seed &* 7919 &+ 1)
+        let trainer = Trainer(epochs: configuration.pretrainEpochs, batchSize: configuration.pretrainBatchSize, seed: seed &+ 101)
+        let steps = trainer.totalSteps(examples: pretrainData.count)
+        let optimizer = try Optimizer(parameters: classifier.namedParameters(), groups: [
+            ParameterGroup("all", selecting: .all, transform: try Recipes.adam(learningRate: cosine(configuration.pretrainLearningRate, steps))),
+        ])
+        let augmenter = try Augmenter(policy: .pretraining)
+        try trainer.train(classifier.model, on: pretrainData, optimizer: optimizer,
+                          augment: { data, epoch in augmenter.augment(data, seed: seed << 20 &+ UInt64(epoch)) },
+                          onStep: { s in
+                              self.progress.update(String(format: "seed %llu · pre-train · epoch %d/%d · loss %.3f · %.0f steps/s",
+                                                          seed, s.epoch, self.configuration.pretrainEpochs, s.loss, s.stepsPerSecond))
+                          })
+        let weights = classifier.weights()
+        if let file {
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try TensorArchive(tensors: weights, metadata: ["key": key, "seed": "\(seed)"]).write(to: file)
+        }
+        return (weights, Date().timeIntervalSince(start))
+    }
+
+    private func cosine(_ lr: Float, _ steps: Int) throws -> Schedule {
+        try Schedule(.cosine(initial: lr, totalSteps: max(1, steps), final: 0), key: "lr")
+    }
+
+    // MARK: One seed
+
+    /// Runs every selected method for one seed.
+    public func run(seed: UInt64) throws -> SeedResult {
+        let start = Date()
+        let (pretrained, pretrainSeconds) = try pretrainedWeights(seed: seed)
+        let c = configuration
+        let split = try DatasetSplit(finetuneData, trainPerClass: c.trainPerClass, validationPerClass: c.validationPerClass,
+                                     testPerClass: c.testPerClass, seed: seed &+ 202)
+        let ood = Corruption.allCases.enumerated().map { i, corruption in
+            corruption.apply(to: split.test, seed: seed &* 31 &+ UInt64(i))
+        } + extraOOD
+        let oodNames = Corruption.allCases.map(\.name) + extraOOD.map(\.name)
+        let trainer = Trainer(epochs: c.epochs, batchSize: c.batchSize, seed: seed &+ 303)
+        let steps = trainer.totalSteps(examples: split.train.count)
+        let headSeed = seed &* 104_729 &+ 7
+
+        func pretrainedClassifier(newHead: Bool) throws -> Classifier {
+            let model = try Classifier.mlp(input: 256, hidden: c.hidden, classes: 10, seed: 0)
+            try model.load(pretrained)
+            return newHead ? try model.withNewHead(classes: 10, seed: headSeed) : model
+        }
+        func optimizer(_ model: Classifier, _ transform: some GradientTransform) throws -> Optimizer {
+            try Optimizer(parameters: model.namedParameters(), groups: [ParameterGroup("all", selecting: .all, transform: transform)])
+        }
+        func fit(_ model: Classifier, _ optimizer: Optimizer, _ name: String,
+                 provided: (() throws -> [String: Tensor])? = nil, onStep: ((TrainingStep) -> Void)? = nil) throws {
+            try trainer.train(model.model, on: split.train, optimizer: optimizer, providedGradient: provided) { s in
+                onStep?(s)
+                self.progress.update(String(format: "seed %llu · %@ · epoch %d/%d · loss %.3f · %.0f steps/s",
+                                            seed, name, s.epoch, c.epochs, s.loss, s.stepsPerSecond))
+            }
+        }
+        func evaluate(_ model: Classifier, _ method: FineTuneMethod, mu: Float? = nil) throws -> MethodResult {
+            MethodResult(method: method, seed: seed, idAccuracy: try evaluateAccuracy(model.model, on: split.test),
+                         validationAccuracy: try evaluateAccuracy(model.model, on: split.validation),
+                         oodAccuracies: try ood.map { try evaluateAccuracy(model.model, on: $0) }, chosenMu: mu)
+        }
+        let lr = try cosine(c.learningRate, steps)
+        var omegaTraces: [OmegaTrace] = []
+        // Records ω of every weight matrix of the backbone after each step.
+        func omegaRecorder(_ opt: Optimizer, _ model: Classifier) -> (record: (TrainingStep) -> Void, traces: (FineTuneMethod) -> [OmegaTrace]) {
+            let paths = model.body.namedParameters().filter { $0.parameter.shape.count == 2 }.map { "body." + $0.path }
+            var series = [[Double]](repeating: [], count: paths.count)
+            var hyper = [[Double]](repeating: [], count: paths.count)
+            var conflicts = [Int](repeating: 0, count: paths.count)
+            return ({ _ in
+                for (i, p) in paths.enumerated() {
+                    let t = opt.telemetry(for: p)
+                    series[i].append(t["omega"] ?? .nan)
+                    hyper[i].append(t["hypergradient"] ?? .nan)
+                    if t["conflict"] == 1 { conflicts[i] += 1 }
+                }
+            }, { method in
+                paths.indices.map { i in
+                    OmegaTrace(method: method, seed: seed, path: paths[i], omega: series[i], hypergradient: hyper[i],
+                               conflictFraction: Double(conflicts[i]) / Double(max(1, series[i].count)))
+                }
+            })
+        }
+
+        var results: [MethodResult] = []
+        var probed: Classifier?
+        var lpft: Classifier?
+        func linearProbe() throws -> Classifier {
+            if let probed { return probed }
+            let model = try pretrainedClassifier(newHead: true)
+            model.body.freeze()
+            try fit(model, try optimizer(model, try Recipes.adam(learningRate: lr)), "LP")
+            model.body.unfreeze()
+            probed = model
+            return model
+        }
+        func lpThenFT() throws -> (ft: Classifier, probeHead: [String: Tensor]) {
+            let probe = try linearProbe()
+            let probeWeights = probe.weights()
+            if let lpft { return (lpft, probeWeights) }
+            let model = try pretrainedClassifier(newHead: true)
+            try model.load(probeWeights)
+            try fit(model, try optimizer(model, try Recipes.adam(learningRate: lr)), "LP-FT")
+            lpft = model
+            return (model, probeWeights)
+        }
+
+        for method in methods {
+            switch method {
+            case .zeroShot:
+                results.append(try evaluate(try pretrainedClassifier(newHead: false), method))
+            case .linearProbe:
+                results.append(try evaluate(try linearProbe(), method))
+            case .fineTune:
+                let model = try pretrainedClassifier(newHead: true)
+                try fit(model, try optimizer(model, try Recipes.adam(learningRate: lr)), "FT")
+                results.append(try evaluate(model, method))
+            case .lpft:
+                results.append(try evaluate(try lpThenFT().ft, method))
+            case .l2spSmall, .l2spLarge:
+                let model = try pretrainedClassifier(newHead: true)
+                let alpha: Float = method == .l2spSmall ? 0.1 : 1
+                try fit(model, try optimizer(model, try Recipes.l2sp(learningRate: lr, alpha: alpha, base: .adam())), method.label)
+                results.append(try evaluate(model, method))
+            case .wiseFT:
+                let (ft, probeWeights) = try lpThenFT()
+                let model = try pretrainedClassifier(newHead: true)
+                var mixed: [String: Tensor] = [:]
+                let a = c.wiseAlpha
+                for (path, w) in ft.weights() {
+                    // Backbone: toward the pre-trained weights; head: toward the probed head (LP-FT's start).
+                    let start = path.hasPrefix("head.") ? probeWeights[path]! : pretrained[path]!
+                    var m = w
+                    try m.scaleAndAdd(start, alpha: 1 - a, beta: a)
+                    mixed[path] = m
+                }
+                try model.load(mixed)
+                results.append(try evaluate(model, method))
+            case .digrap:
+                var best: (model: Classifier, mu: Float, validation: Double, traces: [OmegaTrace])?
+                for mu in c.digrapMuCandidates {
+                    let model = try pretrainedClassifier(newHead: true)
+                    let opt = try optimizer(model, try Recipes.digrap(learningRate: lr, omega: .learned(mu: mu)))
+                    let recorder = omegaRecorder(opt, model)
+                    try fit(model, opt, "DiGraP μ \(mu)", onStep: recorder.record)
+                    let validation = try evaluateAccuracy(model.model, on: split.validation)
+                    if best == nil || validation > best!.validation { best = (model, mu, validation, recorder.traces(method)) }
+                }
+                if let best {
+                    results.append(try evaluate(best.model, method, mu: best.mu))
+                    omegaTraces += best.traces
+                }
+            case .digrapFixedGradient, .digrapFixedUpdate:
+                let model = try pretrainedClassifier(newHead: true)
+                let placement: ProjectionPlacement = method == .digrapFixedGradient ? .gradient : .update
+                try fit(model, try optimizer(model, try Recipes.digrap(learningRate: lr, omega: .fixed(1), placement: placement)), method.label)
+                results.append(try evaluate(model, method))
+            case .digrapValidation:
+                let model = try pretrainedClassifier(newHead: true)
+                let opt = try optimizer(model, try Recipes.digrap(learningRate: lr, omega: .learned(mu: c.validationDigrapMu),
+                                                                   placement: .update, source: .provided))
+                var sampler = try BatchSampler(images: split.validation.images, labels: split.validation.labels,
+                                               batchSize: min(c.batchSize, split.validation.count), seed: seed &+ 404)
+                sampler.startEpoch()
+                let recorder = omegaRecorder(opt, model)
+                try fit(model, opt, method.label, provided: {
+                    if let batch = sampler.next() { return try Trainer.gradient(of: model.model, images: batch.images, labels: batch.labels) }
+                    sampler.startEpoch()
+                    let batch = sampler.next()!
+                    return try Trainer.gradient(of: model.model, images: batch.images, labels: batch.labels)
+                }, onStep: recorder.record)
+                results.append(try evaluate(model, method, mu: c.validationDigrapMu))
+                omegaTraces += recorder.traces(method)
+            case .ftp:
+                let model = try pretrainedClassifier(newHead: true)
+                try fit(model, try optimizer(model, try Recipes.ftp(learningRate: lr, base: .adam())), method.label)
+                results.append(try evaluate(model, method))
+            case .spd:
+                let model = try pretrainedClassifier(newHead: true)
+                try fit(model, try optimizer(model, try Recipes.spd(learningRate: lr, lambda: c.spdLambda)), method.label)
+                results.append(try evaluate(model, method))
+            }
+            if let last = results.last, last.method == method {
+                progress.log(String(format: "seed %llu · %@: ID %.1f · OOD avg %.1f", seed, method.label, last.idAccuracy * 100, last.oodAverage * 100))
+            }
+        }
+        return SeedResult(seed: seed, oodNames: oodNames, methods: results, omegaTraces: omegaTraces,
+                          pretrainSeconds: pretrainSeconds, totalSeconds: Date().timeIntervalSince(start))
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import GraftNN
+import GraftOptim
+import GraftTensor
+
+/// What a training run reports after each optimizer step.
+public struct TrainingStep: Sendable {
+    /// Epoch (1-based).
+    public let epoch: Int
+    /// Global step (1-based).
+    public let step: Int
+    /// Steps in the whole run.
+    public let totalSteps: Int
+    /// The batch's loss.
+    public let loss: Float
+    /// Steps per second so far.
+    public let stepsPerSecond: Double
+}
+
+/// A plain supervised training loop: shuffled mini-batches, softmax cross-entropy, backward
+/// pass, one optimizer step per batch.
+public struct Trainer {
+    /// Epochs to run.
+    public var epochs: Int
+    /// Rows per batch (the last partial batch of an epoch is dropped).
+    public var batchSize: Int
+    /// Seed of the batch order.
+    public var seed: UInt64
+
+    public init(epochs: Int, batchSize: Int, seed: UInt64) {
+        self.epochs = epochs
+        self.batchSize = batchSize
+        self.seed = seed
+    }
+
+    /// Optimizer steps a run over `count` examples takes.
+    public func totalSteps(examples count: Int) -> Int { epochs * (count / batchSize) }
+
+    /// Trains `model` on `data` with `optimizer`.
+    /// - Parameters:
+    ///   - augment: optional per-epoch transformation of the training images (e.g. seeded augmentation).
+    ///   - providedGradient: optional caller-provided gradient at the current parameters for each
+    ///     step (e.g. of a validation batch), passed to `Optimizer.step(providedGradients:)`.
+    ///   - onStep: called after every step.
+    /// - Returns: the mean loss of the last epoch.
+    @discardableResult
+    public func train(_ model: any Layer, on data: DigitDataset, optimizer: Optimizer,
+                      augment: ((DigitDataset, Int) throws -> DigitDataset)? = nil,
+                      providedGradient: (() throws -> [String: Tensor])? = nil,
+                      onStep: (TrainingStep) -> Void = { _ in }) throws -> Float {
+        let loss = try SoftmaxCrossEntropy()
+        let perEpoch = data.count / batchSize
+        guard perEpoch > 0 else {
+            throw DataError.invalidArgument("\(data.name): \(data.count) examples cannot fill one batch of \(batchSize)")
+        }
+        let total = epochs * perEpoch
+        let start = Date()
+        var step = 0
+        var lastEpochLoss: Float = .nan
+        var orderSeed = SeededGenerator(seed: seed)
+        for epoch in 1...max(1, epochs) where epochs > 0 {
+            let epochData = try augment?(data, epoch) ?? data
+            var sampler = try BatchSampler(images: epochData.images, labels: epochData.labels, batchSize: batchSize,
+                                           seed: orderSeed.next())
+            sampler.startEpoch()
+            var sum: Double = 0, batches = 0
+            while let batch = sampler.next() {
+                let provided = try providedGradient?()
+                model.zeroGradients()
+                let logits = model.forward(batch.images)
+                let out = try loss(logits, labels: batch.labels)
+                _ = model.backward(out.gradient)
+                try optimizer.step(providedGradients: provided)
+                step += 1
+                sum += Double(out.value)
+                batches += 1
+                onStep(TrainingStep(epoch: epoch, step: step, totalSteps: total, loss: out.value,
+                                    stepsPerSecond: Double(step) / max(1e-9, Date().timeIntervalSince(start))))
+            }
+            lastEpochLoss = Float(sum / Double(max(1, batches)))
+        }
+        return lastEpochLoss
+    }
+
+    /// The gradient of the loss on one batch at the model's current parameters, by path
+    /// (parameter gradients are left zeroed afterwards).
+    public static func gradient(of model: any Layer, images: Tensor, labels: [Int]) throws -> [String: Tensor] {
+        let loss = try SoftmaxCrossEntropy()
+        model.zeroGradients()
+        let out = try loss(model.forward(images), labels: labels)
+        _ = model.backward(out.gradient)
+        var grads: [String: Tensor] = [:]
+        for p in model.namedParameters() where p.parameter.isTrainable { grads[p.path] = p.parameter.gradient }
+        model.zeroGradients()
+        return grads
+    }
+}
