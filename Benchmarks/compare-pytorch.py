@@ -569,6 +569,8 @@ def main():
     if not args.skip_training:
         tpolicy = dict(round_seconds=s["roundSeconds"] * 1.5, rounds=s["rounds"], warmup_seconds=s["roundSeconds"] / 2)
         for tr in graft["training"]:
+            if (tr["model"], tr["batch"], tr["optimizer"]) in torch_training:
+                continue  # one PyTorch run per model, whatever Graft implementations ran
             sizes = [int(x) for x in tr["model"].split("-")[1:]]
             res = training(sizes, tr["batch"], tr["optimizer"], tpolicy)
             torch_training[(tr["model"], tr["batch"], tr["optimizer"])] = res
