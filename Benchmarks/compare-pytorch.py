@@ -445,9 +445,10 @@ def write_results(path, graft, torch_rows, torch_training, torch_meta, commands)
     lines.append(md_table(["model", "impl", "forward", "backward", "optimizer", "step", "GEMM share"], rows,
                           ["---", "---", "---:", "---:", "---:", "---:", "---:"]))
     lines.append("")
-    lines.append("Graft's `raw` model is Dense + ReLU + softmax cross-entropy on raw buffers with `BLAS.gemm` (GraftNN's layers")
-    lines.append("were not merged when this was run); its GEMM share is measured inside the step. PyTorch's backward includes")
-    lines.append("`zero_grad(set_to_none=True)`; Graft's writes gradients with β = 0 and needs no zeroing.")
+    lines.append("Graft's `raw` model is Dense + ReLU + softmax cross-entropy on raw buffers with `BLAS.gemm`, its GEMM share")
+    lines.append("measured inside the step, and it writes gradients with β = 0 (no zeroing); `graftnn` is the same network built")
+    lines.append("with GraftNN's layers (gradients zeroed, then accumulated), what a Graft user's step costs. PyTorch's backward")
+    lines.append("includes `zero_grad(set_to_none=True)`.")
     lines.append("")
 
     lines.append("## sgemm probe (OpenBLAS, training-step shapes)")
