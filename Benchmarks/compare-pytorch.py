@@ -18,6 +18,7 @@ import json
 import math
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -293,7 +294,7 @@ def md_table(header, rows, align=None):
     return "\n".join(out)
 
 
-def write_results(path, graft, torch_rows, torch_training, torch_meta, commands):
+def write_results(path, graft, torch_rows, torch_training, torch_meta, commands, notes=()):
     m = graft["machine"]
     lines = []
     lines.append("# Graft benchmark results")
@@ -319,7 +320,10 @@ def write_results(path, graft, torch_rows, torch_training, torch_meta, commands)
                  f"{' '.join(f'{x:.2f}' for x in la1)}; PyTorch end {' '.join(f'{x:.2f}' for x in torch_meta['loadAtEnd'])}")
     s = graft["settings"]
     lines.append(f"- Settings: {s['rounds']} rounds × ~{s['roundSeconds']} s per benchmark, gradients fixed between steps"
-                 f"{', filters ' + ', '.join(s['filters']) if s['filters'] else ''}")
+                 f"{', filters ' + ', '.join(s['filters']) if s['filters'] else ''}"
+                 f"{', excluded ' + ', '.join(s.get('excludes') or []) if s.get('excludes') else ''}")
+    for note in notes:
+        lines.append(f"- Note: {note}")
     lines.append("")
 
     lines.append("## Memory bandwidth (same run)")
@@ -508,6 +512,7 @@ def main():
     ap.add_argument("--json-dir", default=os.path.join(HERE, "results"),
                     help="where to keep graft.json and pytorch.json (the raw data behind RESULTS.md)")
     ap.add_argument("--skip-training", action="store_true")
+    ap.add_argument("--note", action="append", default=[], help="a sentence for RESULTS.md's run section (repeatable)")
     ap.add_argument("--pytorch-json", help="re-render RESULTS.md from a saved pytorch.json (with --graft-json) without running anything")
     args = ap.parse_args()
 
@@ -516,7 +521,7 @@ def main():
     graft_json = args.graft_json
     if not graft_json:
         graft_json = os.path.join(args.json_dir, "graft.json")
-        cmd = ["swift", "run", "-c", "release", "graft-bench", "--json", graft_json] + args.graft_args.split()
+        cmd = ["swift", "run", "-c", "release", "graft-bench", "--json", graft_json] + shlex.split(args.graft_args)
         if args.threads:
             cmd += ["--threads", str(args.threads)]
         print("+", " ".join(cmd), flush=True)
@@ -533,7 +538,7 @@ def main():
         rows = {(r["workload"], r["layout"], r["nominalSize"]): r for r in saved["optimizer"]}
         trs = {(t["model"], t["batch"], t["optimizer"]): t for t in saved["training"]}
         commands.append(".venv/bin/python Benchmarks/compare-pytorch.py")
-        write_results(args.out, graft, rows, trs, saved["meta"], commands)
+        write_results(args.out, graft, rows, trs, saved["meta"], commands, args.note or saved["meta"].get("notes", []))
         print(f"wrote {os.path.relpath(args.out, ROOT)}", flush=True)
         return 0
 
@@ -584,7 +589,7 @@ def main():
             "blas": "MKL" if torch.backends.mkl.is_available() else "no MKL",
             "capability": torch.backends.cpu.get_cpu_capability(),
             "elapsed": time.time() - started, "loadAtEnd": list(os.getloadavg()),
-            "python": platform.python_version(), "date": datetime.datetime.now(datetime.timezone.utc).isoformat()}
+            "python": platform.python_version(), "notes": args.note, "date": datetime.datetime.now(datetime.timezone.utc).isoformat()}
     with open(os.path.join(args.json_dir, "pytorch.json"), "w") as f:
         json.dump({"schema": "graft-bench-pytorch/1", "meta": meta,
                    "optimizer": list(torch_rows.values()),
@@ -592,7 +597,7 @@ def main():
                   f, indent=1, sort_keys=True)
     commands.append(f".venv/bin/python Benchmarks/compare-pytorch.py --graft-json {os.path.relpath(graft_json, ROOT)}"
                     if args.graft_json else ".venv/bin/python Benchmarks/compare-pytorch.py")
-    write_results(args.out, graft, torch_rows, torch_training, meta, commands)
+    write_results(args.out, graft, torch_rows, torch_training, meta, commands, args.note)
     print(f"wrote {os.path.relpath(args.out, ROOT)}", flush=True)
 
 

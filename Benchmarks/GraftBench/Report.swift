@@ -54,6 +54,7 @@ struct Report: Codable, Sendable {
     struct Settings: Codable, Sendable {
         var quick: Bool
         var filters: [String]
+        var excludes: [String]
         var sizes: [Int]
         var layouts: [String]
         var threads: Int

@@ -52,28 +52,31 @@ func gemmID(_ c: TrainingConfiguration) -> String { "gemm/\(c.name)/b\(c.batch)"
 func trainID(_ c: TrainingConfiguration) -> String { "train/\(c.name)/b\(c.batch)/\(c.optimizer)" }
 
 if options.list {
+    // The ids the run would select (floors a selected workload needs also run).
+    var ids: [String] = []
     for size in sizes {
         for layout in layoutNames {
-            for f in [FloorKernels.Kind.adam, .digrap] { emit(floorID(f, layout, size)) }
-            for w in workloads { emit(optimizerID(w.name, layout, size)) }
+            for f in [FloorKernels.Kind.adam, .digrap] { ids.append(floorID(f, layout, size)) }
+            for w in workloads { ids.append(optimizerID(w.name, layout, size)) }
         }
     }
     var seen = Set<String>()
-    for c in TrainingBenchmark.configurations where seen.insert(gemmID(c)).inserted { emit(gemmID(c)) }
-    for c in TrainingBenchmark.configurations { emit(trainID(c)) }
+    for c in TrainingBenchmark.configurations where seen.insert(gemmID(c)).inserted { ids.append(gemmID(c)) }
+    for c in TrainingBenchmark.configurations { ids.append(trainID(c)) }
+    for id in ids where options.selects(id) { emit(id) }
     exit(0)
 }
 
 let startTime = Clock.now()
 let formatter = ISO8601DateFormatter()
 var report = Report(started: formatter.string(from: Date()), machine: MachineInfo.current(),
-                    settings: .init(quick: options.quick, filters: options.filters, sizes: sizes, layouts: layoutNames, threads: threads,
+                    settings: .init(quick: options.quick, filters: options.filters, excludes: options.excludes, sizes: sizes, layouts: layoutNames, threads: threads,
                                     warmupSeconds: optimizerPolicy.warmupSeconds, roundSeconds: roundSeconds, rounds: rounds,
                                     bandwidthBufferMegabytes: options.bandwidthMegabytes))
 
 emit("graft-bench (schema \(report.schema)) \(report.started)")
 for line in report.machine.summary { emit(line) }
-emit("settings  sizes \(sizes.map(Format.size).joined(separator: ",")), layouts \(layoutNames.joined(separator: ",")), \(rounds) rounds × ~\(roundSeconds) s, gradients fixed between steps\(options.filters.isEmpty ? "" : ", filter \(options.filters)")")
+emit("settings  sizes \(sizes.map(Format.size).joined(separator: ",")), layouts \(layoutNames.joined(separator: ",")), \(rounds) rounds × ~\(roundSeconds) s, gradients fixed between steps\(options.filters.isEmpty ? "" : ", filter \(options.filters)")\(options.excludes.isEmpty ? "" : ", exclude \(options.excludes)")")
 if report.machine.avx512 && report.machine.openBLASCoretypeEnvironment == nil && report.machine.openBLASCore.lowercased() == "prescott" {
     emit("note      OpenBLAS runs its generic Prescott kernels on this AVX-512 CPU; `OPENBLAS_CORETYPE=SkylakeX` (or Cooperlake) set before the")
     emit("          process starts selects the AVX-512 kernels (see Benchmarks/README.md). The sgemm and training figures below use \(report.machine.openBLASCore).")
