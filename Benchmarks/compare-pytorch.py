@@ -537,7 +537,7 @@ def main():
             saved = json.load(f)
         rows = {(r["workload"], r["layout"], r["nominalSize"]): r for r in saved["optimizer"]}
         trs = {(t["model"], t["batch"], t["optimizer"]): t for t in saved["training"]}
-        commands.append(".venv/bin/python Benchmarks/compare-pytorch.py")
+        commands = saved["meta"].get("commands") or commands + [".venv/bin/python Benchmarks/compare-pytorch.py"]
         write_results(args.out, graft, rows, trs, saved["meta"], commands, args.note or saved["meta"].get("notes", []))
         print(f"wrote {os.path.relpath(args.out, ROOT)}", flush=True)
         return 0
@@ -590,13 +590,13 @@ def main():
             "capability": torch.backends.cpu.get_cpu_capability(),
             "elapsed": time.time() - started, "loadAtEnd": list(os.getloadavg()),
             "python": platform.python_version(), "notes": args.note, "date": datetime.datetime.now(datetime.timezone.utc).isoformat()}
+    commands.append(" ".join([".venv/bin/python", "Benchmarks/compare-pytorch.py"] + [shlex.quote(a) for a in sys.argv[1:]]))
+    meta["commands"] = commands
     with open(os.path.join(args.json_dir, "pytorch.json"), "w") as f:
         json.dump({"schema": "graft-bench-pytorch/1", "meta": meta,
                    "optimizer": list(torch_rows.values()),
                    "training": [{"model": k[0], "batch": k[1], "optimizer": k[2], **v} for k, v in torch_training.items()]},
                   f, indent=1, sort_keys=True)
-    commands.append(f".venv/bin/python Benchmarks/compare-pytorch.py --graft-json {os.path.relpath(graft_json, ROOT)}"
-                    if args.graft_json else ".venv/bin/python Benchmarks/compare-pytorch.py")
     write_results(args.out, graft, torch_rows, torch_training, meta, commands, args.note)
     print(f"wrote {os.path.relpath(args.out, ROOT)}", flush=True)
 
