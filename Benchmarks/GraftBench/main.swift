@@ -15,9 +15,18 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
-#if DEBUG
-fail("refusing to run a debug build: timings of unoptimised code mean nothing. Run `swift run -c release graft-bench`.")
-#endif
+/// Whether this is a debug build (a function, so the rest of `main` is not unreachable code there).
+@inline(never) func isDebugBuild() -> Bool {
+    #if DEBUG
+    return true
+    #else
+    return false
+    #endif
+}
+
+if isDebugBuild() {
+    fail("refusing to run a debug build: timings of unoptimised code mean nothing. Run `swift run -c release graft-bench`.")
+}
 
 let options: Options
 do {
