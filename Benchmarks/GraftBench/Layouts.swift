@@ -54,7 +54,7 @@ struct Layout: Codable, Sendable {
     /// `fc2 [d, 4d]` + bias: 12 tensors, 12d² + 13d elements per block), a token embedding
     /// `[V, d]` that takes up the remainder, and a new classification head `[10, d]` + bias
     /// without an anchor. d is the multiple of 64 nearest to sqrt(n / 72) (about six blocks),
-    /// L = ⌊(n − head) / block⌋: 10^5 → d 64, L 2; 10^6 → d 128, L 5; 10^7 → d 384, L 5.
+    /// L = ⌊(n − head) / block⌋: 10^5 → d 64, L 1, V 771; 10^6 → d 128, L 5, V 57; 10^7 → d 384, L 5, V 2926.
     static func mixed(_ n: Int) -> Layout {
         let d = max(64, Int((Double(n) / 72).squareRoot() / 64 + 0.5) * 64)
         let head = 10 * d + 10

@@ -4,6 +4,7 @@ import Foundation
 struct Options {
     var json: String?
     var filters: [String] = []
+    var excludes: [String] = []
     var threads: Int?
     var quick = false
     var list = false
@@ -27,8 +28,9 @@ struct Options {
           --filter SUBSTRING   run only benchmarks whose id contains SUBSTRING (repeatable: any match runs);
                                ids: optimizer/<workload>/<layout>/<size>, floor/<adam|digrap>/<layout>/<size>,
                                gemm/<model>/b<batch>, train/<model>/b<batch>/<optimizer>; see --list
+          --exclude SUBSTRING  skip benchmarks whose id contains SUBSTRING (repeatable; applied after --filter)
           --threads N          Graft and OpenBLAS threads (default: all cores)
-          --quick              10^5 and 10^6 only, shorter rounds (a smoke run, about 30 s)
+          --quick              10^5 and 10^6 only, shorter rounds (a smoke run, about 20 s)
           --sizes LIST         comma-separated parameter counts, e.g. 1e5,1e6
           --layouts LIST       comma-separated subset of single,equal100,mixed
           --rounds N           timed rounds per benchmark (default 3, quick 2)
@@ -57,6 +59,7 @@ struct Options {
             switch a {
             case "--json": o.json = try value(a)
             case "--filter": o.filters.append(try value(a))
+            case "--exclude": o.excludes.append(try value(a))
             case "--threads":
                 let n = try number(try value(a))
                 guard n >= 1 else { throw OptionError("--threads must be at least 1") }
@@ -88,7 +91,9 @@ struct Options {
     }
 
     /// Whether a benchmark id is selected.
-    func selects(_ id: String) -> Bool { filters.isEmpty || filters.contains { id.contains($0) } }
+    func selects(_ id: String) -> Bool {
+        (filters.isEmpty || filters.contains { id.contains($0) }) && !excludes.contains { id.contains($0) }
+    }
 }
 
 struct OptionError: Error {

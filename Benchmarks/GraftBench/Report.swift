@@ -25,6 +25,9 @@ struct OptimizerResult: Codable, Sendable {
     var gbPerSecond: Double
     /// `gbPerSecond` over the best triad bandwidth at the same thread count (nil: probe not run).
     var ratioToTriad: Double?
+    /// `gbPerSecond` over the best in-place update bandwidth (`a = a + s·b`, no write-allocate
+    /// distortion, like an optimizer step) at the same thread count.
+    var ratioToUpdate: Double?
     /// The floor compared against (`floor.adam`, `floor.digrap`), if any.
     var floor: String?
     /// Median ns/param over the floor's, same layout and size (nil: no floor or not run).
@@ -51,6 +54,7 @@ struct Report: Codable, Sendable {
     struct Settings: Codable, Sendable {
         var quick: Bool
         var filters: [String]
+        var excludes: [String]
         var sizes: [Int]
         var layouts: [String]
         var threads: Int
@@ -61,8 +65,8 @@ struct Report: Codable, Sendable {
         var gradientsFixed = true
     }
 
-    func triad(threads: Int) -> Double? {
-        bandwidth.first { $0.kernel == "triad" && $0.threads == threads }?.bestGBPerSecond
+    func bandwidth(_ kernel: String, threads: Int) -> Double? {
+        bandwidth.first { $0.kernel == kernel && $0.threads == threads }?.bestGBPerSecond
     }
 
     func write(json path: String) throws {
@@ -113,10 +117,10 @@ enum Format {
 
 extension OptimizerResult {
     /// Column widths wide enough for every row, so rows printed one at a time line up.
-    static let widths = [24, 8, 4, 7, 7, 9, 7, 8, 8, 3, 6, 6, 6, 10, 0]
+    static let widths = [24, 8, 4, 7, 7, 9, 7, 8, 8, 3, 6, 6, 5, 6, 10, 0]
 
     static let header = ["workload", "layout", "size", "params", "tensors", "step p50", "ns/p p0", "ns/p p50", "ns/p p90",
-                         "B/p", "GB/s", "×triad", "×floor", "×adamFloor", "notes"]
+                         "B/p", "GB/s", "×triad", "×upd", "×floor", "×adamFloor", "notes"]
 
     var row: [String] {
         var notes: [String] = []
@@ -127,6 +131,6 @@ extension OptimizerResult {
         return [workload, layout, Format.size(nominalSize), Format.count(parameters), "\(tensors)", Format.time(timing.p50),
                 String(format: "%.3f", nsPerParameter["p0"]!), String(format: "%.3f", nsPerParameter["p50"]!),
                 String(format: "%.3f", nsPerParameter["p90"]!), "\(bytesPerParameter)", String(format: "%.1f", gbPerSecond),
-                Format.ratio(ratioToTriad), Format.ratio(ratioToFloor), Format.ratio(ratioToAdamFloor), notes.joined(separator: ", ")]
+                Format.ratio(ratioToTriad), Format.ratio(ratioToUpdate), Format.ratio(ratioToFloor), Format.ratio(ratioToAdamFloor), notes.joined(separator: ", ")]
     }
 }

@@ -15,16 +15,25 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
-#if DEBUG
-fail("refusing to run a debug build: timings of unoptimised code mean nothing. Run `swift run -c release graft-bench`.")
-#endif
+/// Whether this is a debug build (a function, so the rest of `main` is not unreachable code there).
+@inline(never) func isDebugBuild() -> Bool {
+    #if DEBUG
+    return true
+    #else
+    return false
+    #endif
+}
+
+if isDebugBuild() {
+    fail("refusing to run a debug build: timings of unoptimised code mean nothing. Run `swift run -c release graft-bench`.")
+}
 
 let options: Options
 do {
     options = try Options.parse(Array(CommandLine.arguments.dropFirst()))
 } catch let e as OptionError {
     if e.message.isEmpty { emit(Options.usage); exit(0) }
-    fail("\(e.message)\n\n\(Options.usage)")
+    fail("\(e.message) (see --help)")
 } catch {
     fail("\(error)")
 }
@@ -52,28 +61,31 @@ func gemmID(_ c: TrainingConfiguration) -> String { "gemm/\(c.name)/b\(c.batch)"
 func trainID(_ c: TrainingConfiguration) -> String { "train/\(c.name)/b\(c.batch)/\(c.optimizer)" }
 
 if options.list {
+    // The ids the run would select (floors a selected workload needs also run).
+    var ids: [String] = []
     for size in sizes {
         for layout in layoutNames {
-            for f in [FloorKernels.Kind.adam, .digrap] { emit(floorID(f, layout, size)) }
-            for w in workloads { emit(optimizerID(w.name, layout, size)) }
+            for f in [FloorKernels.Kind.adam, .digrap] { ids.append(floorID(f, layout, size)) }
+            for w in workloads { ids.append(optimizerID(w.name, layout, size)) }
         }
     }
     var seen = Set<String>()
-    for c in TrainingBenchmark.configurations where seen.insert(gemmID(c)).inserted { emit(gemmID(c)) }
-    for c in TrainingBenchmark.configurations { emit(trainID(c)) }
+    for c in TrainingBenchmark.configurations where seen.insert(gemmID(c)).inserted { ids.append(gemmID(c)) }
+    for c in TrainingBenchmark.configurations { ids.append(trainID(c)) }
+    for id in ids where options.selects(id) { emit(id) }
     exit(0)
 }
 
 let startTime = Clock.now()
 let formatter = ISO8601DateFormatter()
 var report = Report(started: formatter.string(from: Date()), machine: MachineInfo.current(),
-                    settings: .init(quick: options.quick, filters: options.filters, sizes: sizes, layouts: layoutNames, threads: threads,
+                    settings: .init(quick: options.quick, filters: options.filters, excludes: options.excludes, sizes: sizes, layouts: layoutNames, threads: threads,
                                     warmupSeconds: optimizerPolicy.warmupSeconds, roundSeconds: roundSeconds, rounds: rounds,
                                     bandwidthBufferMegabytes: options.bandwidthMegabytes))
 
 emit("graft-bench (schema \(report.schema)) \(report.started)")
 for line in report.machine.summary { emit(line) }
-emit("settings  sizes \(sizes.map(Format.size).joined(separator: ",")), layouts \(layoutNames.joined(separator: ",")), \(rounds) rounds × ~\(roundSeconds) s, gradients fixed between steps\(options.filters.isEmpty ? "" : ", filter \(options.filters)")")
+emit("settings  sizes \(sizes.map(Format.size).joined(separator: ",")), layouts \(layoutNames.joined(separator: ",")), \(rounds) rounds × ~\(roundSeconds) s, gradients fixed between steps\(options.filters.isEmpty ? "" : ", filter \(options.filters)")\(options.excludes.isEmpty ? "" : ", exclude \(options.excludes)")")
 if report.machine.avx512 && report.machine.openBLASCoretypeEnvironment == nil && report.machine.openBLASCore.lowercased() == "prescott" {
     emit("note      OpenBLAS runs its generic Prescott kernels on this AVX-512 CPU; `OPENBLAS_CORETYPE=SkylakeX` (or Cooperlake) set before the")
     emit("          process starts selects the AVX-512 kernels (see Benchmarks/README.md). The sgemm and training figures below use \(report.machine.openBLASCore).")
@@ -83,20 +95,22 @@ emit()
 // MARK: - Memory bandwidth
 
 if options.bandwidth {
-    emit("Memory bandwidth (STREAM-style, 3 × \(options.bandwidthMegabytes) MB buffers; copy counts 8 B/element, triad 12 B/element, no write-allocate)")
+    emit("Memory bandwidth (STREAM-style, 3 × \(options.bandwidthMegabytes) MB buffers; copy counts 8 B/element, triad and in-place update 12 B/element, no write-allocate)")
     report.bandwidth = MemoryProbe.run(bufferMegabytes: options.bandwidthMegabytes, maxThreads: threads, policy: probePolicy)
     emit(Format.table(["kernel", "threads", "best GB/s", "median GB/s", "passes"], report.bandwidth.map {
         [$0.kernel, "\($0.threads)", String(format: "%.1f", $0.bestGBPerSecond), String(format: "%.1f", $0.medianGBPerSecond), "\($0.timing.samples)"]
     }))
     emit()
 }
-let triad = report.triad(threads: threads)
+let triad = report.bandwidth("triad", threads: threads)
+let inPlace = report.bandwidth("update", threads: threads)
 
 // MARK: - Optimizer steps
 
 emit("Optimizer steps: ns/p = step time / parameters; GB/s = byte model (B/p) × parameters / median step;")
-emit("×triad = GB/s over the best \(threads)-thread triad (\(triad.map { String(format: "%.1f GB/s", $0) } ?? "not measured")); ×floor = ns/p over the fused")
-emit("reference loop of the same step; ×adamFloor = ns/p over the fused Adam loop (same layout and size).")
+emit("×triad, ×upd = GB/s over the best \(threads)-thread triad (\(triad.map { String(format: "%.1f GB/s", $0) } ?? "not measured")) and in-place update")
+emit("(\(inPlace.map { String(format: "%.1f GB/s", $0) } ?? "not measured")); ×floor = ns/p over the fused reference loop of the same step;")
+emit("×adamFloor = ns/p over the fused Adam loop (same layout and size).")
 emit()
 emit(Format.table(OptimizerResult.header, [], leftColumns: 2, minimumWidths: OptimizerResult.widths))
 
@@ -123,7 +137,7 @@ for size in sizes {
             return OptimizerResult(id: id, workload: workload, kind: kind, summary: summary, layout: layoutName, nominalSize: size,
                                    parameters: n, tensors: layout.tensors.count, objectives: objectives, bytesPerParameter: bytes,
                                    byteModel: model, timing: timing, nsPerParameter: perParam, gbPerSecond: gbs,
-                                   ratioToTriad: triad.map { gbs / $0 }, floor: floor?.rawValue,
+                                   ratioToTriad: triad.map { gbs / $0 }, ratioToUpdate: inPlace.map { gbs / $0 }, floor: floor?.rawValue,
                                    ratioToFloor: floor.flatMap { floorNs[$0] }.map { perParam["p50"]! / $0 },
                                    ratioToAdamFloor: floorNs[.adam].map { perParam["p50"]! / $0 }, telemetry: telemetry)
         }
@@ -224,8 +238,8 @@ if !trainingSelected.isEmpty {
     for layout in layoutNames { add("Adam, 1e7 \(layout)", opt("adam", layout, 10_000_000), target: 0.55, floorWorkload: "floor.adam") }
     add("DiGraP learned, 1e6 mixed", opt("digrap.learned.gradient", "mixed", 1_000_000), target: 1.0, floorWorkload: "floor.digrap")
     for (sizes, target) in [([784, 512, 256, 10], 2.6e6), ([784, 2048, 2048, 10], 27e6)] {
-        if let r = report.training.first(where: { $0.model == TrainingConfiguration(sizes: sizes, batch: 128, optimizer: "adam").name
-                                            && $0.batch == 128 && $0.optimizer == "adam" }) {
+        for r in report.training where r.model == TrainingConfiguration(sizes: sizes, batch: 128, optimizer: "adam").name
+                                        && r.batch == 128 && r.optimizer == "adam" {
             rows.append(["\(r.model) b128 step (\(r.implementation))", Format.time(r.total.p50), r.gemmProbeNanoseconds.map(Format.time) ?? "—",
                          "≤ \(Format.time(target))", r.total.p50 <= target ? "met" : String(format: "missed by %.0f%%", (r.total.p50 / target - 1) * 100)])
         }
