@@ -379,7 +379,7 @@ def write_results(path, graft, torch_rows, torch_training, torch_meta, commands,
     if missed:
         lines.append("**Closing note.** Missed in this run: " + "; ".join(f"{r[0]} ({r[-1]})" for r in missed) + ". "
                      "The profile in [README.md](README.md#where-the-time-goes-profile) says where the time goes: the fused "
-                     "elementwise path works in 2048-element blocks (short streams for the prefetchers) with separate loops "
+                     "elementwise path works in 8192-element blocks with separate loops "
                      "for the step rule, ×(−lr) and the apply; chains with a reducing transform (DiGraP, SPD, FTP, clipping, "
                      "PCGrad) leave the fused path for five passes; and on many-tensor layouts one dispatch per large "
                      "tensor leaves the second core idle. "
