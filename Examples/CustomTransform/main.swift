@@ -59,28 +59,13 @@ struct Options {
     var omega: Float = 1
 }
 
-struct UsageError: Error, CustomStringConvertible {
-    let description: String
-}
-
 func parse(_ arguments: [String]) throws -> Options {
     var o = Options()
-    var args = arguments[...]
-    func value(_ flag: String) throws -> String {
-        guard let v = args.popFirst() else { throw UsageError(description: "\(flag) needs a value") }
-        return v
-    }
-    func positive(_ flag: String) throws -> Int {
-        let v = try value(flag)
-        guard let n = Int(v), n >= 1 else { throw UsageError(description: "\(flag) needs a whole number ≥ 1, got \"\(v)\"") }
-        return n
-    }
-    func nonNegative(_ flag: String) throws -> Float {
-        let v = try value(flag)
-        guard let x = Float(v), x.isFinite, x >= 0 else { throw UsageError(description: "\(flag) needs a number ≥ 0, got \"\(v)\"") }
-        return x
-    }
-    while let flag = args.popFirst() {
+    var args = ArgumentList(arguments)
+    func value(_ flag: String) throws -> String { try args.value(for: flag) }
+    func positive(_ flag: String) throws -> Int { try args.positiveInt(for: flag) }
+    func nonNegative(_ flag: String) throws -> Float { try args.float(for: flag) }
+    while let flag = args.next() {
         switch flag {
         case "--help", "-h": print(usage); exit(0)
         case "--eta": o.eta = try nonNegative(flag)
@@ -90,13 +75,13 @@ func parse(_ arguments: [String]) throws -> Options {
         case "--pretrain-epochs": o.pretrainEpochs = try positive(flag)
         case "--seed":
             let v = try value(flag)
-            guard let s = UInt64(v) else { throw UsageError(description: "--seed needs a whole number ≥ 0, got \"\(v)\"") }
+            guard let s = UInt64(v) else { throw UsageError("--seed needs a whole number ≥ 0, got \"\(v)\"") }
             o.seed = s
         case "--seeds": o.seeds = try positive(flag)
         case "--threads": o.threads = try positive(flag)
         case "--data": o.data = try value(flag)
         case "--output": o.output = try value(flag)
-        default: throw UsageError(description: "unknown option \(flag) (see --help)")
+        default: throw UsageError("unknown option \(flag) (see --help)")
         }
     }
     return o

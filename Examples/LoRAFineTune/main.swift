@@ -63,16 +63,9 @@ struct Options {
 
 func parse(_ arguments: [String]) throws -> Options {
     var o = Options()
-    var args = arguments[...]
-    func value(_ flag: String) throws -> String {
-        guard let v = args.popFirst() else { throw DataError.invalidArgument("\(flag) needs a value") }
-        return v
-    }
-    func positiveInt(_ flag: String) throws -> Int {
-        let v = try value(flag)
-        guard let n = Int(v), n >= 1 else { throw DataError.invalidArgument("\(flag) needs a whole number ≥ 1, got \"\(v)\"") }
-        return n
-    }
+    var args = ArgumentList(arguments)
+    func value(_ flag: String) throws -> String { try args.value(for: flag) }
+    func positiveInt(_ flag: String) throws -> Int { try args.positiveInt(for: flag) }
     func number(_ flag: String, _ text: String, allowZero: Bool) throws -> Float {
         guard let x = Float(text), x.isFinite, allowZero ? x >= 0 : x > 0 else {
             throw DataError.invalidArgument("\(flag) needs a finite number \(allowZero ? "≥ 0" : "> 0"), got \"\(text)\"")
@@ -87,7 +80,7 @@ func parse(_ arguments: [String]) throws -> Options {
         }
         return try items.map { try number(flag, $0, allowZero: true) }
     }
-    while let flag = args.popFirst() {
+    while let flag = args.next() {
         switch flag {
         case "--help", "-h": print(usage); exit(0)
         case "--rank": o.rank = try positiveInt(flag)

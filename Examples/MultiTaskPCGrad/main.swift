@@ -100,23 +100,12 @@ struct Options {
     let trainPerClass = 400
 }
 
-struct UsageError: Error, CustomStringConvertible {
-    let description: String
-}
-
 func parse(_ arguments: [String]) throws -> Options {
     var o = Options()
-    var args = arguments[...]
-    func value(_ flag: String) throws -> String {
-        guard let v = args.popFirst() else { throw UsageError(description: "\(flag) needs a value") }
-        return v
-    }
-    func positive(_ flag: String) throws -> Int {
-        let v = try value(flag)
-        guard let n = Int(v), n >= 1 else { throw UsageError(description: "\(flag) needs a whole number ≥ 1, got \"\(v)\"") }
-        return n
-    }
-    while let flag = args.popFirst() {
+    var args = ArgumentList(arguments)
+    func value(_ flag: String) throws -> String { try args.value(for: flag) }
+    func positive(_ flag: String) throws -> Int { try args.positiveInt(for: flag) }
+    while let flag = args.next() {
         switch flag {
         case "--help", "-h": print(usage); exit(0)
         case "--tasks":
@@ -124,28 +113,28 @@ func parse(_ arguments: [String]) throws -> Options {
             var tasks: [Task] = []
             for item in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !item.isEmpty {
                 guard let t = Task(rawValue: item) else {
-                    throw UsageError(description: "unknown task \"\(item)\"; known: \(Task.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw UsageError("unknown task \"\(item)\"; known: \(Task.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
-                guard !tasks.contains(t) else { throw UsageError(description: "task \"\(item)\" is listed twice") }
+                guard !tasks.contains(t) else { throw UsageError("task \"\(item)\" is listed twice") }
                 tasks.append(t)
             }
-            guard tasks.count >= 2 else { throw UsageError(description: "--tasks needs at least two tasks, got \"\(text)\"") }
+            guard tasks.count >= 2 else { throw UsageError("--tasks needs at least two tasks, got \"\(text)\"") }
             o.tasks = tasks
         case "--epochs": o.epochs = try positive(flag)
         case "--seed":
             let v = try value(flag)
-            guard let s = UInt64(v) else { throw UsageError(description: "--seed needs a whole number ≥ 0, got \"\(v)\"") }
+            guard let s = UInt64(v) else { throw UsageError("--seed needs a whole number ≥ 0, got \"\(v)\"") }
             o.seed = s
         case "--seeds": o.seeds = try positive(flag)
         case "--lr":
             let v = try value(flag)
-            guard let x = Float(v), x.isFinite, x > 0 else { throw UsageError(description: "--lr needs a positive number, got \"\(v)\"") }
+            guard let x = Float(v), x.isFinite, x > 0 else { throw UsageError("--lr needs a positive number, got \"\(v)\"") }
             o.learningRate = x
         case "--batch-size": o.batchSize = try positive(flag)
         case "--threads": o.threads = try positive(flag)
         case "--data": o.data = try value(flag)
         case "--output": o.output = try value(flag)
-        default: throw UsageError(description: "unknown option \(flag) (see --help)")
+        default: throw UsageError("unknown option \(flag) (see --help)")
         }
     }
     return o
@@ -229,7 +218,7 @@ func run(_ method: Method, options: Options, data: (train: MultiTaskData, test: 
     let model = try MultiTaskModel(tasks: tasks, hidden: options.hidden, seed: seed &* 7919 &+ 1)
     let stepsPerEpoch = data.train.count / options.batchSize
     guard stepsPerEpoch > 0 else {
-        throw UsageError(description: "--batch-size \(options.batchSize) exceeds the \(data.train.count) training examples")
+        throw UsageError("--batch-size \(options.batchSize) exceeds the \(data.train.count) training examples")
     }
     let totalSteps = options.epochs * stepsPerEpoch
     let lr = try Schedule(.cosine(initial: options.learningRate, totalSteps: totalSteps, final: 0), key: "lr")

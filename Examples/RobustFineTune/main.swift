@@ -50,16 +50,9 @@ struct Options {
 
 func parse(_ arguments: [String]) throws -> Options {
     var o = Options()
-    var args = arguments[...]
-    func value(_ flag: String) throws -> String {
-        guard let v = args.popFirst() else { throw DataError.invalidArgument("\(flag) needs a value") }
-        return v
-    }
-    func positive(_ flag: String) throws -> Int {
-        let v = try value(flag)
-        guard let n = Int(v), n >= 1 else { throw DataError.invalidArgument("\(flag) needs a whole number ≥ 1, got \"\(v)\"") }
-        return n
-    }
+    var args = ArgumentList(arguments)
+    func value(_ flag: String) throws -> String { try args.value(for: flag) }
+    func positive(_ flag: String) throws -> Int { try args.positiveInt(for: flag) }
     func pair(_ flag: String, _ text: String) throws -> (String, String) {
         let parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
@@ -67,7 +60,7 @@ func parse(_ arguments: [String]) throws -> Options {
         }
         return (parts[0], parts[1])
     }
-    while let flag = args.popFirst() {
+    while let flag = args.next() {
         switch flag {
         case "--help", "-h": print(usage); exit(0)
         case "--seeds": o.seeds = try positive(flag)
