@@ -56,6 +56,7 @@ public struct NamedParameter {
     /// The parameter (shared with the model that owns it).
     public let parameter: Parameter
 
+    /// Names `parameter` with `path`.
     public init(path: String, parameter: Parameter) {
         self.path = path
         self.parameter = parameter

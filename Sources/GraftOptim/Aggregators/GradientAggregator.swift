@@ -23,6 +23,7 @@ extension GradientAggregator {
 
 /// `Σ_k g_k`, added in objective order.
 public struct SumAggregator: GradientAggregator {
+    /// Creates the aggregator (it has no settings).
     public init() {}
     public func makeState(for parameters: [ParameterInfo]) -> EmptyState { EmptyState() }
 
@@ -34,6 +35,7 @@ public struct SumAggregator: GradientAggregator {
 
 /// `(1 / K) Σ_k g_k`.
 public struct MeanAggregator: GradientAggregator {
+    /// Creates the aggregator (it has no settings).
     public init() {}
     public func makeState(for parameters: [ParameterInfo]) -> EmptyState { EmptyState() }
 
@@ -61,6 +63,7 @@ func sumObjectives(_ objectives: [[UnsafeBufferPointer<Float>]], into output: [U
 
 /// A type-erased aggregator.
 public struct AnyGradientAggregator: GradientAggregator {
+    /// Opaque boxed state of the wrapped aggregator.
     public struct State: Codable, @unchecked Sendable {
         var box: any StateBox
         init(box: any StateBox) { self.box = box }
@@ -77,6 +80,7 @@ public struct AnyGradientAggregator: GradientAggregator {
     /// Whether this is the plain sum (lets the optimizer skip a copy when K = 1).
     public let isSum: Bool
 
+    /// Wraps `aggregator` (an already erased one is kept as it is).
     public init<A: GradientAggregator>(_ aggregator: A) {
         if let already = aggregator as? AnyGradientAggregator { self = already; return }
         makeStateImpl = { State(box: TypedStateBox<A.State>(value: aggregator.makeState(for: $0))) }

@@ -20,9 +20,13 @@ public struct AnyGradientTransform: GradientTransform {
     private let telemetryImpl: @Sendable (State, Int) -> [String: Double]
     private let decodeImpl: @Sendable (any Decoder) throws -> State
     private let updateElementsImpl: @Sendable (Range<Int>, UnsafeMutablePointer<Float>, TensorSlot, inout State, StepInfo) -> Void
+    /// The wrapped transform's named members.
     public let memberNames: [String]
+    /// Whether the wrapped transform is elementwise (see `GradientTransform.isElementwise`).
     public let isElementwise: Bool
+    /// Whether the wrapped transform reads anchors.
     public let usesAnchors: Bool
+    /// Whether the wrapped transform reads a caller-provided gradient.
     public let usesProvidedGradient: Bool
 
     /// Wraps `transform`.

@@ -11,7 +11,9 @@
 public struct Chain<First: GradientTransform, Second: GradientTransform>: GradientTransform {
     /// The state of both members.
     public struct State: Codable, Sendable {
+        /// The first member's state.
         public var first: First.State
+        /// The second member's state.
         public var second: Second.State
         enum CodingKeys: String, CodingKey { case first, second }
     }
@@ -22,9 +24,12 @@ public struct Chain<First: GradientTransform, Second: GradientTransform>: Gradie
                      second: try second.decodeState(from: try c.superDecoder(forKey: .second)))
     }
 
+    /// The member applied first.
     public let first: First
+    /// The member applied second, to the first's output.
     public let second: Second
 
+    /// `first`, then `second`.
     public init(_ first: First, _ second: Second) {
         self.first = first
         self.second = second
@@ -106,6 +111,7 @@ public func chain<T: GradientTransform>(@TransformBuilder _ body: () throws -> T
 
 /// The transform that leaves the update unchanged.
 public struct Identity: GradientTransform {
+    /// The identity transform.
     public init() {}
     public func makeState(for parameters: [ParameterInfo]) -> EmptyState { EmptyState() }
     public func update(_ group: GroupStep, state: inout EmptyState) {}
@@ -115,7 +121,9 @@ public struct Identity: GradientTransform {
 
 /// A transform present or absent (the builder's `if` without `else`).
 public struct OptionalTransform<Wrapped: GradientTransform>: GradientTransform {
+    /// The transform, or `nil` when the builder's `if` was false.
     public let wrapped: Wrapped?
+    /// Wraps a transform that may be absent.
     public init(_ wrapped: Wrapped?) { self.wrapped = wrapped }
 
     public func makeState(for parameters: [ParameterInfo]) -> Wrapped.State? { wrapped?.makeState(for: parameters) }
@@ -162,7 +170,9 @@ public enum Either<A: GradientTransform, B: GradientTransform>: GradientTransfor
 
     /// The state of the branch in use (the other is `nil`).
     public struct State: Codable, Sendable {
+        /// The first branch's state (when it is the branch in use).
         public var first: A.State?
+        /// The second branch's state (when it is the branch in use).
         public var second: B.State?
         enum CodingKeys: String, CodingKey { case first, second }
     }

@@ -138,5 +138,6 @@ extension ElementwiseTransform {
 
 /// A state with nothing in it.
 public struct EmptyState: Codable, Sendable, Equatable {
+    /// The empty state.
     public init() {}
 }

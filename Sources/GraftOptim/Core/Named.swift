@@ -6,6 +6,7 @@ public struct Named<Wrapped: GradientTransform>: GradientTransform {
     /// The transform.
     public let wrapped: Wrapped
 
+    /// Names `wrapped` as `name` within its chain.
     public init(_ name: String, _ wrapped: Wrapped) {
         self.name = name
         self.wrapped = wrapped

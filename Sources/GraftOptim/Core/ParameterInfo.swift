@@ -11,6 +11,7 @@ public struct ParameterInfo: Sendable, Equatable {
     /// Whether the parameter is trainable.
     public let isTrainable: Bool
 
+    /// Describes a parameter.
     public init(path: String, shape: [Int], anchor: AnchorKind, isTrainable: Bool = true) {
         self.path = path
         self.shape = shape

@@ -32,7 +32,9 @@ public struct Schedule: Sendable, Equatable, ExpressibleByFloatLiteral, Expressi
     /// Which family and its parameters.
     public let kind: Kind
 
+    /// A constant schedule from a literal (`1e-3`).
     public init(floatLiteral value: Double) { kind = .constant(Float(value)) }
+    /// A constant schedule from an integer literal.
     public init(integerLiteral value: Int) { kind = .constant(Float(value)) }
 
     /// A constant value.

@@ -4,12 +4,15 @@
 public struct SequenceTransform: GradientTransform {
     /// The members' states, in order.
     public struct State: Codable, Sendable {
+        /// One state per member, in order.
         public var members: [AnyGradientTransform.State]
         enum CodingKeys: String, CodingKey { case members }
     }
 
+    /// The members, applied in order.
     public let members: [AnyGradientTransform]
 
+    /// A chain of `members`, applied in order.
     public init(_ members: [AnyGradientTransform]) { self.members = members }
 
     public func makeState(for parameters: [ParameterInfo]) -> State {

@@ -26,6 +26,7 @@ public struct TensorSlot: @unchecked Sendable {
     /// ones are instead spread over the cores one tensor per thread).
     public let splitsAcrossCores: Bool
 
+    /// A slot over buffers the caller keeps alive for the step.
     public init(index: Int, info: ParameterInfo, value: UnsafeBufferPointer<Float>, anchorValues: UnsafeBufferPointer<Float>?,
                 gradient: UnsafeBufferPointer<Float>, providedGradient: UnsafeBufferPointer<Float>?,
                 update: UnsafeMutableBufferPointer<Float>, splitsAcrossCores: Bool) {
@@ -85,6 +86,7 @@ public struct StepInfo: Sendable {
     /// A multiplier on every learning rate at this step (how traces record schedules); 1 by default.
     public let learningRateScale: Float
 
+    /// Facts of step `step` (1-based).
     public init(step: Int, learningRateScale: Float = 1) {
         self.step = step
         self.learningRateScale = learningRateScale
@@ -105,6 +107,7 @@ public struct GroupStep: @unchecked Sendable {
     /// Tensors with at least this many elements split their own kernels over the cores.
     public static let largeTensorThreshold = Parallel.minimumElements
 
+    /// A group step over `slots`; plans how tensors are spread over the cores (large ones split, small ones balanced by size).
     public init(info: StepInfo, slots: [TensorSlot]) {
         self.info = info
         self.slots = slots

@@ -10,13 +10,20 @@ import GraftTensor
 public struct OptimizerSnapshot: Sendable, Equatable {
     /// One group's part.
     public struct Group: Sendable, Equatable {
+        /// The group's name.
         public var name: String
+        /// The group's member paths, in order.
         public var paths: [String]
+        /// The members' shapes, in order.
         public var shapes: [[Int]]
+        /// Steps the group has taken.
         public var step: Int
+        /// The chain's state, JSON-encoded.
         public var transformState: Data
+        /// The aggregator's state, JSON-encoded.
         public var aggregatorState: Data
 
+        /// Memberwise initialiser.
         public init(name: String, paths: [String], shapes: [[Int]], step: Int, transformState: Data, aggregatorState: Data) {
             self.name = name
             self.paths = paths
@@ -36,6 +43,7 @@ public struct OptimizerSnapshot: Sendable, Equatable {
     /// `Optimizer.skippedSteps`.
     public var skippedSteps: Int
 
+    /// Memberwise initialiser.
     public init(groups: [Group], anchors: [String: Tensor], stepCount: Int, skippedSteps: Int) {
         self.groups = groups
         self.anchors = anchors

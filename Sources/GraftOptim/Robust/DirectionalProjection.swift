@@ -71,8 +71,11 @@ public struct DirectionalProjection: TensorTransform {
         public var isActive = true
     }
 
+    /// How ω is obtained (learned or fixed).
     public let omega: Omega
+    /// How the hypergradient's cosine is taken (rows or flat).
     public let hypergradient: Hypergradient
+    /// Which gradient the hypergradient reads.
     public let source: HypergradientSource
 
     /// - Throws: unless μ ≥ 0, κ > 0 and a fixed ω ≥ 0, all finite.

@@ -36,10 +36,14 @@ public struct PCGrad: GradientAggregator {
         enum CodingKeys: String, CodingKey { case projections, lastProjections, generator }
     }
 
+    /// Global (the paper) or per-tensor surgery.
     public let granularity: Granularity
+    /// Sum (the paper) or mean of the projected gradients.
     public let reduction: Reduction
+    /// The order of the other objectives in the projection loop.
     public let order: Order
 
+    /// PCGrad with the paper's defaults: global, summed, fixed order.
     public init(granularity: Granularity = .global, reduction: Reduction = .sum, order: Order = .fixed) {
         self.granularity = granularity
         self.reduction = reduction

@@ -10,9 +10,12 @@ import Darwin
 /// `m̂ = 0.526 h`). Computed and stored in Double (a float32 `v` would overflow for
 /// hypergradients above ~1e19, such as FTP's under huge gradients).
 public struct ScalarAdam: Codable, Sendable, Equatable {
+    /// The first moment.
     public var m: Double = 0
+    /// The second moment.
     public var v: Double = 0
 
+    /// Moments at zero.
     public init() {}
 
     /// Returns `x` after one Adam step on gradient `h` at step `t`.

@@ -8,29 +8,43 @@ import GraftTensor
 public struct GradientTrace {
     /// One parameter of the trace.
     public struct TraceParameter {
+        /// The parameter's dotted path.
         public let path: String
+        /// The initial value.
         public let value: Tensor
+        /// The anchor kind (`.initial` also for an explicit anchor).
         public let anchor: AnchorKind
+        /// An explicit anchor θ0, when the trace gives one.
         public let explicitAnchor: Tensor?
     }
 
     /// One group: name, selection patterns and recipe.
     public struct TraceGroup {
+        /// The group's name.
         public let name: String
+        /// Paths or glob patterns selecting the group's parameters.
         public let select: [String]
+        /// The group's recipe.
         public let recipe: TraceRecipe
     }
 
     /// One step: K objective gradients, an optional provided gradient and an lr scale.
     public struct TraceStep {
+        /// One gradient object per objective.
         public let objectives: [[String: Tensor]]
+        /// The caller-provided gradient of the step, if any.
         public let provided: [String: Tensor]?
+        /// The step's `lr_scale`.
         public let learningRateScale: Float
     }
 
+    /// The trace's free-text description.
     public let description: String?
+    /// The parameters, in file order.
     public let parameters: [TraceParameter]
+    /// The groups, in priority order.
     public let groups: [TraceGroup]
+    /// The recorded steps.
     public let steps: [TraceStep]
 
     /// Parses a trace from JSON data.

@@ -6,6 +6,7 @@ public struct TraceError: Error, Equatable, CustomStringConvertible, Sendable {
     /// What is wrong.
     public let message: String
 
+    /// An error at `location` (a JSON path) saying `message`.
     public init(_ location: String, _ message: String) {
         self.location = location
         self.message = message

@@ -6,11 +6,15 @@ import GraftTensor
 public struct Momentum: ElementwiseTransform {
     /// Per-parameter buffer `b` (set to the gradient at the group's first step, t = 1).
     public struct TensorState: Codable, Sendable, Equatable {
+        /// The momentum buffer b.
         public var buffer: Tensor
     }
 
+    /// μ, the momentum factor (≥ 0).
     public let momentum: Float
+    /// τ, the dampening of new gradients (in [0, 1]).
     public let dampening: Float
+    /// Whether the Nesterov form `u + μ b` is used.
     public let nesterov: Bool
 
     /// - Throws: for momentum < 0, dampening outside [0, 1], or Nesterov without momentum or

@@ -8,14 +8,21 @@ import GraftTensor
 public struct ScaleByAdam: ElementwiseTransform {
     /// First and second moments (and the running maximum for AMSGrad).
     public struct TensorState: Codable, Sendable, Equatable {
+        /// The first moment m.
         public var m: Tensor
+        /// The second moment v.
         public var v: Tensor
+        /// The running maximum of v (AMSGrad only).
         public var vMax: Tensor?
     }
 
+    /// β1, the first-moment decay.
     public let beta1: Float
+    /// β2, the second-moment decay.
     public let beta2: Float
+    /// ε, added to the bias-corrected square root (PyTorch's placement).
     public let epsilon: Float
+    /// Whether AMSGrad's running maximum of v is used.
     public let amsgrad: Bool
 
     /// - Throws: unless β1, β2 ∈ [0, 1) and ε > 0.

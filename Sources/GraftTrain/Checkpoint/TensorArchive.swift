@@ -26,6 +26,7 @@ public struct TensorArchive: Equatable, Sendable {
     /// Free-form metadata (configuration, step counts, …).
     public var metadata: [String: String]
 
+    /// An archive of `tensors` and `metadata`.
     public init(tensors: [String: Tensor] = [:], metadata: [String: String] = [:]) {
         self.tensors = tensors
         self.metadata = metadata

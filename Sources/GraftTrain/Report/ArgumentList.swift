@@ -1,7 +1,9 @@
 /// A bad command line: an unknown flag, a missing or malformed value. Example programs print
 /// it and exit with status 1.
 public struct UsageError: Error, CustomStringConvertible, Sendable {
+    /// The message shown to the user.
     public let description: String
+    /// A usage error saying `description`.
     public init(_ description: String) { self.description = description }
 }
 
@@ -10,6 +12,7 @@ public struct UsageError: Error, CustomStringConvertible, Sendable {
 public struct ArgumentList {
     private var remaining: ArraySlice<String>
 
+    /// The arguments after the program name.
     public init(_ arguments: [String]) { remaining = arguments[...] }
 
     /// The next argument (a flag), or `nil` at the end.

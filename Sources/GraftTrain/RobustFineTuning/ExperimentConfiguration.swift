@@ -20,7 +20,9 @@ public struct ExperimentConfiguration: Sendable, Codable, Equatable {
     public var learningRate: Float = 1e-3
     /// Fine-tuning split: examples per class for training, validation, and (nil: the rest) test.
     public var trainPerClass = 50
+    /// Validation examples per class (model selection only).
     public var validationPerClass = 20
+    /// Test examples per class (`nil`: all the rest).
     public var testPerClass: Int? = nil
     /// DiGraP's μ candidates, chosen on the ID validation split.
     public var digrapMuCandidates: [Float] = [0.01, 0.5, 10]
@@ -31,6 +33,7 @@ public struct ExperimentConfiguration: Sendable, Codable, Equatable {
     /// SPD strength λ.
     public var spdLambda: Float = 0.5
 
+    /// The protocol's defaults.
     public init() {}
 
     /// A configuration small enough for a smoke test (seconds, not minutes).

@@ -5,19 +5,28 @@ import Foundation
 public struct ExperimentReport: Sendable {
     /// Per-method aggregate over seeds.
     public struct Row: Sendable, Codable, Equatable {
+        /// The method.
         public let method: FineTuneMethod
+        /// The method's label in tables and plots.
         public let label: String
+        /// ID test accuracy over seeds.
         public let id: MeanStd
+        /// Accuracy on each OOD set over seeds.
         public let ood: [MeanStd]
+        /// The OOD average over seeds.
         public let oodAverage: MeanStd
         /// DiGraP's μ chosen per seed.
         public let chosenMu: [Float]
     }
 
+    /// Every seed's results.
     public let seeds: [SeedResult]
+    /// OOD set names, in column order.
     public let oodNames: [String]
+    /// One row per method, in run order.
     public let rows: [Row]
 
+    /// Aggregates `seeds` (mean and sample standard deviation per method).
     public init(seeds: [SeedResult]) {
         self.seeds = seeds
         oodNames = seeds.first?.oodNames ?? []

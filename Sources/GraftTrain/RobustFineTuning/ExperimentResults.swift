@@ -19,8 +19,11 @@ public struct MethodResult: Sendable, Codable, Equatable {
 
 /// ω of one tensor over the steps of one run (DiGraP telemetry).
 public struct OmegaTrace: Sendable, Codable, Equatable {
+    /// The method.
     public let method: FineTuneMethod
+    /// The seed.
     public let seed: UInt64
+    /// The tensor's path.
     public let path: String
     /// ω after each step.
     public let omega: [Double]
@@ -33,10 +36,13 @@ public struct OmegaTrace: Sendable, Codable, Equatable {
 
 /// Everything one seed produced.
 public struct SeedResult: Sendable, Codable, Equatable {
+    /// The seed.
     public let seed: UInt64
     /// OOD set names, in order.
     public let oodNames: [String]
+    /// One result per method, in run order.
     public let methods: [MethodResult]
+    /// DiGraP's ω traces of the seed.
     public let omegaTraces: [OmegaTrace]
     /// Wall-clock seconds spent pre-training (0 when the cached weights were used).
     public let pretrainSeconds: Double
@@ -46,10 +52,14 @@ public struct SeedResult: Sendable, Codable, Equatable {
 
 /// Mean and sample standard deviation.
 public struct MeanStd: Sendable, Codable, Equatable {
+    /// The mean (NaN without values).
     public let mean: Double
+    /// The sample standard deviation (0 for fewer than two values).
     public let std: Double
+    /// The values.
     public let values: [Double]
 
+    /// Summarises `values`.
     public init(_ values: [Double]) {
         self.values = values
         let n = Double(values.count)

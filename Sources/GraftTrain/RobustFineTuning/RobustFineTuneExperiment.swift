@@ -11,7 +11,9 @@ import GraftTensor
 /// evaluate ID and OOD accuracy. No choice looks at test or OOD data: DiGraP's μ is chosen on
 /// the ID validation split.
 public final class RobustFineTuneExperiment {
+    /// The protocol's settings.
     public let configuration: ExperimentConfiguration
+    /// The methods to run, in order.
     public let methods: [FineTuneMethod]
     /// Pre-training data (MNIST + fonts by default).
     public let pretrainData: DigitDataset
@@ -24,6 +26,7 @@ public final class RobustFineTuneExperiment {
     /// Progress display.
     public let progress: ProgressLine
 
+    /// An experiment; throws unless every data set holds 16×16 images of 10 classes.
     public init(configuration: ExperimentConfiguration, methods: [FineTuneMethod], pretrainData: DigitDataset,
                 finetuneData: DigitDataset, extraOOD: [DigitDataset] = [], cacheDirectory: URL?, progress: ProgressLine) throws {
         for d in [pretrainData, finetuneData] + extraOOD where d.pixelCount != 256 || d.classCount != 10 {

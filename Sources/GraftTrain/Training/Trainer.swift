@@ -27,6 +27,7 @@ public struct Trainer {
     /// Seed of the batch order.
     public var seed: UInt64
 
+    /// A loop of `epochs` over batches of `batchSize`, in an order seeded by `seed`.
     public init(epochs: Int, batchSize: Int, seed: UInt64) {
         self.epochs = epochs
         self.batchSize = batchSize
