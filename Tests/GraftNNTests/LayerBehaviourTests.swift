@@ -66,7 +66,7 @@ struct LayerBehaviourTests {
         #expect(abs(tail[flat: 0] / -8.439_646_7e-11 - 1) < 1e-5)
         #expect(tail[flat: 1] == 0)
         let s = Sigmoid().forward(Tensor([-100, 0, 100, -20]))
-        #expect(s[flat: 0] >= 0 && s[flat: 0] < 1e-40 && s[flat: 1] == 0.5 && s[flat: 2] == 1)
+        #expect(s[flat: 0] >= 0 && s[flat: 0] < Float.leastNormalMagnitude && s[flat: 1] == 0.5 && s[flat: 2] == 1)
         #expect(abs(s[flat: 3] - 2.061_153_6e-9) < 1e-15)
         let t = Tanh().forward(Tensor([0, 1, -30]))
         #expect(t[flat: 0] == 0 && abs(t[flat: 1] - 0.761_594_16) < 1e-6 && t[flat: 2] == -1)
