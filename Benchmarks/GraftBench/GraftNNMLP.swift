@@ -39,7 +39,7 @@ final class GraftNNMLP: TrainingModel {
 
     func backward() {
         model.zeroGradients()
-        _ = model.backward(lossGradient)
+        model.accumulateParameterGradients(lossGradient)
     }
 
     var gemmNanoseconds: UInt64? { nil }

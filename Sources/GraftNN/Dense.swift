@@ -95,11 +95,21 @@ public final class Dense: Layer {
     /// Adds `Gᵀ X` to `weight.gradient` and `Σ_rows G` to `bias.gradient` (each only when
     /// trainable) and returns `G W`.
     public func backward(_ g: Tensor) -> Tensor {
+        backpropagate(g, inputGradientNeeded: true)
+        return inputGradient
+    }
+
+    /// As `backward`, without computing `G W` (the input gradient).
+    public func accumulateParameterGradients(_ g: Tensor) {
+        backpropagate(g, inputGradientNeeded: false)
+    }
+
+    private func backpropagate(_ g: Tensor, inputGradientNeeded: Bool) {
         Workspace.checkGradient(g, matches: output, layer: "Dense")
         let batch = output.shape[0]
         let (inputs, outputs) = (inputFeatures, outputFeatures)
-        Workspace.prepare(&inputGradient, rows: batch, columns: inputs)
-        guard batch > 0 else { return inputGradient }
+        if inputGradientNeeded { Workspace.prepare(&inputGradient, rows: batch, columns: inputs) }
+        guard batch > 0 else { return }
         g.withUnsafeBufferPointer { gb in
             let gp = gb.baseAddress!
             if weight.isTrainable {
@@ -115,6 +125,7 @@ public final class Dense: Layer {
                     AffineKernels.accumulateBiasGradient(outputGradient: gp, into: db.baseAddress!, batch: batch, outputs: outputs)
                 }
             }
+            guard inputGradientNeeded else { return }
             weight.value.withUnsafeBufferPointer { w in
                 inputGradient.withUnsafeMutableBufferPointer { dx in
                     AffineKernels.inputGradient(outputGradient: gp, weight: w.baseAddress!, into: dx.baseAddress!,
@@ -122,7 +133,6 @@ public final class Dense: Layer {
                 }
             }
         }
-        return inputGradient
     }
 
     /// `"weight"`, then `"bias"` if present.

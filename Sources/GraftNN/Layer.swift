@@ -39,6 +39,11 @@ public protocol Layer: AnyObject {
     /// gradient with respect to that batch's input (same shape as the input).
     func backward(_ outputGradient: Tensor) -> Tensor
 
+    /// Accumulates parameter gradients like `backward`, for a caller that does not need the
+    /// input gradient (the first layer of a model: its input is data). Layers may skip that
+    /// work (`Dense` saves its largest GEMM); the default calls `backward`.
+    func accumulateParameterGradients(_ outputGradient: Tensor)
+
     /// Calls `body` with each parameter this layer owns directly and its path segment
     /// (`"weight"`, `"bias"`, …), in a fixed order. Default: none.
     func forEachParameter(_ body: (_ name: String, _ parameter: Parameter) -> Void)
@@ -61,6 +66,9 @@ public enum LayerMode: Sendable, Equatable, Hashable {
 }
 
 extension Layer {
+    /// Calls `backward` and drops the input gradient.
+    public func accumulateParameterGradients(_ outputGradient: Tensor) { _ = backward(outputGradient) }
+
     /// No parameters of its own.
     public func forEachParameter(_ body: (_ name: String, _ parameter: Parameter) -> Void) {}
     /// No sublayers.

@@ -82,6 +82,15 @@ public final class Sequential: Layer {
         return d
     }
 
+    /// The children's backward passes from last to first; the first child only accumulates
+    /// its parameter gradients (no input gradient is computed for the model's input).
+    public func accumulateParameterGradients(_ g: Tensor) {
+        guard let first = children.first else { return }
+        var d = g
+        for child in children.dropFirst().reversed() { d = child.layer.backward(d) }
+        first.layer.accumulateParameterGradients(d)
+    }
+
     /// The children, in order, with their segments.
     public func forEachSublayer(_ body: (_ name: String, _ layer: any Layer) -> Void) {
         for child in children { body(child.name, child.layer) }
