@@ -31,20 +31,6 @@ public enum Vector {
         for i in 0..<x.count { xp[i] *= a }
     }
 
-    /// `out[i] = op(x[i], y[i])` for a binary operation the compiler inlines.
-    @inlinable public static func map(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>,
-                                      into out: UnsafeMutableBufferPointer<Float>, _ op: (Float, Float) -> Float) {
-        precondition(x.count == y.count && x.count == out.count, "map: counts \(x.count), \(y.count), \(out.count) differ")
-        guard let xp = x.baseAddress, let yp = y.baseAddress, let op_ = out.baseAddress else { return }
-        for i in 0..<x.count { op_[i] = op(xp[i], yp[i]) }
-    }
-
-    /// `x[i] = op(x[i])`.
-    @inlinable public static func apply(_ x: UnsafeMutableBufferPointer<Float>, _ op: (Float) -> Float) {
-        guard let xp = x.baseAddress else { return }
-        for i in 0..<x.count { xp[i] = op(xp[i]) }
-    }
-
     /// Whether every element is finite (no NaN, no ±Inf).
     @inlinable public static func allFinite(_ x: UnsafeBufferPointer<Float>) -> Bool {
         guard let xp = x.baseAddress else { return true }

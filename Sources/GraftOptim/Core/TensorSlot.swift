@@ -67,16 +67,6 @@ public struct TensorSlot: @unchecked Sendable {
             body((r.lowerBound + first)..<(r.upperBound + first))
         }
     }
-
-    /// Writes `c = θ − θ0` into `out` (θ0 = 0 for a zero anchor). Call only when `hasAnchor`.
-    public func displacement(into out: UnsafeMutableBufferPointer<Float>) {
-        let th = value.baseAddress!, o = out.baseAddress!
-        if let a = anchorValues?.baseAddress {
-            forChunks { r in for i in r { o[i] = th[i] - a[i] } }
-        } else {
-            forChunks { r in for i in r { o[i] = th[i] } }
-        }
-    }
 }
 
 /// The step-wide facts every transform of a group sees.
@@ -99,50 +89,67 @@ public struct GroupStep: @unchecked Sendable {
     public let info: StepInfo
     /// One slot per parameter of the group, in group order.
     public let slots: [TensorSlot]
-    /// Indices of small tensors assigned to each worker (balanced by element count).
-    let smallTensorBins: [[Int]]
-    /// Indices of large tensors, processed one at a time with their kernels split over the cores.
-    let largeTensors: [Int]
+    /// How the group's tensors are spread over the cores.
+    public let plan: Plan
 
     /// Tensors with at least this many elements split their own kernels over the cores.
     public static let largeTensorThreshold = Parallel.minimumElements
 
-    /// A group step over `slots`; plans how tensors are spread over the cores (large ones split, small ones balanced by size).
-    public init(info: StepInfo, slots: [TensorSlot]) {
+    /// The spread of a group's tensors over the cores: large tensors one after another with
+    /// their kernels split, small tensors in bins balanced by element count, one bin per worker.
+    /// It depends only on the tensors' sizes and the thread count, so optimizers compute it once.
+    public struct Plan: Sendable, Equatable {
+        /// Indices of small tensors assigned to each worker.
+        let smallTensorBins: [[Int]]
+        /// Indices of large tensors.
+        let largeTensors: [Int]
+        /// The thread count the plan was made for.
+        public let threads: Int
+
+        /// The plan for `slots` with `Parallel.threads` workers.
+        public init(for slots: [TensorSlot]) {
+            var large: [Int] = []
+            var small: [(Int, Int)] = []
+            for s in slots {
+                if s.splitsAcrossCores { large.append(s.index) } else { small.append((s.index, s.count)) }
+            }
+            let workers = Parallel.threads
+            threads = workers
+            let smallTotal = small.reduce(0) { $0 + $1.1 }
+            if workers <= 1 || smallTotal < Parallel.minimumElements || small.count < 2 {
+                smallTensorBins = small.isEmpty ? [] : [small.map(\.0)]
+            } else {
+                // Greedy balancing: largest first into the lightest bin.
+                var bins = [[Int]](repeating: [], count: workers)
+                var loads = [Int](repeating: 0, count: workers)
+                for (i, n) in small.sorted(by: { $0.1 > $1.1 }) {
+                    let b = loads.indices.min { loads[$0] < loads[$1] }!
+                    bins[b].append(i)
+                    loads[b] += n
+                }
+                smallTensorBins = bins.map { $0.sorted() }.filter { !$0.isEmpty }
+            }
+            largeTensors = large
+        }
+    }
+
+    /// A group step over `slots`, spread over the cores by `plan` (computed from the slots when
+    /// not given).
+    public init(info: StepInfo, slots: [TensorSlot], plan: Plan? = nil) {
         self.info = info
         self.slots = slots
-        var large: [Int] = []
-        var small: [(Int, Int)] = []
-        for s in slots {
-            if s.splitsAcrossCores { large.append(s.index) } else { small.append((s.index, s.count)) }
-        }
-        let workers = Parallel.threads
-        let smallTotal = small.reduce(0) { $0 + $1.1 }
-        if workers <= 1 || smallTotal < Parallel.minimumElements || small.count < 2 {
-            smallTensorBins = small.isEmpty ? [] : [small.map(\.0)]
-        } else {
-            // Greedy balancing: largest first into the lightest bin.
-            var bins = [[Int]](repeating: [], count: workers)
-            var loads = [Int](repeating: 0, count: workers)
-            for (i, n) in small.sorted(by: { $0.1 > $1.1 }) {
-                let b = loads.indices.min { loads[$0] < loads[$1] }!
-                bins[b].append(i)
-                loads[b] += n
-            }
-            smallTensorBins = bins.map { $0.sorted() }.filter { !$0.isEmpty }
-        }
-        largeTensors = large
+        self.plan = plan ?? Plan(for: slots)
     }
 
     /// Calls `body` once per tensor index: large tensors one after another (their kernels split
     /// over the cores), small tensors spread over the cores. `body` must only touch state of
     /// its own tensor.
     public func forEachTensor(_ body: (Int) -> Void) {
-        for i in largeTensors { body(i) }
-        if smallTensorBins.count <= 1 {
-            for bin in smallTensorBins { for i in bin { body(i) } }
+        for i in plan.largeTensors { body(i) }
+        if plan.smallTensorBins.count <= 1 {
+            for bin in plan.smallTensorBins { for i in bin { body(i) } }
         } else {
-            let bins = smallTensorBins
+            let bins = plan.smallTensorBins
             Parallel.forEach(iterations: bins.count) { b in for i in bins[b] { body(i) } }
         }
     }

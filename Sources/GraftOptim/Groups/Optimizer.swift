@@ -30,6 +30,8 @@ public final class Optimizer {
         var anchors: [Tensor?]
         var step = 0
         var skipped = 0
+        /// The spread over the cores, made at the first step (remade if the thread count changes).
+        var plan: GroupStep.Plan?
 
         init(group: ParameterGroup, transform: AnyGradientTransform, members: [Int], infos: [ParameterInfo], anchors: [Tensor?]) {
             self.group = group
@@ -209,18 +211,7 @@ public final class Optimizer {
     public func step(objectives: [[String: Tensor]], learningRateScale: Float = 1,
                      providedGradients: [String: Tensor]? = nil) throws {
         guard !objectives.isEmpty else { throw OptimizerError.noObjectives }
-        var resolved: [[UnsafeBufferPointer<Float>?]] = []
-        for objective in objectives {
-            var row = [UnsafeBufferPointer<Float>?](repeating: nil, count: parameters.count)
-            for (path, g) in objective.sorted(by: { $0.key < $1.key }) {
-                guard let i = indexByPath[path] else { throw OptimizerError.unknownPath(path: path) }
-                guard g.shape == parameters[i].parameter.shape else {
-                    throw OptimizerError.shapeMismatch(path: path, expected: parameters[i].parameter.shape, actual: g.shape)
-                }
-                row[i] = g.unsafeStorage()
-            }
-            resolved.append(row)
-        }
+        let resolved = try objectives.map(resolve)
         try withExtendedLifetime(objectives) {
             try withExtendedLifetime(providedGradients) {
                 try run(objectives: resolved, provided: try resolveProvided(providedGradients), learningRateScale: learningRateScale)
@@ -229,14 +220,24 @@ public final class Optimizer {
     }
 
     private func resolveProvided(_ provided: [String: Tensor]?) throws -> [UnsafeBufferPointer<Float>?]? {
-        guard let provided else { return nil }
+        try provided.map(resolve)
+    }
+
+    /// The gradient of each parameter (in parameter order, `nil` when absent) after checking
+    /// shapes; a path no parameter has throws `unknownPath` (the first in sorted order).
+    private func resolve(_ gradients: [String: Tensor]) throws -> [UnsafeBufferPointer<Float>?] {
         var row = [UnsafeBufferPointer<Float>?](repeating: nil, count: parameters.count)
-        for (path, g) in provided.sorted(by: { $0.key < $1.key }) {
-            guard let i = indexByPath[path] else { throw OptimizerError.unknownPath(path: path) }
-            guard g.shape == parameters[i].parameter.shape else {
-                throw OptimizerError.shapeMismatch(path: path, expected: parameters[i].parameter.shape, actual: g.shape)
+        var matched = 0
+        for (i, p) in parameters.enumerated() {
+            guard let g = gradients[p.path] else { continue }
+            guard g.shape == p.parameter.shape else {
+                throw OptimizerError.shapeMismatch(path: p.path, expected: p.parameter.shape, actual: g.shape)
             }
             row[i] = g.unsafeStorage()
+            matched += 1
+        }
+        if matched != gradients.count, let unknown = gradients.keys.filter({ indexByPath[$0] == nil }).min() {
+            throw OptimizerError.unknownPath(path: unknown)
         }
         return row
     }
@@ -306,7 +307,8 @@ public final class Optimizer {
                                     gradient: raw[k], providedGradient: providedG, update: u,
                                     splitsAcrossCores: u.count >= GroupStep.largeTensorThreshold))
         }
-        let group = GroupStep(info: info, slots: slots)
+        if rt.plan?.threads != Parallel.threads { rt.plan = GroupStep.Plan(for: slots) }
+        let group = GroupStep(info: info, slots: slots, plan: rt.plan)
         if rt.transform.isElementwise {
             // One pass over memory: per block of each tensor, copy g into a cache-resident
             // buffer, run the whole chain on it, θ ← θ + u. (`slot.update` is not written.)

@@ -46,7 +46,7 @@ struct JSONObjectReader {
 
     mutating func optionalBool(_ key: String, default d: Bool) throws -> Bool {
         guard let v = value(key) else { return d }
-        guard let n = v as? NSNumber, CFGetTypeIDIsBool(n) else { throw TraceError(at(key), "expected true or false") }
+        guard let n = v as? NSNumber, isJSONBoolean(n) else { throw TraceError(at(key), "expected true or false") }
         return n.boolValue
     }
 
@@ -64,7 +64,7 @@ struct JSONObjectReader {
     }
 
     static func number(_ v: Any, at location: String) throws -> Double {
-        guard let n = v as? NSNumber, !CFGetTypeIDIsBool(n) else { throw TraceError(location, "expected a number") }
+        guard let n = v as? NSNumber, !isJSONBoolean(n) else { throw TraceError(location, "expected a number") }
         let d = n.doubleValue
         guard d.isFinite else { throw TraceError(location, "expected a finite number") }
         return d
@@ -75,7 +75,7 @@ struct JSONObjectReader {
         var out = [Float]()
         out.reserveCapacity(a.count)
         for (i, x) in a.enumerated() {
-            guard let n = x as? NSNumber, !CFGetTypeIDIsBool(n) else { throw TraceError("\(location)[\(i)]", "expected a number") }
+            guard let n = x as? NSNumber, !isJSONBoolean(n) else { throw TraceError("\(location)[\(i)]", "expected a number") }
             out.append(Float(n.doubleValue))
         }
         return out
@@ -84,7 +84,7 @@ struct JSONObjectReader {
 
 /// Whether an NSNumber came from a JSON `true` / `false` (JSONSerialization yields a
 /// distinct boolean subclass, on Linux `__NSCFBoolean`).
-func CFGetTypeIDIsBool(_ n: NSNumber) -> Bool {
+func isJSONBoolean(_ n: NSNumber) -> Bool {
     ObjectIdentifier(type(of: n)) == booleanNumberType
 }
 
