@@ -21,11 +21,11 @@ struct LawTests {
         for t in 1...steps {
             let g = makeGradients(for: params, step: t)
             whole.load(g)
-            chained.update(whole.group(step: t), state: &chainState)
+            chained.update(whole.group(step: t), state: chainState)
             whole.apply()
             byHand.load(g)
             let group = byHand.group(step: t)
-            for i in members.indices { members[i].update(group, state: &memberStates[i]) }
+            for i in members.indices { members[i].update(group, state: memberStates[i]) }
             byHand.apply()
             #expect(whole.snapshot == byHand.snapshot, "step \(t): chain and members by hand differ")
         }

@@ -105,7 +105,6 @@ extension OptionalTransform: FusableTransform where Wrapped: FusableTransform {
     @inlinable public func reductionApplies(_ pass: Int, to parameter: ParameterInfo) -> Bool {
         wrapped?.reductionApplies(pass, to: parameter) ?? false
     }
-    @inlinable public func kernelRows(for parameter: ParameterInfo) -> Int { wrapped?.kernelRows(for: parameter) ?? 1 }
     @inlinable public func scratchSize(segments: Int) -> Int { wrapped?.scratchSize(segments: segments) ?? 0 }
     @inlinable public func prepareKernel(_ step: StepInfo) -> Wrapped.KernelPrepared? { wrapped?.prepareKernel(step) }
     @inlinable public func bindKernel(_ prepared: Wrapped.KernelPrepared?, _ tensor: KernelTensor, _ state: GroupState,

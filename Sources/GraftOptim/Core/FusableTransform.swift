@@ -9,8 +9,10 @@ import GraftTensor
 ///
 /// Plain per-element rules conform to the simpler `ElementwiseTransform`. Implement this
 /// protocol directly for a reducing rule:
-/// - `reductionPasses` (1 for DiGraP, SPD, FTP) and `kernelRows` (1, or the parameter's
-///   rows when the reduction is per row: segments never straddle rows);
+/// - `reductionPasses` (1 for DiGraP, SPD, FTP). Tensors of rank ≥ 2 are always cut into
+///   rows (their first dimension) and rows into segments, whatever the kernel: a per-row
+///   reduction sums its row's segments, and a reduction's order of addition is the same
+///   fused or not, on one thread or two;
 /// - `bindKernel(...)`: lanes for one tensor. In reduction pass `p < reductionPasses` the
 ///   lanes accumulate partial sums of their input and return `false` (the pass stops there);
 ///   `endSegment` stores a segment's partial sums in the tensor's scratch; in later passes
@@ -27,8 +29,6 @@ public protocol FusableTransform: GradientTransform {
     var reductionPasses: Int { get }
     /// Whether reduction pass `pass` does anything for this parameter (e.g. false without an anchor).
     func reductionApplies(_ pass: Int, to parameter: ParameterInfo) -> Bool
-    /// The rows tensors are segmented by: 1, or `parameter.rows` for per-row reductions.
-    func kernelRows(for parameter: ParameterInfo) -> Int
     /// Doubles of scratch this kernel needs per tensor with `segments` segments.
     func scratchSize(segments: Int) -> Int
     /// Computes step-wide values once per group step.
@@ -46,7 +46,6 @@ public protocol FusableTransform: GradientTransform {
 extension FusableTransform {
     public var reductionPasses: Int { 0 }
     public func reductionApplies(_ pass: Int, to parameter: ParameterInfo) -> Bool { false }
-    public func kernelRows(for parameter: ParameterInfo) -> Int { 1 }
     public func scratchSize(segments: Int) -> Int { 0 }
     public func finishReduction(_ pass: Int, _ prepared: KernelPrepared, _ tensor: KernelTensor, _ state: GroupState) {}
 
@@ -60,7 +59,6 @@ extension FusableTransform {
     @inlinable public func makeKernelRunner() -> KernelRunner? {
         let kernel = self
         return KernelRunner(passes: reductionPasses,
-                            rows: { kernel.kernelRows(for: $0) },
                             applies: { kernel.reductionApplies($0, to: $1) },
                             scratch: { kernel.scratchSize(segments: $0) },
                             run: { KernelEngine.run(kernel, $0) })
@@ -92,7 +90,7 @@ public struct KernelTensor: @unchecked Sendable {
     public let index: Int
     /// The element count.
     public let count: Int
-    /// Rows of the segmentation (see `FusableTransform.kernelRows`).
+    /// Rows of the segmentation: the first dimension for rank ≥ 2, else 1.
     public let rows: Int
     /// Elements per row (`count / rows`).
     public let columns: Int
@@ -149,17 +147,14 @@ public struct KernelTensor: @unchecked Sendable {
 public struct KernelRunner: Sendable {
     /// Reduction passes before the elementwise pass.
     public let passes: Int
-    @usableFromInline let rows: @Sendable (ParameterInfo) -> Int
     @usableFromInline let applies: @Sendable (Int, ParameterInfo) -> Bool
     @usableFromInline let scratch: @Sendable (Int) -> Int
     @usableFromInline let run: @Sendable (KernelRun) -> Void
 
     /// A runner from its parts (made by `FusableTransform.makeKernelRunner`).
-    @inlinable public init(passes: Int, rows: @escaping @Sendable (ParameterInfo) -> Int,
-                           applies: @escaping @Sendable (Int, ParameterInfo) -> Bool,
+    @inlinable public init(passes: Int, applies: @escaping @Sendable (Int, ParameterInfo) -> Bool,
                            scratch: @escaping @Sendable (Int) -> Int, run: @escaping @Sendable (KernelRun) -> Void) {
         self.passes = passes
-        self.rows = rows
         self.applies = applies
         self.scratch = scratch
         self.run = run

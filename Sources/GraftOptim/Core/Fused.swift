@@ -31,9 +31,6 @@ public struct Fused<First: FusableTransform, Second: FusableTransform>: FusableT
         return pass < a ? first.reductionApplies(pass, to: parameter) : second.reductionApplies(pass - a, to: parameter)
     }
 
-    @inlinable public func kernelRows(for parameter: ParameterInfo) -> Int {
-        Swift.max(first.kernelRows(for: parameter), second.kernelRows(for: parameter))
-    }
 
     @inlinable public func scratchSize(segments: Int) -> Int {
         first.scratchSize(segments: segments) + second.scratchSize(segments: segments)

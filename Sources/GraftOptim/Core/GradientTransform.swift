@@ -70,6 +70,9 @@ extension GradientTransform {
     public var usesAnchors: Bool { false }
     public var usesProvidedGradient: Bool { false }
     public func makeKernelRunner() -> KernelRunner? { nil }
+
+    /// The names of the named members, in chain order.
+    public var memberNames: [String] { members.compactMap(\.name) }
 }
 
 /// One leaf member of a chain: what the optimizer needs to allocate, initialise, inspect and

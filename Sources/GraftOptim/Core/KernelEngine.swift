@@ -4,7 +4,7 @@ import GraftTensor
 /// group (shapes are known when the optimizer is built) and remade only when the thread
 /// count changes.
 ///
-/// A tensor is cut into rows (1, or its first dimension for per-row reductions) and each row
+/// A tensor is cut into rows (its first dimension for rank ≥ 2, else one row) and each row
 /// into segments of at most `segmentLength` elements. The list of all segments, tensor after
 /// tensor, is cut into one contiguous piece per worker with equal element counts, so both
 /// cores always work: a large tensor is split, small tensors are spread. The cuts depend on
@@ -37,7 +37,7 @@ public final class KernelPlan: @unchecked Sendable {
         var rows: [Int] = [], perRow: [Int] = [], elements = 0
         for p in parameters {
             let n = p.count
-            let r = n == 0 ? 1 : max(1, runner.rows(p))
+            let r = n == 0 || p.rank < 2 ? 1 : max(1, p.rows)
             let cols = n / r
             rows.append(r)
             perRow.append(n == 0 ? 0 : max(1, (cols + length - 1) / length))

@@ -35,7 +35,6 @@ public struct Named<Wrapped: GradientTransform>: GradientTransform {
 extension Named: FusableTransform where Wrapped: FusableTransform {
     @inlinable public var reductionPasses: Int { wrapped.reductionPasses }
     @inlinable public func reductionApplies(_ pass: Int, to parameter: ParameterInfo) -> Bool { wrapped.reductionApplies(pass, to: parameter) }
-    @inlinable public func kernelRows(for parameter: ParameterInfo) -> Int { wrapped.kernelRows(for: parameter) }
     @inlinable public func scratchSize(segments: Int) -> Int { wrapped.scratchSize(segments: segments) }
     @inlinable public func prepareKernel(_ step: StepInfo) -> Wrapped.KernelPrepared { wrapped.prepareKernel(step) }
     @inlinable public func bindKernel(_ prepared: Wrapped.KernelPrepared, _ tensor: KernelTensor, _ state: GroupState,

@@ -122,13 +122,11 @@ public struct StateView: @unchecked Sendable {
             scalarCount += layout.scalars.count
         }
         floatCount = total
-        if total > 0 {
-            let raw = UnsafeMutableRawPointer.allocate(byteCount: total * 4, alignment: 64)
-            floats = raw.bindMemory(to: Float.self, capacity: total)
-            floats!.initialize(repeating: 0, count: total)
-        } else {
-            floats = nil
-        }
+        // Always a valid pointer, so empty state tensors (of empty parameters) have an address.
+        let capacity = max(16, total)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: capacity * 4, alignment: 64)
+        floats = raw.bindMemory(to: Float.self, capacity: capacity)
+        floats!.initialize(repeating: 0, count: capacity)
         offsets = UnsafeMutablePointer<Int>.allocate(capacity: max(1, flat.count))
         offsets.initialize(from: flat, count: flat.count)
         if scalarCount > 0 {

@@ -145,9 +145,6 @@ public struct DirectionalProjection: FusableTransform {
 
     @inlinable public var reductionPasses: Int { 1 }
     @inlinable public func reductionApplies(_ pass: Int, to parameter: ParameterInfo) -> Bool { parameter.hasAnchor && parameter.count > 0 }
-    @inlinable public func kernelRows(for parameter: ParameterInfo) -> Int {
-        isLearned && hypergradient == .rows && parameter.rank >= 2 ? parameter.rows : 1
-    }
     @inlinable public func scratchSize(segments: Int) -> Int { Self.coefficients + Self.width * segments }
     @inlinable public func prepareKernel(_ step: StepInfo) -> Int { step.step }
 

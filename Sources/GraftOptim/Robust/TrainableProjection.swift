@@ -71,7 +71,6 @@ public struct TrainableProjection: FusableTransform {
 
     @inlinable public var reductionPasses: Int { 1 }
     @inlinable public func reductionApplies(_ pass: Int, to parameter: ParameterInfo) -> Bool { parameter.hasAnchor && parameter.count > 0 }
-    @inlinable public func kernelRows(for parameter: ParameterInfo) -> Int { Self.rows(parameter) }
     /// Scratch: one scale per row (rows ≤ segments), then 2 partial sums per segment.
     @inlinable public func scratchSize(segments: Int) -> Int { 3 * segments }
     @inlinable public func prepareKernel(_ step: StepInfo) -> Int { step.step }
