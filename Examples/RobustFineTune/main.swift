@@ -132,7 +132,7 @@ do {
     }
     print("Graft robust fine-tuning · OpenBLAS \(BLAS.coreName) kernels, \(BLAS.threads) BLAS thread(s), \(Parallel.threads) Graft thread(s)")
     if let file = options.pretrained { print("pre-trained: \(file) (MLP 256-\(configuration.hidden.map(String.init).joined(separator: "-"))-10, no pre-training)") }
-    print("pre-train: \(pretrain.count) images (augmented) · fine-tune: \(finetune.name) \(configuration.trainPerClass)/class · OOD: \(Corruption.allCases.map(\.name).joined(separator: ", "))\(extra.isEmpty ? "" : ", " + extra.map(\.name).joined(separator: ", "))")
+    print((options.pretrained == nil ? "pre-train: \(pretrain.count) images (augmented) · " : "") + "fine-tune: \(finetune.name) \(configuration.trainPerClass)/class · OOD: \(Corruption.allCases.map(\.name).joined(separator: ", "))\(extra.isEmpty ? "" : ", " + extra.map(\.name).joined(separator: ", "))")
     var seeds: [SeedResult] = []
     for seed in 1...options.seeds {
         let result = try experiment.run(seed: UInt64(seed))
