@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 //
 // Graft: composable gradient transforms for robust fine-tuning.
-// Dependencies point one way: GraftTensor ← GraftNN, GraftSafetensors ← GraftOptim ← GraftTrain ← Examples.
+// Dependencies point one way: GraftTensor ← GraftSafetensors ← GraftNN ← GraftOptim ← GraftTrain ← Examples.
 // No package dependencies: only the toolchain and Debian's OpenBLAS (a system library).
 
 import PackageDescription
