@@ -17,15 +17,15 @@ public struct SafetensorsEntry: Equatable, Sendable {
 /// The file layout is
 /// ```
 /// N          u64 little-endian: header length in bytes
-/// header     N bytes of UTF-8 JSON starting with "{", padded with spaces (writers pad to
+/// header     N bytes of a UTF-8 JSON object, padded with spaces (writers pad to
 ///            a multiple of 8 so the data are aligned): {"__metadata__": {string: string},
 ///            NAME: {"dtype": "F32", "shape": [d0, …], "data_offsets": [begin, end]}, …}
 /// data       little-endian row-major elements; offsets are relative to its start
 /// ```
 /// Validation (each rule throws its own `SafetensorsError` naming the tensor):
-/// the header is UTF-8 JSON starting with `{` with no repeated name; `__metadata__` maps
+/// the header is a UTF-8 JSON object (whitespace may precede its `{`) with no repeated name; `__metadata__` maps
 /// strings to strings; each entry has a known `dtype`, a `shape` of non-negative integers
-/// whose byte count does not overflow, and `data_offsets` `[begin, end]` with
+/// whose bit count does not overflow and is a whole number of bytes, and `data_offsets` `[begin, end]` with
 /// `begin ≤ end ≤ data size` and `end − begin = count × size(dtype)`; sorted by offsets the
 /// tensors tile the data exactly: each begins where the previous ends (no hole, no
 /// overlap) and the last ends at the end of the file. Unknown keys inside an entry are
@@ -46,8 +46,9 @@ public struct SafetensorsHeader: Equatable, Sendable {
         guard String(validating: bytes, as: UTF8.self) != nil else {
             throw SafetensorsError.invalidHeader(file: file, reason: "not valid UTF-8")
         }
-        guard bytes.first == UInt8(ascii: "{") else {
-            throw SafetensorsError.invalidHeader(file: file, reason: "does not start with \"{\"")
+        // JSON whitespace may precede the object (the reference library accepts it).
+        guard bytes.first(where: { ![0x20, 0x09, 0x0a, 0x0d].contains($0) }) == UInt8(ascii: "{") else {
+            throw SafetensorsError.invalidHeader(file: file, reason: "not a JSON object (does not start with \"{\")")
         }
         let root: HeaderJSON
         do {
@@ -129,8 +130,12 @@ public struct SafetensorsHeader: Equatable, Sendable {
             guard !o else { throw SafetensorsError.shapeOverflow(file: file, tensor: name, shape: rawShape) }
             elements = p
         }
-        let (byteCount, o) = elements.multipliedReportingOverflow(by: UInt64(dtype.size))
-        guard !o, byteCount <= UInt64(Int.max) else { throw SafetensorsError.shapeOverflow(file: file, tensor: name, shape: rawShape) }
+        let (bitCount, o) = elements.multipliedReportingOverflow(by: UInt64(dtype.bitSize))
+        guard !o, bitCount / 8 <= UInt64(Int.max) else { throw SafetensorsError.shapeOverflow(file: file, tensor: name, shape: rawShape) }
+        guard bitCount % 8 == 0 else {
+            throw SafetensorsError.invalidEntry(file: file, tensor: name, reason: "\(dtype.rawValue) × \(rawShape) is \(bitCount) bits, not a whole number of bytes")
+        }
+        let byteCount = bitCount / 8
         let hasZero = rawShape.contains(0)
         let shape = rawShape.map { Int($0) }  // each ≤ the checked product ≤ Int.max
         let (begin, end) = (offsets[0], offsets[1])

@@ -36,8 +36,18 @@ struct HostileFileTests {
         #expect(try openingError(fileBytes(headerBytes: [0x7b, 0xff, 0x7d], data: [])) == .invalidHeader(file: "F", reason: "not valid UTF-8"))
     }
 
-    @Test func headerNotStartingWithBrace() throws {
-        #expect(try openingError(fileBytes(header: " {}", data: [])) == .invalidHeader(file: "F", reason: "does not start with \"{\""))
+    @Test func headerNotAnObject() throws {
+        for text in ["[]", "\"x\"", " 1", ""] {
+            #expect(try openingError(fileBytes(header: text, data: [])) == .invalidHeader(file: "F", reason: "not a JSON object (does not start with \"{\")"))
+        }
+        // Whitespace before the object is valid JSON and accepted by the reference library.
+        #expect(try openingError(fileBytes(header: " \n{}", data: [])) == nil)
+    }
+
+    @Test func subByteDTypesMustFillWholeBytes() throws {
+        #expect(try openingError(fileBytes(header: "{" + entry("q", "F4", shape: "[3]", offsets: "[0,2]") + "}", data: [0, 0]))
+                == .invalidEntry(file: "F", tensor: "q", reason: "F4 × [3] is 12 bits, not a whole number of bytes"))
+        #expect(try openingError(fileBytes(header: "{" + entry("q", "F4", shape: "[4]", offsets: "[0,2]") + "}", data: [0, 0])) == nil)
     }
 
     @Test func headerNotJSON() throws {
