@@ -24,7 +24,7 @@ public struct SafetensorsEntry: Equatable, Sendable {
 /// ```
 /// Validation (each rule throws its own `SafetensorsError` naming the tensor):
 /// the header is a UTF-8 JSON object (whitespace may precede its `{`) with no repeated name; `__metadata__` maps
-/// strings to strings; each entry has a known `dtype`, a `shape` of non-negative integers
+/// strings to strings (or is `null`); each entry has a known `dtype`, a `shape` of non-negative integers
 /// whose bit count does not overflow and is a whole number of bytes, and `data_offsets` `[begin, end]` with
 /// `begin ≤ end ≤ data size` and `end − begin = count × size(dtype)`; sorted by offsets the
 /// tensors tile the data exactly: each begins where the previous ends (no hole, no
@@ -62,6 +62,7 @@ public struct SafetensorsHeader: Equatable, Sendable {
         var entries: [SafetensorsEntry] = []
         for (name, value) in members {
             if name == "__metadata__" {
+                if value == .null { continue }  // the reference reads `null` as no metadata
                 guard case let .object(pairs) = value else {
                     throw SafetensorsError.invalidHeader(file: file, reason: "__metadata__ is \(value.kind), expected an object of strings")
                 }

@@ -72,6 +72,9 @@ struct HostileFileTests {
     }
 
     @Test func metadataValuesMustBeStrings() throws {
+        #expect(try openingError(fileBytes(header: "{\"__metadata__\":null}", data: [])) == nil)  // as the reference
+        #expect(try openingError(fileBytes(header: "{\"__metadata__\":[]}", data: []))
+                == .invalidHeader(file: "F", reason: "__metadata__ is an array, expected an object of strings"))
         #expect(try openingError(fileBytes(header: "{\"__metadata__\":{\"k\":1}}", data: []))
                 == .invalidHeader(file: "F", reason: "__metadata__ value \"k\" is a number, expected a string"))
     }
