@@ -12,8 +12,11 @@ public enum SafetensorsDType: String, CaseIterable, Sendable {
     case bf16 = "BF16"
     /// IEEE 754 binary64.
     case f64 = "F64"
+    /// Boolean and integer types (validated, not converted).
     case bool = "BOOL", u8 = "U8", i8 = "I8", i16 = "I16", u16 = "U16", i32 = "I32", u32 = "U32"
+    /// 64-bit integers and the 8-bit float types (validated, not converted).
     case i64 = "I64", u64 = "U64", f8e4m3 = "F8_E4M3", f8e5m2 = "F8_E5M2", f8e8m0 = "F8_E8M0"
+    /// 4- and 6-bit float types (packed across bytes) and complex64 (validated, not converted).
     case f4 = "F4", f6e2m3 = "F6_E2M3", f6e3m2 = "F6_E3M2", c64 = "C64"
 
     /// Bits per element (the sub-byte types F4 and F6 pack elements across bytes).
