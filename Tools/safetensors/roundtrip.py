@@ -67,7 +67,8 @@ def correct(model, x, y):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=os.path.join(ROOT, "out", "safetensors-roundtrip"))
-    ap.add_argument("--methods", default="zero-shot,lp,ft,l2sp-1,digrap,ftp")
+    ap.add_argument("--methods", default="zero-shot,lp,ft,lp-ft,l2sp-0.1,l2sp-1,wise-ft,digrap,digrap-w1-grad,digrap-w1-update,digrap-val-update,ftp,spd",
+                    help="RobustFineTune --methods (default: all 13)")
     ap.add_argument("--epochs", type=int, default=3, help="PyTorch pre-training epochs")
     ap.add_argument("--finetune-epochs", type=int, default=5, help="RobustFineTune --epochs")
     ap.add_argument("--no-build", action="store_true", help="use the existing .build/release/RobustFineTune")
