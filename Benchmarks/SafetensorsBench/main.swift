@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import GraftSafetensors
 import GraftTensor
 
@@ -12,13 +15,15 @@ import GraftTensor
 
 let usage = """
     usage: safetensors-bench write FILE [--megabytes N] [--tensors K]
-           safetensors-bench read FILE [--repeat R]
+           safetensors-bench read FILE [--repeat R] [--cold]
 
     write: N MB (default 400, 10^6 bytes) of seeded normal F32 values in K tensors (default 40),
            written atomically and streamed by Safetensors.write.
     read:  opens FILE, reads every tensor into Float tensors (Safetensors.read), checksums them,
            and prints a Markdown table row: file size, seconds, GB/s, peak RSS (VmHWM), RSS before
            reading, and the peak as a multiple of the file size. R runs (default 1); peak is over all.
+           --cold asks the kernel to drop the file's cached pages before each run
+           (posix_fadvise DONTNEED; Linux, no privileges needed), so the disk is read.
     """
 
 func fail(_ message: String) -> Never {
@@ -36,6 +41,17 @@ func procStatusBytes(_ field: String) -> Int? {
     return nil
 }
 
+/// Asks the kernel to evict `path`'s pages from the page cache (best effort).
+func dropCachedPages(_ path: String) {
+    #if canImport(Glibc)
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { return }
+    fdatasync(fd)
+    _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_DONTNEED))
+    close(fd)
+    #endif
+}
+
 #if DEBUG
 fail("refusing to run a debug build: run `swift run -c release safetensors-bench …`")
 #endif
@@ -47,9 +63,10 @@ guard args.count >= 2, ["write", "read"].contains(args[0]) else {
 }
 let command = args.removeFirst()
 let path = args.removeFirst()
-var megabytes = 400, tensorCount = 40, repeats = 1
+var megabytes = 400, tensorCount = 40, repeats = 1, cold = false
 while !args.isEmpty {
     let flag = args.removeFirst()
+    if flag == "--cold" { cold = true; continue }
     guard let v = args.first.flatMap(Int.init), v > 0 else { fail("\(flag) needs a positive whole number") }
     args.removeFirst()
     switch flag {
@@ -78,6 +95,7 @@ do {
         var fileBytes = 0
         var checksum: Double = 0
         for _ in 0..<repeats {
+            if cold { dropCachedPages(path) }
             let start = Date()
             let file = try SafetensorsFile(path: path)
             let tensors = try file.tensors()
@@ -92,7 +110,7 @@ do {
         print("|---:|---:|---:|---:|---:|---:|")
         print(String(format: "| %.1f | %.3f | %.2f | %.1f | %.1f | %.3f× |", Double(fileBytes) / 1e6, best, Double(fileBytes) / best / 1e9,
                      Double(peak) / 1e6, Double(before) / 1e6, Double(peak) / Double(fileBytes)))
-        print(String(format: "(times: %@; checksum %.6f)", times.map { String(format: "%.3f", $0) }.joined(separator: ", "), checksum))
+        print(String(format: "(%@ cache; times: %@; checksum %.6f)", cold ? "cold" : "warm", times.map { String(format: "%.3f", $0) }.joined(separator: ", "), checksum))
     }
 } catch {
     fail("\(error)")
