@@ -8,9 +8,9 @@ import GraftTensor
 // safetensors-bench: time and peak memory of reading a large F32 safetensors file.
 //
 //   safetensors-bench write FILE [--megabytes N] [--tensors K]   write N MB of F32 in K tensors
-//   safetensors-bench read FILE                                  read every tensor, report time and peak RSS
+//   safetensors-bench read FILE [--repeat R] [--cold]            read every tensor, report time and peak RSS
 //
-// Run `read` in its own process (as `make`-free shell lines do) so the peak resident set
+// Run `read` in its own process (not after `write` in the same one) so the peak resident set
 // (VmHWM in /proc/self/status) counts only the read. Release builds only.
 
 let usage = """
