@@ -105,7 +105,14 @@ do {
 
     var given: [String: Tensor]?
     if let file = options.pretrained {
-        let classifier = try Classifier.mlp(loadingSafetensors: URL(fileURLWithPath: file), input: 256, classes: 10)
+        let classifier: Classifier
+        do {
+            classifier = try Classifier.mlp(loadingSafetensors: URL(fileURLWithPath: file), input: 256, classes: 10)
+        } catch let error as SafetensorsError {
+            throw error  // already names the file
+        } catch {
+            throw DataError.invalidArgument("--pretrained \(file): \(error)")
+        }
         configuration.hidden = classifier.body.namedParameters().filter { $0.parameter.shape.count == 2 }.map { $0.parameter.shape[0] }
         given = classifier.weights()
     }
