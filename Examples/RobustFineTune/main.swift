@@ -24,6 +24,12 @@ let usage = """
       --data DIR                the digits16 data folder (default: found from GRAFT_DATA or the working directory)
       --output DIR              where results go (default out/robust-finetune)
       --no-cache                do not read or write cached pre-trained weights
+      --pretrained FILE         start every method from this safetensors checkpoint (PyTorch names of
+                                nn.Sequential(OrderedDict(body=nn.Sequential(Linear, ReLU, …), head=Linear)):
+                                body.0.weight, body.0.bias, body.2.weight, …, head.weight, head.bias;
+                                hidden widths are read from it) instead of pre-training
+      --export DIR              write each method's fine-tuned model to DIR/METHOD.safetensors (seed N > 1:
+                                DIR/METHOD-seedN.safetensors) and the test split's indices to DIR/test-split.json
       --help                    this text
 
     Writes results.md, results.json, id-vs-ood.svg, omega.svg and hypergradient.svg to the output folder.
@@ -46,6 +52,8 @@ struct Options {
     var data: String?
     var output = "out/robust-finetune"
     var cache = true
+    var pretrained: String?
+    var export: String?
 }
 
 func parse(_ arguments: [String]) throws -> Options {
@@ -80,6 +88,8 @@ func parse(_ arguments: [String]) throws -> Options {
         case "--data": o.data = try value(flag)
         case "--output": o.output = try value(flag)
         case "--no-cache": o.cache = false
+        case "--pretrained": o.pretrained = try value(flag)
+        case "--export": o.export = try value(flag)
         default: throw DataError.invalidArgument("unknown option \(flag) (see --help)")
         }
     }
@@ -92,6 +102,20 @@ do {
     var configuration = options.quick ? ExperimentConfiguration.quick : ExperimentConfiguration()
     if let e = options.epochs { configuration.epochs = e }
     if let e = options.pretrainEpochs { configuration.pretrainEpochs = e }
+
+    var given: [String: Tensor]?
+    if let file = options.pretrained {
+        let classifier: Classifier
+        do {
+            classifier = try Classifier.mlp(loadingSafetensors: URL(fileURLWithPath: file), input: 256, classes: 10)
+        } catch let error as SafetensorsError {
+            throw error  // already names the file
+        } catch {
+            throw DataError.invalidArgument("--pretrained \(file): \(error)")
+        }
+        configuration.hidden = classifier.body.namedParameters().filter { $0.parameter.shape.count == 2 }.map { $0.parameter.shape[0] }
+        given = classifier.weights()
+    }
 
     let progress = ProgressLine()
     let domains = try DigitDomains.load(explicitPath: options.data)
@@ -108,8 +132,14 @@ do {
                                                   finetuneData: finetune, extraOOD: extra,
                                                   cacheDirectory: options.cache ? output.appendingPathComponent("cache") : nil,
                                                   progress: progress)
+    experiment.givenPretrainedWeights = given
+    if let directory = options.export {
+        let exporter = try ModelExporter(directory: URL(fileURLWithPath: directory), finetuneName: finetune.name)
+        experiment.onMethodFinished = { try exporter.export($0) }
+    }
     print("Graft robust fine-tuning · OpenBLAS \(BLAS.coreName) kernels, \(BLAS.threads) BLAS thread(s), \(Parallel.threads) Graft thread(s)")
-    print("pre-train: \(pretrain.count) images (augmented) · fine-tune: \(finetune.name) \(configuration.trainPerClass)/class · OOD: \(Corruption.allCases.map(\.name).joined(separator: ", "))\(extra.isEmpty ? "" : ", " + extra.map(\.name).joined(separator: ", "))")
+    if let file = options.pretrained { print("pre-trained: \(file) (MLP 256-\(configuration.hidden.map(String.init).joined(separator: "-"))-10, no pre-training)") }
+    print((options.pretrained == nil ? "pre-train: \(pretrain.count) images (augmented) · " : "") + "fine-tune: \(finetune.name) \(configuration.trainPerClass)/class · OOD: \(Corruption.allCases.map(\.name).joined(separator: ", "))\(extra.isEmpty ? "" : ", " + extra.map(\.name).joined(separator: ", "))")
     var seeds: [SeedResult] = []
     for seed in 1...options.seeds {
         let result = try experiment.run(seed: UInt64(seed))

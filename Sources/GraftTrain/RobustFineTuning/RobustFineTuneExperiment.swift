@@ -25,6 +25,26 @@ public final class RobustFineTuneExperiment {
     public let cacheDirectory: URL?
     /// Progress display.
     public let progress: ProgressLine
+    /// Pre-trained weights given by the caller (for example a PyTorch checkpoint read with
+    /// `Safetensors.read`); when set, every seed starts from them: nothing is pre-trained
+    /// or cached. They must load strictly into `Classifier.mlp(256 → hidden → 10)`.
+    public var givenPretrainedWeights: [String: Tensor]?
+    /// Called with each method's final model, right after it is evaluated (to export it).
+    public var onMethodFinished: ((FinishedMethod) throws -> Void)?
+
+    /// A method's fine-tuned model as evaluated, with the split it was evaluated on.
+    public struct FinishedMethod {
+        /// The method.
+        public var method: FineTuneMethod
+        /// The seed.
+        public var seed: UInt64
+        /// The evaluated model (DiGraP: the μ chosen on validation).
+        public var model: Classifier
+        /// The split of the fine-tuning data (`split.testIndices` index `finetuneData`).
+        public var split: DatasetSplit
+        /// The reported result.
+        public var result: MethodResult
+    }
 
     /// An experiment; throws unless every data set holds 16×16 images of 10 classes.
     public init(configuration: ExperimentConfiguration, methods: [FineTuneMethod], pretrainData: DigitDataset,
@@ -45,6 +65,7 @@ public final class RobustFineTuneExperiment {
 
     /// Pre-trained weights for `seed`, from the cache when its key matches.
     public func pretrainedWeights(seed: UInt64) throws -> (weights: [String: Tensor], seconds: Double) {
+        if let givenPretrainedWeights { return (givenPretrainedWeights, 0) }
         let key = configuration.pretrainingKey
         let file = cacheDirectory?.appendingPathComponent("pretrained-seed\(seed).graftarc")
         if let file, FileManager.default.fileExists(atPath: file.path) {
@@ -119,9 +140,11 @@ public final class RobustFineTuneExperiment {
             }
         }
         func evaluate(_ model: Classifier, _ method: FineTuneMethod, mu: Float? = nil) throws -> MethodResult {
-            MethodResult(method: method, seed: seed, idAccuracy: try evaluateAccuracy(model.model, on: split.test),
-                         validationAccuracy: try evaluateAccuracy(model.model, on: split.validation),
-                         oodAccuracies: try ood.map { try evaluateAccuracy(model.model, on: $0) }, chosenMu: mu)
+            let result = MethodResult(method: method, seed: seed, idAccuracy: try evaluateAccuracy(model.model, on: split.test),
+                                      validationAccuracy: try evaluateAccuracy(model.model, on: split.validation),
+                                      oodAccuracies: try ood.map { try evaluateAccuracy(model.model, on: $0) }, chosenMu: mu)
+            try onMethodFinished?(FinishedMethod(method: method, seed: seed, model: model, split: split, result: result))
+            return result
         }
         let lr = try cosine(c.learningRate, steps)
         var omegaTraces: [OmegaTrace] = []
