@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "GraftNNTests", dependencies: ["GraftNN", "GraftTestSupport"]),
         .testTarget(name: "GraftOptimTests", dependencies: ["GraftOptim", "GraftTestSupport"]),
         .testTarget(name: "GraftSafetensorsTests", dependencies: ["GraftSafetensors", "GraftTestSupport"]),
-        .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftTestSupport"]),
+        .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftSafetensors", "GraftTestSupport"]),
         .testTarget(name: "CustomTransformExampleTests", dependencies: ["GradientNoiseExample", "GraftOptim", "GraftTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

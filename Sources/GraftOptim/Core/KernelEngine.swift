@@ -12,6 +12,8 @@ import GraftTensor
 public final class KernelPlan: @unchecked Sendable {
     /// Elements per segment (a segment of each buffer stays in L1/L2 while it is processed).
     public static let segmentLength = Vector.reductionBlock
+    /// The most workers a plan uses (the optimizer keeps one result slot per worker).
+    public static let maximumWorkers = 64
 
     /// One worker's share of one tensor: segments `lower ..< upper`.
     @usableFromInline struct Piece: Sendable {
@@ -58,7 +60,7 @@ public final class KernelPlan: @unchecked Sendable {
         } else {
             scratch = nil
         }
-        let workers = threads > 1 && elements >= parallelThreshold ? threads : 1
+        let workers = threads > 1 && elements >= parallelThreshold ? min(threads, KernelPlan.maximumWorkers) : 1
         self.threads = threads
         var pieces = [[Piece]](repeating: [], count: workers)
         var worker = 0, done = 0

@@ -10,6 +10,9 @@ final class GroupRuntime {
     /// Indices into the optimizer's parameters.
     let indices: [Int]
     let infos: [ParameterInfo]
+    /// Per member: rank and whether it has an anchor (read every step without copying infos).
+    let ranks: [Int]
+    let anchored: [Bool]
     /// One state storage per member.
     var storages: [MemberStorage]
     var aggregatorState: AnyGradientAggregator.State
@@ -28,7 +31,7 @@ final class GroupRuntime {
     var kernelTensors: [KernelTensor] = []
     var inputs: [UnsafePointer<Float>] = []
     var outputs: [UnsafeMutablePointer<Float>] = []
-    let flags = UnsafeMutablePointer<Int>.allocate(capacity: 64)
+    let flags = UnsafeMutablePointer<Int>.allocate(capacity: KernelPlan.maximumWorkers)
     /// A valid pointer for empty tensors.
     let emptyBuffer: UnsafeMutablePointer<Float> = {
         let p = UnsafeMutablePointer<Float>.allocate(capacity: 8)
@@ -41,6 +44,8 @@ final class GroupRuntime {
         self.transform = transform
         self.indices = indices
         self.infos = infos
+        ranks = infos.map(\.rank)
+        anchored = infos.map(\.hasAnchor)
         self.anchors = anchors
         members = transform.members
         storages = GroupRuntime.makeStorages(members: members, infos: infos)

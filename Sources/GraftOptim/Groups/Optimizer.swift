@@ -292,9 +292,9 @@ public final class Optimizer {
                 let base = value.baseAddress ?? rt.emptyBuffer
                 let g = raw[k].baseAddress ?? UnsafePointer(rt.emptyBuffer)
                 rt.kernelTensors.append(KernelTensor(index: k, count: value.count, rows: plan.rows[k], segmentsPerRow: plan.segmentsPerRow[k],
-                                                     rank: rt.infos[k].rank, value: UnsafePointer(base),
+                                                     rank: rt.ranks[k], value: UnsafePointer(base),
                                                      anchor: rt.anchors[k]?.unsafeStorage().baseAddress,
-                                                     hasAnchor: rt.infos[k].hasAnchor, gradient: g,
+                                                     hasAnchor: rt.anchored[k], gradient: g,
                                                      providedGradient: provided.map { ($0[i] ?? zeroBuffer(rt, k)).baseAddress ?? g },
                                                      scratch: plan.scratch.map { $0 + plan.scratchOffsets[k] }))
                 rt.inputs.append(g)
