@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Command-line hardening checks (issue 13): runs the built `graft` and example executables
+# against hostile command lines and file targets and checks exit status, stdout and stderr.
+# Called by .ci/run after `make test`; builds what it needs (debug) first.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export OPENBLAS_NUM_THREADS=1
+swift build --product graft >/dev/null
+for example in QuickStart NNQuickStart RobustFineTune LoRAFineTune MultiTaskPCGrad CustomTransform; do
+  swift build --product "$example" >/dev/null
+done
+BIN=$(swift build --show-bin-path)
+GRAFT="$BIN/graft"
+TRACE=Tests/Fixtures/traces/sgd_momentum.json
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
+
+# expect NAME STATUS STDERR_FRAGMENT -- command...: runs the command, checks its status and
+# that stderr contains the fragment (empty fragment: anything).
+expect() {
+  local name=$1 status=$2 fragment=$3; shift 4
+  "$@" >"$WORK/out" 2>"$WORK/err"
+  local rc=$?
+  if [ "$rc" != "$status" ]; then bad "$name: exit $rc, expected $status; stderr: $(head -c 300 "$WORK/err")"; return; fi
+  if [ -n "$fragment" ] && ! grep -qF -- "$fragment" "$WORK/err"; then bad "$name: stderr lacks '$fragment': $(head -c 300 "$WORK/err")"; return; fi
+  ok
+}
+
+# ---- graft replay -------------------------------------------------------------------------
+"$GRAFT" replay "$TRACE" >"$WORK/reference.json" || bad "replay of $TRACE failed"
+same_as_reference() { if cmp -s "$WORK/reference.json" "$1"; then ok; else bad "$2: result differs"; fi; }
+
+"$GRAFT" replay - <"$TRACE" >"$WORK/stdin.json" 2>&1; same_as_reference "$WORK/stdin.json" "replay -"
+cat "$TRACE" | "$GRAFT" replay /dev/stdin >"$WORK/pipe.json" 2>&1; same_as_reference "$WORK/pipe.json" "replay /dev/stdin from a pipe"
+cat "$TRACE" | "$GRAFT" replay - >"$WORK/pipe2.json" 2>&1; same_as_reference "$WORK/pipe2.json" "replay - from a pipe"
+"$GRAFT" replay <(cat "$TRACE") >"$WORK/procsub.json" 2>&1; same_as_reference "$WORK/procsub.json" "replay of a process substitution"
+
+expect "--output /dev/full" 1 "refusing to replace a device" -- "$GRAFT" replay "$TRACE" --output /dev/full
+"$GRAFT" replay "$TRACE" >/dev/full 2>"$WORK/err"; rc=$?
+if [ $rc = 1 ] && grep -q "cannot write the result to standard output (No space left on device)" "$WORK/err"; then ok; else bad "> /dev/full: exit $rc: $(cat "$WORK/err")"; fi
+"$GRAFT" replay "$TRACE" >&- 2>"$WORK/err"; rc=$?
+if [ $rc = 1 ] && grep -q "standard output is closed" "$WORK/err"; then ok; else bad ">&-: exit $rc: $(cat "$WORK/err")"; fi
+cmp -s "$TRACE" <(git show HEAD:"$TRACE") && ok || bad "the trace changed after a closed-stdout run"
+# A reader that goes away: EPIPE is reported (exit 1), not a silent SIGPIPE death.
+big="$WORK/big.json"
+{ printf '{"format": "graft-trace/1", "parameters": [{"path": "w", "shape": [100000], "value": ['
+  seq -s, 1 100000 | tr -d '\n'
+  printf ']}], "groups": [{"name": "g", "select": ["*"], "recipe": {"method": "sgd", "lr": 0.1}}], "steps": []}\n'; } >"$big"
+"$GRAFT" replay "$big" 2>"$WORK/err" | head -c 10 >/dev/null; rc=${PIPESTATUS[0]}
+if [ "$rc" = 1 ] && grep -q "Broken pipe" "$WORK/err"; then ok; else bad "closed reader: exit $rc: $(cat "$WORK/err")"; fi
+
+ln -s "$WORK/target.json" "$WORK/link.json"
+mkfifo "$WORK/fifo"
+mkdir "$WORK/folder"
+echo keep >"$WORK/existing.json"
+expect "--output /dev/null" 1 "refusing to replace a device" -- "$GRAFT" replay "$TRACE" --output /dev/null
+expect "--output symlink" 1 "refusing to replace a symbolic link" -- "$GRAFT" replay "$TRACE" --output "$WORK/link.json"
+expect "--output FIFO" 1 "refusing to replace a FIFO" -- "$GRAFT" replay "$TRACE" --output "$WORK/fifo"
+expect "--output directory" 1 "refusing to replace a directory" -- "$GRAFT" replay "$TRACE" --output "$WORK/folder"
+cp "$TRACE" "$WORK/input.json"
+expect "--output the input" 1 "is the trace being read" -- "$GRAFT" replay "$WORK/input.json" --output "$WORK/input.json"
+ln "$WORK/input.json" "$WORK/hardlink.json"
+expect "--output a hard link to the input" 1 "is the trace being read" -- "$GRAFT" replay "$WORK/input.json" --output "$WORK/hardlink.json"
+expect "--output the input via stdin" 1 "is the trace being read" -- "$GRAFT" replay - --output "$WORK/input.json" <"$WORK/input.json"
+cmp -s "$WORK/input.json" "$TRACE" && ok || bad "the input was modified"
+expect "--output ''" 1 "empty" -- "$GRAFT" replay "$TRACE" --output ''
+expect "--output in a missing folder" 1 "cannot write into" -- "$GRAFT" replay "$TRACE" --output "$WORK/missing/out.json"
+expect "--output existing regular file" 0 "" -- "$GRAFT" replay "$TRACE" --output "$WORK/existing.json"
+same_as_reference "$WORK/existing.json" "--output existing regular file"
+expect "trace is a directory" 1 "is a directory" -- "$GRAFT" replay "$WORK/folder"
+expect "hostile trace" 1 "out of float32 range" -- "$GRAFT" replay Tests/Fixtures/hostile/traces/value_1e39.json
+[ ! -s "$WORK/out" ] && ok || bad "hostile trace printed something on stdout"
+expect "overflowing update" 1 'steps[1]: the step made parameter "w" non-finite' -- "$GRAFT" replay Tests/Fixtures/hostile/traces/overflow_lr_3e38.json
+
+# Streaming: peak memory of a long trace stays flat (the parser holds one step at a time).
+long_trace() {  # $1 steps of a 4-element parameter, through a pipe
+  printf '{"format": "graft-trace/1", "parameters": [{"path": "w", "shape": [4], "value": [1, 2, 3, 4]}], '
+  printf '"groups": [{"name": "g", "select": ["*"], "recipe": {"method": "adam", "lr": 0.001}}], "steps": ['
+  yes '{"gradients": [{"w": [0.5, -0.25, 1e-3, 2]}]},' | head -n $(($1 - 1))
+  printf '{"gradients": [{"w": [0.5, -0.25, 1e-3, 2]}]}]}\n'
+}
+peak_kb() { long_trace "$1" | /usr/bin/time -f %M "$GRAFT" replay - 2>&1 >/dev/null | tail -n 1; }
+small=$(peak_kb 1000); large=$(peak_kb 100000)
+bytes=$(long_trace 100000 | wc -c)
+echo "streaming replay: peak RSS ${small} KB for 1000 steps, ${large} KB for 100000 steps ($((bytes / 1000000)) MB of trace)"
+if [ "$large" -lt $((small + 8192)) ]; then ok; else bad "peak memory grows with the trace: $small KB -> $large KB"; fi
+
+echo "cli-checks: $passed passed, $failed failed"
+[ "$failed" = 0 ]
