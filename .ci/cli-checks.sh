@@ -90,5 +90,23 @@ bytes=$(long_trace 100000 | wc -c)
 echo "streaming replay: peak RSS ${small} KB for 1000 steps, ${large} KB for 100000 steps ($((bytes / 1000000)) MB of trace)"
 if [ "$large" -lt $((small + 8192)) ]; then ok; else bad "peak memory grows with the trace: $small KB -> $large KB"; fi
 
+# ---- release-build messages -------------------------------------------------------------
+# `precondition` drops its message under -O; `checkPrecondition` (fatalError) keeps it. Compile
+# the helper with -O next to a call that fails and check the message reaches stderr.
+cat >"$WORK/main.swift" <<'SWIFT'
+checkPrecondition(CommandLine.arguments.count > 5, "index [7] out of bounds for shape [2]")
+SWIFT
+if swiftc -O -module-name TrapCheck Sources/GraftTensor/Precondition.swift "$WORK/main.swift" -o "$WORK/trap" 2>"$WORK/err"; then
+  "$WORK/trap" 2>"$WORK/err"; rc=$?
+  if [ $rc != 0 ] && grep -q "index \[7\] out of bounds for shape \[2\]" "$WORK/err"; then ok; else bad "-O trap message lost (exit $rc): $(cat "$WORK/err")"; fi
+else
+  bad "cannot compile the -O trap check: $(cat "$WORK/err")"
+fi
+# No bare precondition outside the optimizer engine (whose owner handles it) and the benchmarks.
+bare=$(grep -rnE '(^|[^A-Za-z])(precondition|preconditionFailure)\(' Sources Examples \
+         --include=*.swift | grep -vE '^Sources/GraftOptim/(Core|Groups|Transforms|Robust|Recipes)/' || true)
+if [ -z "$bare" ]; then ok; else bad "bare preconditions (messages lost in release builds):
+$bare"; fi
+
 echo "cli-checks: $passed passed, $failed failed"
 [ "$failed" = 0 ]

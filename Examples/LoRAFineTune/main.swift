@@ -279,7 +279,7 @@ do {
         let (lora, _) = try loraModel()
         let plain = try plainModel()
         let batch = try Tensor(shape: [64, 256], scalars: Array(split.test.images.scalars[0..<(64 * 256)]))
-        let a = lora.model(batch).scalars, b = plain.model(batch).scalars
+        let a = try lora.model(batch).scalars, b = try plain.model(batch).scalars
         let difference = zip(a, b).map { abs($0 - $1) }.max() ?? 0
         guard difference < 1e-4 else { throw DataError.invalidArgument("LoRA model differs from the pre-trained one at start (\(difference))") }
     }
@@ -307,7 +307,7 @@ do {
                 (layer as? LoRA).map { $0.merged().named(name) } ?? layer.named(name)
             })
             let mergedModel = try Classifier(body: merged, head: model.head)
-            let a = model.model(split.test.images).scalars, b = mergedModel.model(split.test.images).scalars
+            let a = try model.model(split.test.images).scalars, b = try mergedModel.model(split.test.images).scalars
             result.mergedMaxLogitDifference = zip(a, b).map { abs($0 - $1) }.max() ?? 0
         }
         return result

@@ -262,12 +262,12 @@ func run(_ method: Method, options: Options, data: (train: MultiTaskData, test: 
             for k in tasks.indices { for (r, i) in rows.enumerated() { batchLabels[k][r] = data.train.labels[k][i] } }
 
             // One trunk forward; per task: head forward, loss, head and trunk backward.
-            let features = model.trunk.forward(batchImages)
+            let features = try model.trunk.forward(batchImages)
             var objectives: [[String: Tensor]] = []
             for k in tasks.indices {
                 model.zeroGradients()
                 let out = try losses[k](model.heads[k].forward(features), labels: batchLabels[k])
-                _ = model.trunk.backward(model.heads[k].backward(out.gradient))
+                _ = try model.trunk.backward(try model.heads[k].backward(out.gradient))
                 lossSums[k] += Double(out.value)
                 var gradients: [String: Tensor] = [:]
                 // Task k's gradient: the trunk and its own head (other heads: missing, so zero).
@@ -305,9 +305,9 @@ func evaluate(_ model: MultiTaskModel, on data: MultiTaskData, batchSize: Int = 
     while start < data.count {
         let n = min(batchSize, data.count - start)
         let rows = data.images.withUnsafeBufferPointer { Array($0[(start * width)..<((start + n) * width)]) }
-        let features = model.trunk.forward(try Tensor(shape: [n, width], scalars: rows))
+        let features = try model.trunk.forward(try Tensor(shape: [n, width], scalars: rows))
         for (k, head) in model.heads.enumerated() {
-            let logits = head.forward(features)
+            let logits = try head.forward(features)
             let classes = logits.shape[1]
             logits.withUnsafeBufferPointer { z in
                 for r in 0..<n {

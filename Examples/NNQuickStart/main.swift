@@ -33,9 +33,9 @@ let optimizer = try Optimizer(parameters: model.namedParameters(), groups: [
 let crossEntropy = try SoftmaxCrossEntropy()
 for step in 1...steps {
     model.zeroGradients()
-    let logits = model(inputs)
+    let logits = try model(inputs)
     let loss = try crossEntropy(logits, labels: labels)
-    _ = model.backward(loss.gradient)
+    _ = try model.backward(loss.gradient)
     try optimizer.step()
     if step == 1 || step % 40 == 0 {
         print("step \(step): loss \(String(format: "%.4f", loss.value)), accuracy \(try accuracy(logits: logits, labels: labels))")

@@ -67,9 +67,9 @@ public final class LoRA: Layer {
     }
 
     /// `X Wᵀ + 1 bᵀ + s (X Aᵀ) Bᵀ`; keeps copies of `X` and `H = X Aᵀ` for `backward`.
-    public func forward(_ x: Tensor) -> Tensor {
+    public func forward(_ x: Tensor) throws -> Tensor {
         let (inputs, outputs, r) = (base.inputFeatures, base.outputFeatures, rank)
-        let batch = Workspace.batchSize(of: x, features: inputs, layer: "LoRA")
+        let batch = try Workspace.batchSize(of: x, features: inputs, layer: "LoRA")
         Workspace.copy(x, into: &input)
         Workspace.prepare(&hidden, rows: batch, columns: r)
         Workspace.prepare(&output, rows: batch, columns: outputs)
@@ -109,8 +109,8 @@ public final class LoRA: Layer {
     }
 
     /// Accumulates `∂L/∂A`, `∂L/∂B` (and the base gradients if unfrozen) and returns `∂L/∂X`.
-    public func backward(_ g: Tensor) -> Tensor {
-        Workspace.checkGradient(g, matches: output, layer: "LoRA")
+    public func backward(_ g: Tensor) throws -> Tensor {
+        try Workspace.checkGradient(g, matches: output, layer: "LoRA")
         let (inputs, outputs, r) = (base.inputFeatures, base.outputFeatures, rank)
         let batch = output.shape[0]
         Workspace.prepare(&hiddenGradient, rows: batch, columns: r)
@@ -192,7 +192,7 @@ public final class LoRA: Layer {
         do {
             return try Dense(weight: w, bias: base.bias?.value)
         } catch {
-            preconditionFailure("LoRA.merged: \(error)")  // the base's shapes were validated when it was built
+            preconditionFailureWithMessage("LoRA.merged: \(error)")  // the base's shapes were validated when it was built
         }
     }
 

@@ -6,7 +6,7 @@ public enum BLAS {
     /// Converts a dimension to the `Int32` OpenBLAS takes, trapping on overflow (a
     /// programmer error: layer sizes are validated when layers are built).
     @inline(__always) static func i32(_ n: Int) -> Int32 {
-        precondition(n >= 0 && n <= Int(Int32.max), "dimension \(n) does not fit OpenBLAS's Int32")
+        checkPrecondition(n >= 0 && n <= Int(Int32.max), "dimension \(n) does not fit OpenBLAS's Int32")
         return Int32(n)
     }
 

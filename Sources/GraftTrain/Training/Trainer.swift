@@ -68,9 +68,9 @@ public struct Trainer {
             while let batch = sampler.next() {
                 let provided = try providedGradient?()
                 model.zeroGradients()
-                let logits = model.forward(batch.images)
+                let logits = try model.forward(batch.images)
                 let out = try loss(logits, labels: batch.labels)
-                model.accumulateParameterGradients(out.gradient)
+                try model.accumulateParameterGradients(out.gradient)
                 try optimizer.step(providedGradients: provided)
                 step += 1
                 sum += Double(out.value)
@@ -89,7 +89,7 @@ public struct Trainer {
         let loss = try SoftmaxCrossEntropy()
         model.zeroGradients()
         let out = try loss(model.forward(images), labels: labels)
-        model.accumulateParameterGradients(out.gradient)
+        try model.accumulateParameterGradients(out.gradient)
         var grads: [String: Tensor] = [:]
         for p in model.namedParameters() where p.parameter.isTrainable { grads[p.path] = p.parameter.gradient }
         model.zeroGradients()
