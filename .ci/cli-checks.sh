@@ -90,6 +90,63 @@ bytes=$(long_trace 100000 | wc -c)
 echo "streaming replay: peak RSS ${small} KB for 1000 steps, ${large} KB for 100000 steps ($((bytes / 1000000)) MB of trace)"
 if [ "$large" -lt $((small + 8192)) ]; then ok; else bad "peak memory grows with the trace: $small KB -> $large KB"; fi
 
+# ---- examples: numeric flags, --output, --ood ---------------------------------------------
+# usage_error NAME FRAGMENT -- command...: exit 2, exactly one line on stderr containing FRAGMENT,
+# nothing on stdout (the check runs before any work).
+usage_error() {
+  local name=$1 fragment=$2; shift 3
+  "$@" >"$WORK/out" 2>"$WORK/err"
+  local rc=$? lines
+  lines=$(wc -l <"$WORK/err")
+  if [ "$rc" != 2 ] || [ "$lines" != 1 ] || ! grep -qF -- "$fragment" "$WORK/err" || [ -s "$WORK/out" ]; then
+    bad "$name: exit $rc, $lines stderr line(s): $(head -c 300 "$WORK/err"); stdout: $(head -c 100 "$WORK/out")"
+  else
+    ok
+  fi
+}
+touch "$WORK/a-file"
+for example in RobustFineTune LoRAFineTune MultiTaskPCGrad CustomTransform; do
+  X="$BIN/$example"
+  usage_error "$example --threads 2147483648" '--threads needs a whole number in 1…1024, got "2147483648"' -- "$X" --threads 2147483648
+  usage_error "$example --threads 0" '--threads needs a whole number in 1…1024' -- "$X" --threads 0
+  usage_error "$example --epochs Int.max" '--epochs needs a whole number in 1…10000, got "9223372036854775807"' -- "$X" --epochs 9223372036854775807
+  usage_error "$example --epochs 2^64" '--epochs needs a whole number' -- "$X" --epochs 18446744073709551616
+  usage_error "$example --epochs abc" '--epochs needs a whole number' -- "$X" --epochs abc
+  usage_error "$example --output ''" '--output needs a folder name, got an empty one' -- "$X" --output ''
+  usage_error "$example --output FILE" "is a file, not a folder" -- "$X" --output "$WORK/a-file"
+  usage_error "$example --output read-only" "the folder is not writable" -- "$X" --output /proc
+  usage_error "$example --output uncreatable" "cannot create the folder" -- "$X" --output /proc/graft-out
+  usage_error "$example unknown flag" "unknown option --bogus" -- "$X" --bogus
+  usage_error "$example missing value" "--threads needs a value" -- "$X" --threads
+done
+for example in RobustFineTune CustomTransform; do
+  usage_error "$example --pretrain-epochs Int.max" '--pretrain-epochs needs a whole number in 1…10000' -- "$BIN/$example" --pretrain-epochs 9223372036854775807
+done
+for example in RobustFineTune MultiTaskPCGrad CustomTransform; do
+  usage_error "$example --seeds 0" '--seeds needs a whole number in 1…1000' -- "$BIN/$example" --seeds 0
+done
+usage_error "LoRAFineTune --rank Int.max" '--rank needs a whole number in 1…128, got "9223372036854775807"' -- "$BIN/LoRAFineTune" --rank 9223372036854775807
+usage_error "LoRAFineTune --rank 10^9" '--rank needs a whole number in 1…128, got "1000000000"' -- "$BIN/LoRAFineTune" --rank 1000000000
+usage_error "LoRAFineTune --lr inf" '--lr needs a number in (0.0, 10.0], got "inf"' -- "$BIN/LoRAFineTune" --lr inf
+usage_error "LoRAFineTune --mus nan" '--mus needs a number in [0.0, 1000000.0], got "nan"' -- "$BIN/LoRAFineTune" --mus 0.1,nan
+usage_error "MultiTaskPCGrad --lr 0" '--lr needs a number in (0.0, 10.0], got "0"' -- "$BIN/MultiTaskPCGrad" --lr 0
+usage_error "MultiTaskPCGrad --batch-size 10^12" '--batch-size needs a whole number in 1…65536' -- "$BIN/MultiTaskPCGrad" --batch-size 1000000000000
+usage_error "CustomTransform --eta 1e39" '--eta needs a number in [0.0, 1000.0], got "1e39"' -- "$BIN/CustomTransform" --eta 1e39
+usage_error "QuickStart --learning-rate inf" '--learning-rate needs a number in (0.0, 10.0], got "inf"' -- "$BIN/QuickStart" --learning-rate inf
+usage_error "QuickStart --steps -1" '--steps needs a whole number in 0…1000000' -- "$BIN/QuickStart" --steps -1
+usage_error "QuickStart unknown flag" 'unknown option --bogus' -- "$BIN/QuickStart" --bogus
+usage_error "NNQuickStart unknown flag" 'unknown option --bogus' -- "$BIN/NNQuickStart" --bogus
+usage_error "NNQuickStart --steps 0" '--steps needs a whole number in 1…100000' -- "$BIN/NNQuickStart" --steps 0
+for example in QuickStart NNQuickStart RobustFineTune LoRAFineTune MultiTaskPCGrad CustomTransform; do
+  "$BIN/$example" --help >"$WORK/out" 2>&1 && grep -q "usage: $example" "$WORK/out" && ok || bad "$example --help"
+done
+"$BIN/NNQuickStart" --steps 3 --seed 7 >"$WORK/out" 2>&1 && grep -q "^step 1: loss" "$WORK/out" && ok || bad "NNQuickStart --steps 3: $(cat "$WORK/out")"
+# An OOD set of 0 images is refused (exit 1, named) before any training; nothing is written.
+"$BIN/RobustFineTune" --quick --ood empty=Tests/Fixtures/hostile/idx/empty-images-idx3-ubyte,Tests/Fixtures/hostile/idx/empty-labels-idx1-ubyte \
+  --output "$WORK/rft" >"$WORK/out" 2>"$WORK/err"; rc=$?
+if [ $rc = 1 ] && grep -q "empty: the data set has no images" "$WORK/err" && [ ! -e "$WORK/rft/results.md" ]; then ok
+else bad "--ood with 0 images: exit $rc: $(cat "$WORK/err")"; fi
+
 # ---- release-build messages -------------------------------------------------------------
 # `precondition` drops its message under -O; `checkPrecondition` (fatalError) keeps it. Compile
 # the helper with -O next to a call that fails and check the message reaches stderr.

@@ -104,7 +104,6 @@ func parse(_ arguments: [String]) throws -> Options {
     var o = Options()
     var args = ArgumentList(arguments)
     func value(_ flag: String) throws -> String { try args.value(for: flag) }
-    func positive(_ flag: String) throws -> Int { try args.positiveInt(for: flag) }
     while let flag = args.next() {
         switch flag {
         case "--help", "-h": print(usage); exit(0)
@@ -120,18 +119,12 @@ func parse(_ arguments: [String]) throws -> Options {
             }
             guard tasks.count >= 2 else { throw UsageError("--tasks needs at least two tasks, got \"\(text)\"") }
             o.tasks = tasks
-        case "--epochs": o.epochs = try positive(flag)
-        case "--seed":
-            let v = try value(flag)
-            guard let s = UInt64(v) else { throw UsageError("--seed needs a whole number ≥ 0, got \"\(v)\"") }
-            o.seed = s
-        case "--seeds": o.seeds = try positive(flag)
-        case "--lr":
-            let v = try value(flag)
-            guard let x = Float(v), x.isFinite, x > 0 else { throw UsageError("--lr needs a positive number, got \"\(v)\"") }
-            o.learningRate = x
-        case "--batch-size": o.batchSize = try positive(flag)
-        case "--threads": o.threads = try positive(flag)
+        case "--epochs": o.epochs = try args.int(for: flag, in: ExampleCommandLine.epochs)
+        case "--seed": o.seed = try args.seed(for: flag)
+        case "--seeds": o.seeds = try args.int(for: flag, in: ExampleCommandLine.seedCount)
+        case "--lr": o.learningRate = try args.float(for: flag, in: ExampleCommandLine.learningRate, excludingLowerBound: true)
+        case "--batch-size": o.batchSize = try args.int(for: flag, in: ExampleCommandLine.batchSize)
+        case "--threads": o.threads = try args.int(for: flag, in: ExampleCommandLine.threads)
         case "--data": o.data = try value(flag)
         case "--output": o.output = try value(flag)
         default: throw UsageError("unknown option \(flag) (see --help)")
@@ -334,7 +327,15 @@ func mean(_ values: [Double]) -> Double { MeanStd(values).mean }
 // MARK: - Main
 
 do {
-    let options = try parse(Array(CommandLine.arguments.dropFirst()))
+    // Every flag, and the output folder, is checked before any work: exit 2 with one line.
+    let options: Options
+    let outputFolder: URL
+    do {
+        options = try parse(Array(CommandLine.arguments.dropFirst()))
+        outputFolder = try ExampleCommandLine.prepareOutputFolder(options.output)
+    } catch {
+        ExampleCommandLine.exitWithUsageError("MultiTaskPCGrad", error)
+    }
     ExampleEnvironment.configure(threads: options.threads)
     let wallStart = Date()
     let progress = ProgressLine()
@@ -399,8 +400,7 @@ do {
     print("\nTest accuracy (%) · \(setup)\n\n" + accuracyText)
     print("Conflicting task gradients in the trunk (PCGrad telemetry `last_projections` > 0; heads never conflict)\n\n" + conflictText)
 
-    let output = URL(fileURLWithPath: options.output)
-    try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+    let output = outputFolder
     let markdown = """
         # Multi-task PCGrad
 

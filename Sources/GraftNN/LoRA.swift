@@ -47,11 +47,13 @@ public final class LoRA: Layer {
     }
 
     /// Adapts `base` with rank-`rank` factors, `A` drawn from `generator`.
-    /// - Throws: `LayerError.invalidSize` unless `rank > 0`, `LayerError.invalidHyperparameter`
+    /// - Throws: `LayerError.invalidSize` unless `0 < rank ≤ min(in, out)` (a larger rank
+    ///   adds parameters without adding expressiveness), `LayerError.invalidHyperparameter`
     ///   for a non-finite `alpha`.
     public init(_ base: Dense, rank: Int, alpha: Float, generator: inout SeededGenerator) throws {
-        guard rank > 0 else {
-            throw LayerError.invalidSize(layer: "LoRA", argument: "rank", value: rank, expected: "> 0")
+        let fullRank = min(base.inputFeatures, base.outputFeatures)
+        guard rank > 0 && rank <= fullRank else {
+            throw LayerError.invalidSize(layer: "LoRA", argument: "rank", value: rank, expected: "1…\(fullRank) = min(in, out)")
         }
         guard alpha.isFinite else {
             throw LayerError.invalidHyperparameter(layer: "LoRA", argument: "alpha", value: alpha, expected: "a finite number")

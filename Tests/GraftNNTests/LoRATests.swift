@@ -66,9 +66,17 @@ struct LoRATests {
     }
 
     @Test func invalidConfigurationsThrow() throws {
-        #expect(throws: LayerError.invalidSize(layer: "LoRA", argument: "rank", value: 0, expected: "> 0")) {
+        #expect(throws: LayerError.invalidSize(layer: "LoRA", argument: "rank", value: 0, expected: "1…2 = min(in, out)")) {
             try LoRA(try Dense(2, 2, seed: 1), rank: 0, alpha: 1, seed: 1)
         }
+        // Issue 13: a rank above min(in, out) is refused before any allocation (rank 10⁹ asked for 1 TB).
+        #expect(throws: LayerError.invalidSize(layer: "LoRA", argument: "rank", value: 1_000_000_000, expected: "1…3 = min(in, out)")) {
+            try LoRA(try Dense(3, 5, seed: 1), rank: 1_000_000_000, alpha: 1, seed: 1)
+        }
+        #expect(throws: LayerError.invalidSize(layer: "LoRA", argument: "rank", value: Int.max, expected: "1…3 = min(in, out)")) {
+            try LoRA(try Dense(5, 3, seed: 1), rank: Int.max, alpha: 1, seed: 1)
+        }
+        #expect(try LoRA(try Dense(5, 3, seed: 1), rank: 3, alpha: 1, seed: 1).rank == 3)
         #expect(throws: LayerError.invalidHyperparameter(layer: "LoRA", argument: "alpha", value: .infinity, expected: "a finite number")) {
             try LoRA(try Dense(2, 2, seed: 1), rank: 1, alpha: .infinity, seed: 1)
         }
