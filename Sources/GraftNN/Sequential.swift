@@ -65,8 +65,13 @@ public final class Sequential: Layer {
         children.first { $0.name == name }?.layer
     }
 
-    /// The child at `index` (application order).
-    public subscript(index: Int) -> any Layer { children[index].layer }
+    /// The child at `index` (application order). An index outside `0..<children.count` stops
+    /// the program with a message in every build configuration (`self[name]` returns `nil`
+    /// instead).
+    public subscript(index: Int) -> any Layer {
+        checkPrecondition(children.indices.contains(index), "Sequential: child index \(index) out of range 0..<\(children.count)")
+        return children[index].layer
+    }
 
     /// `f_n(… f_1(x))` (the input itself when there are no children).
     public func forward(_ x: Tensor) throws -> Tensor {

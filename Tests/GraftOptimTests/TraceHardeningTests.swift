@@ -127,6 +127,10 @@ struct TraceHardeningTests {
         (#"{"format": "graft-trace/1", "description": "a\#u{01}"}"#, "control character"),
         (#"{"format": "graft-trace/1", "description": "\x"}"#, "unknown escape"),
         (#"[1, 2]"#, "expected an object"),
+        (#"{"format": "graft-trace/1", "parameters": [{"path": "w", "shape": [2], "value": [1, "x"]}], "groups": [], "steps": []}"#,
+         "parameters[0].value[1]: expected a number"),
+        (#"{"format": "graft-trace/1", "parameters": [{"path": "w", "shape": [2], "value": [1, 2]}], "groups": [{"a": {"b": [0, {"c": 1, "c": 2}]}}], "steps": []}"#,
+         "groups[0].a.b[1].c: duplicate key"),
         (#""#, "found the end of the input"),
     ])
     func strictJSON(_ text: String, _ message: String) {

@@ -82,7 +82,7 @@ public struct GradientTrace {
                 case .string("initial"): anchor = .initial
                 case .string("zero"): anchor = .zero
                 case .string("none"): anchor = .none
-                case .array: explicit = try Self.tensor(a, shape: shape, at: p.at("anchor"))
+                case .array, .numbers: explicit = try Self.tensor(a, shape: shape, at: p.at("anchor"))
                 default: throw TraceError(p.at("anchor"), "expected \"initial\", \"zero\", \"none\" or an array")
                 }
             }
@@ -121,7 +121,7 @@ public struct GradientTrace {
         let objectiveItems = try s.array("gradients")
         guard !objectiveItems.isEmpty else { throw TraceError(s.at("gradients"), "at least one objective is required") }
         let objectives = try objectiveItems.enumerated().map { (k, o) in
-            try Self.gradients(o, shapes: shapes, at: s.at("gradients[\(k)]"))
+            try Self.gradients(o, shapes: shapes, at: "\(location).gradients[\(k)]")
         }
         var provided: [String: Tensor]?
         if s.has("provided_gradient") && usesProvided {
@@ -146,21 +146,22 @@ public struct GradientTrace {
         return dims
     }
 
-    static func tensor(_ v: JSONValue?, shape: [Int], at location: String) throws -> Tensor {
-        let values = try JSONObjectReader.floats(v, at: location)
+    static func tensor(_ v: JSONValue?, shape: [Int], at location: @autoclosure () -> String) throws -> Tensor {
+        let values = try JSONObjectReader.floats(v, at: location())
         let expected = (try? Tensor.elementCount(of: shape)) ?? -1
         guard values.count == expected else {
-            throw TraceError(location, "shape \(shape) needs \(expected) numbers, got \(values.count)")
+            throw TraceError(location(), "shape \(shape) needs \(expected) numbers, got \(values.count)")
         }
         return try Tensor(shape: shape, scalars: values)
     }
 
-    static func gradients(_ v: JSONValue?, shapes: [String: [Int]], at location: String) throws -> [String: Tensor] {
-        guard let object = v?.object else { throw TraceError(location, "expected an object of gradients by path") }
+    static func gradients(_ v: JSONValue?, shapes: [String: [Int]], at location: @autoclosure () -> String) throws -> [String: Tensor] {
+        guard let object = v?.object else { throw TraceError(location(), "expected an object of gradients by path") }
         var out: [String: Tensor] = [:]
-        for path in object.keys.sorted() {  // the first bad path in a stable order
-            guard let shape = shapes[path] else { throw TraceError("\(location)[\"\(path)\"]", "unknown parameter path") }
-            out[path] = try tensor(object[path], shape: shape, at: "\(location)[\"\(path)\"]")
+        let keys = object.keys.count > 1 ? object.keys.sorted() : object.keys  // the first bad path in a stable order
+        for path in keys {
+            guard let shape = shapes[path] else { throw TraceError("\(location())[\"\(path)\"]", "unknown parameter path") }
+            out[path] = try tensor(object[path], shape: shape, at: "\(location())[\"\(path)\"]")
         }
         return out
     }

@@ -83,7 +83,21 @@ struct JSONObjectReader {
     }
 
     /// An array of finite float32 numbers.
-    static func floats(_ v: JSONValue?, at location: String) throws -> [Float] {
+    static func floats(_ v: JSONValue?, at location: @autoclosure () -> String) throws -> [Float] {
+        if case let .numbers(n) = v {
+            var out = [Float](repeating: 0, count: n.count)
+            var bad = -1
+            out.withUnsafeMutableBufferPointer { o in
+                for i in 0..<n.count {
+                    let f = Float(n[i])
+                    if !f.isFinite && bad < 0 { bad = i }
+                    o[i] = f
+                }
+            }
+            if bad >= 0 { throw TraceError("\(location())[\(bad)]", "\(n[bad]) is out of float32 range (|x| ≤ \(Float.greatestFiniteMagnitude))") }
+            return out
+        }
+        let location = location()
         guard let a = v?.array else { throw TraceError(location, "expected an array of numbers") }
         var out = [Float]()
         out.reserveCapacity(a.count)

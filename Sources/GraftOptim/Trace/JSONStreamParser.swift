@@ -3,7 +3,7 @@ import Foundation
 /// Where a `JSONStreamParser` reads its bytes: an in-memory buffer or a file descriptor read
 /// in 64 KiB chunks (files, pipes, `/dev/stdin`), so a document of any size is parsed with
 /// memory for one chunk plus the value being built.
-final class JSONByteInput {
+struct JSONByteInput {
     private var buffer: [UInt8]
     private var position = 0
     private let descriptor: Int32?
@@ -31,21 +31,21 @@ final class JSONByteInput {
     var offset: Int { consumedBefore + position }
 
     /// The next byte without consuming it, `nil` at the end.
-    @inline(__always) func peek() throws -> UInt8? {
+    @inline(__always) mutating func peek() throws -> UInt8? {
         if position < buffer.count { return buffer[position] }
         try refill()
         return position < buffer.count ? buffer[position] : nil
     }
 
     /// Consumes and returns the next byte, `nil` at the end.
-    @inline(__always) func next() throws -> UInt8? {
+    @inline(__always) mutating func next() throws -> UInt8? {
         guard let b = try peek() else { return nil }
         position += 1
         if b == 0x0A { line += 1 }
         return b
     }
 
-    private func refill() throws {
+    private mutating func refill() throws {
         guard !ended, let descriptor else { return }
         consumedBefore += buffer.count
         position = 0
@@ -74,7 +74,7 @@ final class JSONByteInput {
 /// deeper than 512. Syntax errors name the line; the caller's `location` (a JSON path) is
 /// used for duplicate keys.
 struct JSONStreamParser {
-    let input: JSONByteInput
+    private(set) var input: JSONByteInput
     private var depth = 0
     /// The deepest nesting accepted.
     static let maximumDepth = 512
@@ -157,8 +157,35 @@ struct JSONStreamParser {
         return try input.peek()
     }
 
+    /// One step of the JSON path to the value being parsed (rendered only for an error).
+    private enum PathComponent {
+        case key(String)
+        case index(Int)
+    }
+
+    /// The path below the `location` given to `parseValue`, innermost last.
+    private var path: [PathComponent] = []
+    private var basePath = ""
+
+    private func renderedPath() -> String {
+        var out = basePath
+        for c in path {
+            switch c {
+            case let .key(k): out += out.isEmpty ? k : ".\(k)"
+            case let .index(i): out += "[\(i)]"
+            }
+        }
+        return out
+    }
+
     /// Parses one whole value; `location` is its JSON path (for duplicate-key errors).
     mutating func parseValue(at location: String) throws -> JSONValue {
+        basePath = location
+        path.removeAll(keepingCapacity: true)
+        return try parseAny()
+    }
+
+    private mutating func parseAny() throws -> JSONValue {
         try skipWhitespace()
         guard let b = try input.peek() else { throw syntax("unexpected end of the input") }
         switch b {
@@ -168,26 +195,38 @@ struct JSONStreamParser {
             var first = true
             while let key = try nextKey(first: first) {
                 first = false
-                let path = location.isEmpty ? key : "\(location).\(key)"
-                let value = try parseValue(at: path)
+                path.append(.key(key))
+                let value = try parseAny()
                 guard object.insert(key, value) else {
                     let earlier = object.keys.first { $0 == key } ?? key
                     let how = earlier.unicodeScalars.elementsEqual(key.unicodeScalars)
                         ? "duplicate key"
                         : "duplicate key \(asciiEscaped(key)) (canonically equivalent to the earlier key \(asciiEscaped(earlier)))"
-                    throw TraceError(path, how)
+                    throw TraceError(renderedPath(), how)
                 }
+                path.removeLast()
             }
             return .object(object)
         case UInt8(ascii: "["):
             try beginArray()
-            var items: [JSONValue] = []
+            // Arrays of numbers (tensors) are kept as [Double]: 8 bytes per element and no
+            // per-element enum; a non-number element switches to the general form.
+            var numbers: [Double] = []
+            var items: [JSONValue]? = nil
             var first = true
             while try nextElement(first: first) {
                 first = false
-                items.append(try parseValue(at: "\(location)[\(items.count)]"))
+                if items == nil, let c = try peekToken(), c == UInt8(ascii: "-") || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) {
+                    numbers.append(try parseNumber())
+                    continue
+                }
+                if items == nil { items = numbers.map { .number($0) } }
+                path.append(.index(items!.count))
+                items!.append(try parseAny())
+                path.removeLast()
             }
-            return .array(items)
+            if let items { return .array(items) }
+            return .numbers(numbers)
         case UInt8(ascii: "\""):
             return .string(try parseString())
         case UInt8(ascii: "t"):
@@ -210,8 +249,13 @@ struct JSONStreamParser {
         }
     }
 
+    /// Scratch space for the text of one number (reused: no allocation per number).
+    private var numberText: [UInt8] = []
+
     private mutating func parseNumber() throws -> Double {
-        var text: [UInt8] = []
+        var text = numberText
+        text.removeAll(keepingCapacity: true)
+        defer { numberText = text }
         func digits() throws -> Int {
             var n = 0
             while let b = try input.peek(), b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") {

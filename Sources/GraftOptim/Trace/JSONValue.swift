@@ -8,8 +8,10 @@
 enum JSONValue {
     /// `{...}`.
     case object(JSONObject)
-    /// `[...]`.
+    /// `[...]` whose elements are not all numbers.
     case array([JSONValue])
+    /// `[...]` of numbers only (the empty array too): a tensor's values, 8 bytes each.
+    case numbers([Double])
     /// `"..."`.
     case string(String)
     /// A number (±inf when its magnitude exceeds `Double`'s range).
@@ -21,8 +23,14 @@ enum JSONValue {
 
     /// The object, or `nil` for any other kind.
     var object: JSONObject? { if case let .object(o) = self { return o }; return nil }
-    /// The array, or `nil` for any other kind.
-    var array: [JSONValue]? { if case let .array(a) = self { return a }; return nil }
+    /// The array (of any elements), or `nil` for any other kind.
+    var array: [JSONValue]? {
+        switch self {
+        case let .array(a): return a
+        case let .numbers(n): return n.map { .number($0) }
+        default: return nil
+        }
+    }
     /// The string, or `nil` for any other kind.
     var string: String? { if case let .string(s) = self { return s }; return nil }
 }
