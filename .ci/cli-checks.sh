@@ -98,7 +98,8 @@ usage_error() {
   "$@" >"$WORK/out" 2>"$WORK/err"
   local rc=$? lines
   lines=$(wc -l <"$WORK/err")
-  if [ "$rc" != 2 ] || [ "$lines" != 1 ] || ! grep -qF -- "$fragment" "$WORK/err" || [ -s "$WORK/out" ]; then
+  if [ "$rc" != 2 ] || [ "$lines" != 1 ] || ! grep -qF -- "$fragment" "$WORK/err" || [ -s "$WORK/out" ] \
+     || [ "$(grep -o 'see --help' "$WORK/err" | wc -l)" != 1 ]; then
     bad "$name: exit $rc, $lines stderr line(s): $(head -c 300 "$WORK/err"); stdout: $(head -c 100 "$WORK/out")"
   else
     ok

@@ -77,7 +77,7 @@ func parse(_ arguments: [String]) throws -> Options {
         case "--threads": o.threads = try args.int(for: flag, in: ExampleCommandLine.threads)
         case "--data": o.data = try value(flag)
         case "--output": o.output = try value(flag)
-        default: throw UsageError("unknown option \(flag) (see --help)")
+        default: throw UsageError("unknown option \(flag)")
         }
     }
     return o

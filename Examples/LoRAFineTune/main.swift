@@ -94,7 +94,7 @@ func parse(_ arguments: [String]) throws -> Options {
             guard o.cache?.isEmpty == false else { throw UsageError("--cache needs a folder name, got an empty one") }
         case "--no-cache": o.cache = nil
         case "--output": o.output = try value(flag)
-        default: throw DataError.invalidArgument("unknown option \(flag) (see --help)")
+        default: throw DataError.invalidArgument("unknown option \(flag)")
         }
     }
     return o

@@ -79,7 +79,7 @@ func parse(_ arguments: [String]) throws -> Options {
         case "--data": o.data = try value(flag)
         case "--output": o.output = try value(flag)
         case "--no-cache": o.cache = false
-        default: throw DataError.invalidArgument("unknown option \(flag) (see --help)")
+        default: throw DataError.invalidArgument("unknown option \(flag)")
         }
     }
     return o

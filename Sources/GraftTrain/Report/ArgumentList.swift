@@ -94,7 +94,8 @@ public enum ExampleCommandLine {
     /// Prints `PROGRAM: message (see --help)` on standard error, one line, and exits with
     /// status 2 (the status of every example's command-line errors).
     public static func exitWithUsageError(_ program: String, _ error: any Error) -> Never {
-        let text = "\(program): \(error) (see --help)\n"
+        let message = "\(error)"
+        let text = "\(program): \(message)\(message.hasSuffix("(see --help)") ? "" : " (see --help)")\n"
         FileHandle.standardError.write(Data(text.utf8))
         exit(2)
     }
