@@ -66,25 +66,21 @@ func parse(_ arguments: [String]) throws -> Options {
     var o = Options()
     var args = ArgumentList(arguments)
     func value(_ flag: String) throws -> String { try args.value(for: flag) }
-    func positive(_ flag: String) throws -> Int { try args.positiveInt(for: flag) }
-    func nonNegative(_ flag: String) throws -> Float { try args.float(for: flag) }
+    func nonNegative(_ flag: String, upTo limit: Float) throws -> Float { try args.float(for: flag, in: 0...limit) }
     while let flag = args.next() {
         switch flag {
         case "--help", "-h": print(usage); exit(0)
-        case "--eta": o.eta = try nonNegative(flag)
-        case "--gamma": o.gamma = try nonNegative(flag)
-        case "--omega": o.omega = try nonNegative(flag)
-        case "--epochs": o.epochs = try positive(flag)
-        case "--pretrain-epochs": o.pretrainEpochs = try positive(flag)
-        case "--seed":
-            let v = try value(flag)
-            guard let s = UInt64(v) else { throw UsageError("--seed needs a whole number ≥ 0, got \"\(v)\"") }
-            o.seed = s
-        case "--seeds": o.seeds = try positive(flag)
-        case "--threads": o.threads = try positive(flag)
+        case "--eta": o.eta = try nonNegative(flag, upTo: 1e3)
+        case "--gamma": o.gamma = try nonNegative(flag, upTo: 10)
+        case "--omega": o.omega = try nonNegative(flag, upTo: 1e3)
+        case "--epochs": o.epochs = try args.int(for: flag, in: ExampleCommandLine.epochs)
+        case "--pretrain-epochs": o.pretrainEpochs = try args.int(for: flag, in: ExampleCommandLine.epochs)
+        case "--seed": o.seed = try args.seed(for: flag)
+        case "--seeds": o.seeds = try args.int(for: flag, in: ExampleCommandLine.seedCount)
+        case "--threads": o.threads = try args.int(for: flag, in: ExampleCommandLine.threads)
         case "--data": o.data = try value(flag)
         case "--output": o.output = try value(flag)
-        default: throw UsageError("unknown option \(flag) (see --help)")
+        default: throw UsageError("unknown option \(flag)")
         }
     }
     return o
@@ -133,7 +129,15 @@ func summary(_ values: [Double], scale: Double = 100, digits: Int = 1) -> String
 func mean(_ values: [Double]) -> Double { MeanStd(values).mean }
 
 do {
-    let options = try parse(Array(CommandLine.arguments.dropFirst()))
+    // Every flag, and the output folder, is checked before any work: exit 2 with one line.
+    let options: Options
+    let outputFolder: URL
+    do {
+        options = try parse(Array(CommandLine.arguments.dropFirst()))
+        outputFolder = try ExampleCommandLine.prepareOutputFolder(options.output)
+    } catch {
+        ExampleCommandLine.exitWithUsageError("CustomTransform", error)
+    }
     ExampleEnvironment.configure(threads: options.threads)
     let wallStart = Date()
     let progress = ProgressLine()
@@ -226,8 +230,7 @@ do {
     print("\nAccuracy (%) · \(setup)\n\n" + tableText)
     print(inspection.joined(separator: "\n"))
 
-    let output = URL(fileURLWithPath: options.output)
-    try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+    let output = outputFolder
     let markdown = """
         # Custom transform: GradientNoise in a DiGraP + Adam chain
 

@@ -60,7 +60,6 @@ func parse(_ arguments: [String]) throws -> Options {
     var o = Options()
     var args = ArgumentList(arguments)
     func value(_ flag: String) throws -> String { try args.value(for: flag) }
-    func positive(_ flag: String) throws -> Int { try args.positiveInt(for: flag) }
     func pair(_ flag: String, _ text: String) throws -> (String, String) {
         let parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
@@ -71,12 +70,12 @@ func parse(_ arguments: [String]) throws -> Options {
     while let flag = args.next() {
         switch flag {
         case "--help", "-h": print(usage); exit(0)
-        case "--seeds": o.seeds = try positive(flag)
+        case "--seeds": o.seeds = try args.int(for: flag, in: ExampleCommandLine.seedCount)
         case "--methods": o.methods = try FineTuneMethod.parseList(try value(flag))
         case "--quick": o.quick = true
-        case "--epochs": o.epochs = try positive(flag)
-        case "--pretrain-epochs": o.pretrainEpochs = try positive(flag)
-        case "--threads": o.threads = try positive(flag)
+        case "--epochs": o.epochs = try args.int(for: flag, in: ExampleCommandLine.epochs)
+        case "--pretrain-epochs": o.pretrainEpochs = try args.int(for: flag, in: ExampleCommandLine.epochs)
+        case "--threads": o.threads = try args.int(for: flag, in: ExampleCommandLine.threads)
         case "--ood":
             let spec = try value(flag)
             guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex else {
@@ -90,14 +89,22 @@ func parse(_ arguments: [String]) throws -> Options {
         case "--no-cache": o.cache = false
         case "--pretrained": o.pretrained = try value(flag)
         case "--export": o.export = try value(flag)
-        default: throw DataError.invalidArgument("unknown option \(flag) (see --help)")
+        default: throw DataError.invalidArgument("unknown option \(flag)")
         }
     }
     return o
 }
 
 do {
-    let options = try parse(Array(CommandLine.arguments.dropFirst()))
+    // Every flag, and the output folder, is checked before any work: exit 2 with one line.
+    let options: Options
+    let outputFolder: URL
+    do {
+        options = try parse(Array(CommandLine.arguments.dropFirst()))
+        outputFolder = try ExampleCommandLine.prepareOutputFolder(options.output)
+    } catch {
+        ExampleCommandLine.exitWithUsageError("RobustFineTune", error)
+    }
     ExampleEnvironment.configure(threads: options.threads)
     var configuration = options.quick ? ExperimentConfiguration.quick : ExperimentConfiguration()
     if let e = options.epochs { configuration.epochs = e }
@@ -127,7 +134,7 @@ do {
     let extra = try options.ood.map { o in
         try DigitDataset.load(name: o.name, images: URL(fileURLWithPath: o.images), labels: URL(fileURLWithPath: o.labels))
     }
-    let output = URL(fileURLWithPath: options.output)
+    let output = outputFolder
     let experiment = try RobustFineTuneExperiment(configuration: configuration, methods: options.methods, pretrainData: pretrain,
                                                   finetuneData: finetune, extraOOD: extra,
                                                   cacheDirectory: options.cache ? output.appendingPathComponent("cache") : nil,

@@ -1,4 +1,5 @@
-/// Errors thrown when a layer or a `Sequential` is configured with invalid arguments.
+/// Errors thrown when a layer or a `Sequential` is configured with invalid arguments, or
+/// when `forward` / `backward` get tensors of the wrong shape.
 ///
 /// Each case names the layer type and the offending argument, so the message says what to
 /// change.
@@ -16,6 +17,13 @@ public enum LayerError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The same layer object appears twice in one tree (its cached activations would be
     /// overwritten by its second use, and its parameters listed twice).
     case repeatedLayer(path: String)
+    /// `forward` got an input that is not `[batch, features]` for this layer: `expected`
+    /// describes the accepted shapes (`[batch, 4]`), `actual` is the input's shape.
+    case inputShapeMismatch(layer: String, expected: String, actual: [Int])
+    /// `backward` got an output gradient whose shape is not that of the last output.
+    case gradientShapeMismatch(layer: String, expected: [Int], actual: [Int])
+    /// `backward` was called before any `forward`.
+    case backwardBeforeForward(layer: String)
 
     /// A one-line message naming what is wrong and what was expected.
     public var description: String {
@@ -32,6 +40,12 @@ public enum LayerError: Error, Equatable, Sendable, CustomStringConvertible {
             return "two children share the path segment \"\(name)\""
         case let .repeatedLayer(path):
             return "the layer at \"\(path)\" already appears elsewhere in the same model"
+        case let .inputShapeMismatch(layer, expected, actual):
+            return "\(layer): expected input \(expected), got \(actual)"
+        case let .gradientShapeMismatch(layer, expected, actual):
+            return "\(layer): output gradient \(actual) does not match the last output \(expected)"
+        case let .backwardBeforeForward(layer):
+            return "\(layer): backward called before forward"
         }
     }
 }

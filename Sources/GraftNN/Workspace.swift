@@ -37,18 +37,27 @@ enum Workspace {
         }
     }
 
-    /// Traps unless `input` is a `[batch, features]` matrix; returns the batch size.
+    /// The batch size of `input`; throws `LayerError.inputShapeMismatch` unless it is a
+    /// `[batch, features]` matrix.
     @inline(__always)
-    static func batchSize(of input: Tensor, features: Int, layer: StaticString) -> Int {
-        precondition(input.rank == 2 && input.shape[1] == features,
-                     "\(layer): expected input [batch, \(features)], got \(input.shape)")
+    static func batchSize(of input: Tensor, features: Int, layer: String) throws -> Int {
+        guard input.rank == 2 && input.shape[1] == features else {
+            throw LayerError.inputShapeMismatch(layer: layer, expected: "[batch, \(features)]", actual: input.shape)
+        }
         return input.shape[0]
     }
 
-    /// Traps unless `gradient` has the shape of the output the last `forward` produced.
+    /// Throws unless `gradient` has the shape of the output the last `forward` produced:
+    /// `LayerError.backwardBeforeForward` while `output` is still the initial empty buffer
+    /// (`[0]` or `[0, 0]`, shapes no forward pass of the layer leaves behind with a
+    /// non-empty gradient), `gradientShapeMismatch` otherwise.
     @inline(__always)
-    static func checkGradient(_ gradient: Tensor, matches output: Tensor, layer: StaticString) {
-        precondition(gradient.shape == output.shape,
-                     "\(layer): output gradient \(gradient.shape) does not match the last output \(output.shape) (call forward first)")
+    static func checkGradient(_ gradient: Tensor, matches output: Tensor, layer: String) throws {
+        guard gradient.shape == output.shape else {
+            if output.count == 0 && (output.shape == [0] || output.shape == [0, 0]) && gradient.count > 0 {
+                throw LayerError.backwardBeforeForward(layer: layer)
+            }
+            throw LayerError.gradientShapeMismatch(layer: layer, expected: output.shape, actual: gradient.shape)
+        }
     }
 }
