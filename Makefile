@@ -37,12 +37,15 @@ demo:
 	fi; \
 	swift run -c release --skip-build $(DEMO)
 
+# OpenBLAS's threaded build is not safe to call from several threads at once with more than one
+# BLAS thread each, and Swift Testing runs tests in parallel: one BLAS thread per call unless the
+# caller chose otherwise.
 test:
 	$(ensure_openblas)
-	swift test
+	OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} swift test
 
 # Every engine path on two threads with every tensor split between them, under ThreadSanitizer
 # (a separate instrumented debug build; halt on the first report).
 tsan:
 	$(ensure_openblas)
-	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" swift test --sanitize=thread --filter EngineThreadSafety
+	OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" swift test --sanitize=thread --filter EngineThreadSafety
