@@ -75,7 +75,7 @@ same_as_reference "$WORK/existing.json" "--output existing regular file"
 expect "trace is a directory" 1 "is a directory" -- "$GRAFT" replay "$WORK/folder"
 expect "hostile trace" 1 "out of float32 range" -- "$GRAFT" replay Tests/Fixtures/hostile/traces/value_1e39.json
 [ ! -s "$WORK/out" ] && ok || bad "hostile trace printed something on stdout"
-expect "overflowing update" 1 'steps[1]: the step made parameter "w" non-finite' -- "$GRAFT" replay Tests/Fixtures/hostile/traces/overflow_lr_3e38.json
+expect "overflowing update" 1 "steps[1]: step 2 of group 'g' produced a non-finite value for 'w'" -- "$GRAFT" replay Tests/Fixtures/hostile/traces/overflow_lr_3e38.json
 
 # Streaming: peak memory of a long trace stays flat (the parser holds one step at a time).
 long_trace() {  # $1 steps of a 4-element parameter, through a pipe

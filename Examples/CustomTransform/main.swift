@@ -130,14 +130,7 @@ func mean(_ values: [Double]) -> Double { MeanStd(values).mean }
 
 do {
     // Every flag, and the output folder, is checked before any work: exit 2 with one line.
-    let options: Options
-    let outputFolder: URL
-    do {
-        options = try parse(Array(CommandLine.arguments.dropFirst()))
-        outputFolder = try ExampleCommandLine.prepareOutputFolder(options.output)
-    } catch {
-        ExampleCommandLine.exitWithUsageError("CustomTransform", error)
-    }
+    let (options, outputFolder) = ExampleCommandLine.parseOrExit("CustomTransform", parse, output: \.output)
     ExampleEnvironment.configure(threads: options.threads)
     let wallStart = Date()
     let progress = ProgressLine()

@@ -206,14 +206,7 @@ func grouped(_ n: Int) -> String {
 
 do {
     // Every flag, and the output folder, is checked before any work: exit 2 with one line.
-    let options: Options
-    let outputFolder: URL
-    do {
-        options = try parse(Array(CommandLine.arguments.dropFirst()))
-        outputFolder = try ExampleCommandLine.prepareOutputFolder(options.output)
-    } catch {
-        ExampleCommandLine.exitWithUsageError("LoRAFineTune", error)
-    }
+    let (options, outputFolder) = ExampleCommandLine.parseOrExit("LoRAFineTune", parse, output: \.output)
     ExampleEnvironment.configure(threads: options.threads)
     let wallStart = Date()
     let seed = options.seed

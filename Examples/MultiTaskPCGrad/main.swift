@@ -328,14 +328,7 @@ func mean(_ values: [Double]) -> Double { MeanStd(values).mean }
 
 do {
     // Every flag, and the output folder, is checked before any work: exit 2 with one line.
-    let options: Options
-    let outputFolder: URL
-    do {
-        options = try parse(Array(CommandLine.arguments.dropFirst()))
-        outputFolder = try ExampleCommandLine.prepareOutputFolder(options.output)
-    } catch {
-        ExampleCommandLine.exitWithUsageError("MultiTaskPCGrad", error)
-    }
+    let (options, outputFolder) = ExampleCommandLine.parseOrExit("MultiTaskPCGrad", parse, output: \.output)
     ExampleEnvironment.configure(threads: options.threads)
     let wallStart = Date()
     let progress = ProgressLine()

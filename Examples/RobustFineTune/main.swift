@@ -97,14 +97,7 @@ func parse(_ arguments: [String]) throws -> Options {
 
 do {
     // Every flag, and the output folder, is checked before any work: exit 2 with one line.
-    let options: Options
-    let outputFolder: URL
-    do {
-        options = try parse(Array(CommandLine.arguments.dropFirst()))
-        outputFolder = try ExampleCommandLine.prepareOutputFolder(options.output)
-    } catch {
-        ExampleCommandLine.exitWithUsageError("RobustFineTune", error)
-    }
+    let (options, outputFolder) = ExampleCommandLine.parseOrExit("RobustFineTune", parse, output: \.output)
     ExampleEnvironment.configure(threads: options.threads)
     var configuration = options.quick ? ExperimentConfiguration.quick : ExperimentConfiguration()
     if let e = options.epochs { configuration.epochs = e }

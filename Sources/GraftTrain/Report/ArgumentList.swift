@@ -91,6 +91,18 @@ public enum ExampleCommandLine {
     /// Learning rates: (0, 10].
     public static let learningRate: ClosedRange<Float> = 0...10
 
+    /// Parses the process's arguments with `parse` and prepares the output folder named by
+    /// `output`, before any work; any error ends the program with one usage line (exit 2).
+    public static func parseOrExit<Options>(_ program: String, _ parse: ([String]) throws -> Options,
+                                            output: (Options) -> String) -> (options: Options, outputFolder: URL) {
+        do {
+            let options = try parse(Array(CommandLine.arguments.dropFirst()))
+            return (options, try prepareOutputFolder(output(options)))
+        } catch {
+            exitWithUsageError(program, error)
+        }
+    }
+
     /// Prints `PROGRAM: message (see --help)` on standard error, one line, and exits with
     /// status 2 (the status of every example's command-line errors).
     public static func exitWithUsageError(_ program: String, _ error: any Error) -> Never {
