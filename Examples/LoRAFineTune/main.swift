@@ -306,7 +306,8 @@ do {
                 (layer as? LoRA).map { $0.merged().named(name) } ?? layer.named(name)
             })
             let mergedModel = try Classifier(body: merged, head: model.head)
-            let a = try model.model(split.test.images).scalars, b = try mergedModel.model(split.test.images).scalars
+            let a = (try model.model.forward(split.test.images)).scalars
+            let b = (try mergedModel.model.forward(split.test.images)).scalars
             result.mergedMaxLogitDifference = zip(a, b).map { abs($0 - $1) }.max() ?? 0
         }
         return result
