@@ -30,7 +30,7 @@ struct GradientNoiseLawTests {
         let adam = try ScaleByAdam()
         let lr = try ScaleByLearningRate(1e-2)
         // By hand: each member keeps its own state and rewrites the update in turn.
-        var states = (noise.makeState(for: fixture.infos), digrap.makeState(for: fixture.infos),
+        let states = (noise.makeState(for: fixture.infos), digrap.makeState(for: fixture.infos),
                       adam.makeState(for: fixture.infos), lr.makeState(for: fixture.infos))
         var byHand = fixture.initialValues
         for t in 1...8 {

@@ -515,3 +515,34 @@ struct RobustPropertyTests {
         #expect(optimizer.anchor(for: "body.bias") == nil, "Adam uses no anchor, so none is stored")
     }
 }
+
+/// ω learned from a configured start (issue 19): ω at t = 1 is the start, the clamp [0, κ]
+/// holds, and a start outside it is refused.
+@Suite("DiGraP: learned ω from a configured start")
+struct LearnedOmegaStartTests {
+    @Test func omegaStartsAtTheConfiguredValue() throws {
+        let params = makeProblemParameters()
+        let o = try Optimizer(parameters: params, groups: [ParameterGroup("all", selecting: .all,
+            transform: try Recipes.digrap(learningRate: 0.01, omega: .learned(mu: 0.5, kappa: 1, initial: 1)))])
+        let before = try #require(o.state(of: "digrap", for: "body.weight", as: DirectionalProjection.TensorState.self))
+        #expect(before.omega == 1)
+        try o.step(objectives: [makeGradients(for: params, step: 1)])
+        let after1 = try #require(o.state(of: "digrap", for: "body.weight", as: DirectionalProjection.TensorState.self))
+        #expect(after1.omega == 1, "ω is not updated at t = 1")
+        for t in 2...6 { try o.step(objectives: [makeGradients(for: params, step: t)]) }
+        let later = try #require(o.state(of: "digrap", for: "body.weight", as: DirectionalProjection.TensorState.self))
+        #expect(later.omega >= 0 && later.omega <= 1)
+        // Snapshot/restore carries ω and its moments.
+        let snapshot = try o.snapshot()
+        let (fresh, _) = (try Optimizer(parameters: makeProblemParameters(), groups: [ParameterGroup("all", selecting: .all,
+            transform: try Recipes.digrap(learningRate: 0.01, omega: .learned(mu: 0.5, kappa: 1, initial: 1)))]), 0)
+        try fresh.restore(snapshot)
+        #expect(fresh.state(of: "digrap", for: "body.weight", as: DirectionalProjection.TensorState.self) == later)
+    }
+
+    @Test func startOutsideTheClampIsRefused() {
+        #expect(throws: OptimizerError.self) { try DirectionalProjection(omega: .learned(mu: 0.5, kappa: 1, initial: 1.5)) }
+        #expect(throws: OptimizerError.self) { try DirectionalProjection(omega: .learned(mu: 0.5, initial: -0.1)) }
+        #expect(throws: OptimizerError.self) { try DirectionalProjection(omega: .learned(mu: 0.5, initial: .nan)) }
+    }
+}

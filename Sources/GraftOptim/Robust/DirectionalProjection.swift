@@ -12,7 +12,8 @@ import GraftTensor
 /// ω is fixed, or learned per tensor by Adam (learning rate μ, clamp to [0, κ]) on the
 /// hypergradient `h = cos(g_t, p_{t−1})` with `p_t = d / (‖c‖² + 1e-8) · c`: summed over rows
 /// (slices along the first dimension) for rank ≥ 2, on the flattened tensor otherwise or with
-/// `.flat`. A learned ω is 0 at t = 1 and updated at every step from t = 2.
+/// `.flat`. A learned ω is 0 at t = 1 (or the configured `initial`) and updated at every step
+/// from t = 2.
 ///
 /// Placement is the chain position: before the step rule it projects the raw gradient (the
 /// paper); after Adam and before `ScaleByLearningRate` it projects Adam's direction (Graft's
@@ -31,8 +32,9 @@ public struct DirectionalProjection: FusableTransform {
     /// How ω is obtained.
     public enum Omega: Sendable, Equatable {
         /// Learned by Adam with learning rate `mu` (not scaled by learning-rate schedules),
-        /// clamped to `[0, kappa]`.
-        case learned(mu: Float, kappa: Float = 1)
+        /// clamped to `[0, kappa]`, starting from `initial` (the paper: 0; a Graft extension
+        /// starts it elsewhere in `[0, kappa]`, e.g. at 1).
+        case learned(mu: Float, kappa: Float = 1, initial: Float = 0)
         /// A constant ω applied from the first step.
         case fixed(Float)
     }
@@ -85,9 +87,12 @@ public struct DirectionalProjection: FusableTransform {
     /// - Throws: unless μ ≥ 0, κ > 0 and a fixed ω ≥ 0, all finite.
     public init(omega: Omega, hypergradient: Hypergradient = .rows, source: HypergradientSource = .training) throws {
         switch omega {
-        case let .learned(mu, kappa):
+        case let .learned(mu, kappa, initial):
             try Check.nonNegative("mu", mu)
             try Check.positive("kappa", kappa)
+            guard initial.isFinite, initial >= 0, initial <= kappa else {
+                throw OptimizerError.invalidHyperparameter(key: "initial_omega", value: "\(initial)", allowed: "[0, kappa = \(kappa)]")
+            }
         case let .fixed(w):
             try Check.nonNegative("omega", w)
         }
@@ -118,7 +123,10 @@ public struct DirectionalProjection: FusableTransform {
     }
 
     public func initializeState(_ state: StateView, for parameter: ParameterInfo) {
-        if case let .fixed(w) = omega { state[scalar: Slot.omega] = Double(w) }
+        switch omega {
+        case let .fixed(w): state[scalar: Slot.omega] = Double(w)
+        case let .learned(_, _, initial): state[scalar: Slot.omega] = Double(initial)
+        }
         state[scalar: Slot.active] = parameter.hasAnchor ? 1 : 0
     }
 
@@ -180,7 +188,7 @@ public struct DirectionalProjection: FusableTransform {
         for s in 0..<tensor.segments {
             uc += partial[s * Self.width]; cc += partial[s * Self.width + 1]; uu += partial[s * Self.width + 2]
         }
-        if case let .learned(mu, kappa) = omega, t > 1 {
+        if case let .learned(mu, kappa, _) = omega, t > 1 {
             let x = source == .training ? tensor.gradient : tensor.providedGradient
             if x != nil && view.tensorCount > 0 {
                 // Per-row cosines (one row for `.flat` or rank ≤ 1).

@@ -175,7 +175,7 @@ public struct TraceRecipe {
             let f = try t.float("factor")
             member = try built { try Scale(f) }
         case "scale_by_learning_rate":
-            let lr = try t.has("lr") ? Schedule.constant(try t.float("lr")) : learningRate
+            let lr = t.has("lr") ? Schedule.constant(try t.float("lr")) : learningRate
             member = try built { try ScaleByLearningRate(lr) }
         case "clip_by_global_norm":
             let m = try t.float("max_norm")
@@ -183,7 +183,10 @@ public struct TraceRecipe {
         case "directional_projection":
             let omega: DirectionalProjection.Omega
             if t.has("omega") { omega = .fixed(try t.float("omega")) }
-            else { omega = .learned(mu: try t.float("mu"), kappa: try t.optionalFloat("kappa", default: 1)) }
+            else {
+                omega = .learned(mu: try t.float("mu"), kappa: try t.optionalFloat("kappa", default: 1),
+                                 initial: try t.optionalFloat("initial_omega", default: 0))
+            }
             let hyper = try choice(&t, "hypergradient", DirectionalProjection.Hypergradient.self, default: .rows)
             let source = try choice(&t, "hypergradient_source", DirectionalProjection.HypergradientSource.self, default: .training)
             member = try built { try DirectionalProjection(omega: omega, hypergradient: hyper, source: source) }
