@@ -140,7 +140,7 @@ extension OptimizerSnapshot {
         let payload = tensors.reduce(0) { $0 + $1.count * 4 }
         var out = [UInt8](repeating: 0, count: headerPart.count + payload + 8)
         out.withUnsafeMutableBytes { raw in
-            raw.copyMemory(from: UnsafeRawBufferPointer(start: headerPart, count: headerPart.count))
+            headerPart.withUnsafeBytes { raw.copyMemory(from: $0) }
             var offset = headerPart.count
             for t in tensors {
                 t.withUnsafeBufferPointer { b in
