@@ -1,0 +1,77 @@
+import CGraftFloors
+import GraftOptim
+import GraftTensor
+
+/// `--check-floors`: each C floor against Graft (and the Swift floors against the C ones) on
+/// the same data: a few steps each, then the largest difference of θ, relative to the largest
+/// change of θ over those steps. Both C variants (baseline and AVX2+FMA, when the CPU has it) are checked.
+enum FloorCheck {
+    struct Row {
+        var floor: String
+        var against: String
+        var variant: String
+        var layout: String
+        var maxDifference: Float
+        var maxChange: Float
+        var relative: Float { maxChange > 0 ? maxDifference / maxChange : maxDifference }
+        var passed: Bool
+    }
+
+    /// Passes when the difference is within `tolerance` of the change plus 4 ulps of |θ| ≤ 1
+    /// (the rounding of θ itself, whatever the step size).
+    static func passes(_ difference: Float, _ change: Float) -> Bool { difference <= tolerance * change + 4 * Float(1).ulp }
+
+    /// Relative tolerance: float32 rounding of a few steps of different (but equal in exact
+    /// arithmetic) operation orders, far below any error in the math.
+    static let tolerance: Float = 1e-3
+
+    static func compare(_ a: [[Float]], _ b: [[Float]], initial: [Tensor]) -> (Float, Float) {
+        var diff: Float = 0, change: Float = 0
+        for i in a.indices {
+            let start = initial[i].scalars
+            for j in a[i].indices {
+                diff = max(diff, abs(a[i][j] - b[i][j]))
+                change = max(change, abs(a[i][j] - start[j]))
+            }
+        }
+        return (diff, change)
+    }
+
+    static func run(threads: Int, steps: Int = 4) throws -> [Row] {
+        var rows: [Row] = []
+        let variants: [(String, Int32)] = graft_floors_avx2() != 0 ? [("avx2+fma", 1), ("baseline", 0)] : [("baseline", 0)]
+        for layoutName in ["mixed", "single"] {
+            let layout = Layout.make(layoutName, size: 100_000)
+            let data = try LayoutData(layout, seed: 11)
+            for w in OptimizerWorkload.all() where w.name != "custom.noise-adam" {
+                guard let kind = w.floor else { continue }
+                let (optimizer, parameters, step) = try w.prepare(data)
+                for _ in 0..<steps { try step() }
+                _ = optimizer
+                let graft = parameters.map { $0.parameter.value.scalars }
+                for (name, flag) in variants {
+                    graft_floors_use_avx2(flag)
+                    let floor = CFloor(kind: kind, data: data, threads: threads)
+                    for _ in 0..<steps { floor.run() }
+                    let c = layout.tensors.indices.map { floor.values($0) }
+                    let (d, ch) = compare(c, graft, initial: data.values)
+                    rows.append(Row(floor: kind.rawValue, against: "graft \(w.name)", variant: name, layout: layoutName, maxDifference: d,
+                                    maxChange: ch, passed: passes(d, ch)))
+                }
+                graft_floors_use_avx2(1)
+            }
+            // The Swift floors against the C floors.
+            for (swiftKind, cKind) in [(FloorKernels.Kind.adam, CFloor.Kind.adam), (.digrap, .digrap)] {
+                let s = FloorKernels(kind: swiftKind, data: data, threads: threads)
+                let c = CFloor(kind: cKind, data: data, threads: threads)
+                for _ in 0..<steps { s.run(); c.run() }
+                let sv = layout.tensors.indices.map { Array(UnsafeBufferPointer(start: s.theta[$0], count: layout.tensors[$0].count)) }
+                let cv = layout.tensors.indices.map { c.values($0) }
+                let (d, ch) = compare(cv, sv, initial: data.values)
+                rows.append(Row(floor: cKind.rawValue, against: swiftKind.rawValue, variant: graft_floors_avx2() != 0 ? "avx2+fma" : "baseline",
+                                layout: layoutName, maxDifference: d, maxChange: ch, passed: passes(d, ch)))
+            }
+        }
+        return rows
+    }
+}
