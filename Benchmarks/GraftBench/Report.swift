@@ -136,6 +136,7 @@ extension OptimizerResult {
         if let w = telemetry["mean_omega"] { notes.append(String(format: "ω %.2f", w)) }
         if let c = telemetry["conflicts_last_step"] { notes.append(String(format: "conflicts %.0f", c)) }
         if let s = telemetry["decayed_share"] { notes.append(String(format: "decay %.0f%%", s * 100)) }
+        if let f = telemetry["fused"] { notes.append(f == 1 ? "fused" : "NOT fused") }
         return [workload, layout, Format.size(nominalSize), Format.count(parameters), "\(tensors)", Format.time(timing.p50),
                 String(format: "%.3f", nsPerParameter["p0"]!), String(format: "%.3f", nsPerParameter["p50"]!),
                 String(format: "%.3f", nsPerParameter["p90"]!), "\(bytesPerParameter)", String(format: "%.1f", gbPerSecond),
