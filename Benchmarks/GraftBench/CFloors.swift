@@ -116,13 +116,33 @@ final class CFloor {
         self.kind = kind
         self.threads = max(1, threads)
         let specs = data.layout.tensors
+        // Each kind of buffer (θ, g, m, v, θ0, the extra state) is one contiguous arena, tensors
+        // packed in order (offsets rounded to 16 floats from 64 elements up), as optimizer-owned
+        // state is: many tiny tensors do not each get their own allocation.
+        var offsets: [Int] = [], arenaCount = 0
+        for spec in specs {
+            let n = spec.count
+            if n >= 64 { arenaCount = (arenaCount + 15) / 16 * 16 }
+            offsets.append(arenaCount)
+            arenaCount += n
+        }
+        var arenas: [UnsafeMutablePointer<Float>] = []
+        func arena() -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutableRawPointer.allocate(byteCount: max(64, arenaCount * 4), alignment: 64).bindMemory(to: Float.self, capacity: max(1, arenaCount))
+            p.initialize(repeating: 0, count: max(1, arenaCount))
+            arenas.append(p)
+            return p
+        }
+        let thetaArena = arena(), gradArena = arena()
+        let mArena = kind.usesAdam ? arena() : nil, vArena = kind.usesAdam ? arena() : nil
+        let anchorArena = kind.usesAnchors ? arena() : nil
+        let extraArena = [.momentum, .nesterov, .l2sp, .digrap, .ftp].contains(kind) ? arena() : nil
         func buffer(_ n: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutableRawPointer.allocate(byteCount: max(64, n * 4), alignment: 64).bindMemory(to: Float.self, capacity: max(1, n))
             p.initialize(repeating: 0, count: max(1, n))
             return p
         }
-        func copy(_ t: Tensor) -> UnsafeMutablePointer<Float> {
-            let p = buffer(t.count)
+        func copy(_ t: Tensor, into p: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
             t.withUnsafeBufferPointer { if let b = $0.baseAddress { p.update(from: b, count: t.count) } }
             return p
         }
@@ -133,13 +153,14 @@ final class CFloor {
         for (i, spec) in specs.enumerated() {
             let n = spec.count
             let anchored = kind.usesAnchors && spec.anchored
-            theta.append(copy(data.values[i]))
-            grad.append(copy(data.gradients[0][i]))
-            m.append(kind.usesAdam ? buffer(n) : nil)
-            v.append(kind.usesAdam ? buffer(n) : nil)
-            anchor.append(anchored ? copy(data.anchors[i]!) : nil)
+            let o = offsets[i]
+            theta.append(copy(data.values[i], into: thetaArena + o))
+            grad.append(copy(data.gradients[0][i], into: gradArena + o))
+            m.append(mArena.map { $0 + o })
+            v.append(vArena.map { $0 + o })
+            anchor.append(anchored ? copy(data.anchors[i]!, into: anchorArena! + o) : nil)
             let needsExtra = [.momentum, .nesterov, .l2sp].contains(kind) || (anchored && (kind == .digrap || kind == .ftp))
-            extra.append(needsExtra ? buffer(n) : nil)
+            extra.append(needsExtra ? extraArena! + o : nil)
             let r = kind.byRows && spec.shape.count >= 2 ? spec.shape[0] : 1
             let c = max(1, n / max(1, r))
             counts.append(n); cols.append(c); rows.append(r)
@@ -161,8 +182,7 @@ final class CFloor {
                 lo = hi
             }
         }
-        owned = theta + grad + m.compactMap { $0 } + v.compactMap { $0 } + anchor.compactMap { $0 } + extra.compactMap { $0 }
-            + scales.compactMap { $0 }
+        owned = arenas + scales.compactMap { $0 }
         self.counts = counts; self.cols = cols; self.rows = rows
         segments = segs
         var runs: [Range<Int>] = []

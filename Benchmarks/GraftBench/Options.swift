@@ -28,7 +28,7 @@ struct Options {
           --json FILE          also write the results as JSON (schema graft-bench/1, see Benchmarks/README.md)
           --filter SUBSTRING   run only benchmarks whose id contains SUBSTRING (repeatable: any match runs);
                                ids: optimizer/<workload>/<layout>/<size>, floor/<name>/<layout>/<size>,
-                               overhead/adam/20000x<n>, snapshot/adam/mixed/1e7, gemm/<model>/b<batch>,
+                               overhead/adam/20000x[<n>], snapshot/adam/mixed/1e7, gemm/<model>/b<batch>,
                                train/<model>/b<batch>/<optimizer>; see --list
           --exclude SUBSTRING  skip benchmarks whose id contains SUBSTRING (repeatable; applied after --filter)
           --threads N          Graft and OpenBLAS threads (default: all cores)

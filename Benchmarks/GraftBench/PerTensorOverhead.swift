@@ -19,7 +19,7 @@ enum PerTensorOverhead {
     static let tensors = 20_000
     static let shapes = [1, 16]
 
-    static func id(_ elements: Int) -> String { "overhead/adam/\(tensors)x\(elements)" }
+    static func id(_ elements: Int) -> String { "overhead/adam/\(tensors)x[\(elements)]" }
 
     static func layout(_ elements: Int) -> Layout {
         Layout(name: "\(tensors)x\(elements)", nominalSize: tensors * elements,
