@@ -255,3 +255,60 @@ INLINE void ftp_apply_body(float *restrict th, const float *restrict a, const fl
 VARIANTS(ftp_apply, (float *theta, const float *anchor, const float *chat, int64_t lo, int64_t hi, int64_t cols,
                      const float *scales),
          (theta, anchor, chat, lo, hi, cols, scales))
+
+// MARK: - DiGraP, update placement (Adam → projection → ×(−lr))
+
+INLINE void digrap_update_row(const float *restrict th, const float *restrict g, float *restrict m, float *restrict v,
+                              const float *restrict a, const float *restrict p, int64_t lo, int64_t hi,
+                              const GraftAdamConstants k, float invBC1, double *out) {
+#pragma clang fp reassociate(on)
+    float uc = 0, cc = 0, gp = 0, gg = 0, pp = 0;
+    for (int64_t i = lo; i < hi; i++) {
+        float gi = g[i];
+        float mi = k.b1 * m[i] + k.c1 * gi;
+        float vi = k.b2 * v[i] + k.c2 * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        float u = mi * invBC1 / (SQRT(vi) * k.invSqrtBC2 + k.eps);
+        float c = th[i] - a[i];
+        uc += u * c; cc += c * c;
+        if (p) { float pi = p[i]; gp += gi * pi; gg += gi * gi; pp += pi * pi; }
+    }
+    out[0] = uc; out[1] = cc;
+    if (p) { out[2] = gp; out[3] = gg; out[4] = pp; }
+}
+INLINE void digrap_update_reduce_body(const float *th, const float *g, float *m, float *v, const float *a, const float *p,
+                                      int64_t lo, int64_t hi, int64_t cols, const GraftAdamConstants *k, float invBC1, double *out) {
+    int64_t j = 0;
+    while (lo < hi) {
+        int64_t end = (lo / cols + 1) * cols;
+        if (end > hi) end = hi;
+        if (p) digrap_update_row(th, g, m, v, a, p, lo, end, *k, invBC1, out + 5 * j);
+        else digrap_update_row(th, g, m, v, a, 0, lo, end, *k, invBC1, out + 5 * j);
+        lo = end;
+        j++;
+    }
+}
+VARIANTS(digrap_update_reduce, (const float *theta, const float *g, float *m, float *v, const float *anchor, const float *p,
+                                int64_t lo, int64_t hi, int64_t cols, const GraftAdamConstants *k, float invBC1, double *out),
+         (theta, g, m, v, anchor, p, lo, hi, cols, k, invBC1, out))
+
+INLINE void digrap_update_apply_loop(float *restrict th, const float *restrict m, const float *restrict v, const float *restrict a,
+                                     float *restrict p, float kk, float coef, float lr, float invBC1, int64_t lo, int64_t hi,
+                                     const GraftAdamConstants k, int storesP) {
+    for (int64_t i = lo; i < hi; i++) {
+        float t = th[i];
+        float c = t - a[i];
+        if (storesP) p[i] = coef * c;
+        float u = m[i] * invBC1 / (SQRT(v[i]) * k.invSqrtBC2 + k.eps) - kk * c;
+        th[i] = t - lr * u;
+    }
+}
+INLINE void digrap_update_apply_body(float *th, const float *m, const float *v, const float *a, float *p, float kk, float coef,
+                                     float lr, float invBC1, int64_t lo, int64_t hi, const GraftAdamConstants *k) {
+    if (p) digrap_update_apply_loop(th, m, v, a, p, kk, coef, lr, invBC1, lo, hi, *k, 1);
+    else digrap_update_apply_loop(th, m, v, a, p, kk, coef, lr, invBC1, lo, hi, *k, 0);
+}
+VARIANTS(digrap_update_apply, (float *theta, const float *m, const float *v, const float *anchor, float *p, float kk, float coef,
+                               float lr, float invBC1, int64_t lo, int64_t hi, const GraftAdamConstants *k),
+         (theta, m, v, anchor, p, kk, coef, lr, invBC1, lo, hi, k))

@@ -15,6 +15,7 @@ final class CFloor {
     enum Kind: String, CaseIterable {
         case sgd = "floor.sgd", momentum = "floor.momentum", nesterov = "floor.nesterov", adam = "floor.adam"
         case adamw = "floor.adamw", l2sp = "floor.l2sp", digrap = "floor.digrap", digrapFixed = "floor.digrap-fixed"
+        case digrapUpdate = "floor.digrap-update", digrapFixedUpdate = "floor.digrap-fixed-update"
         case spd = "floor.spd", ftp = "floor.ftp", clip = "floor.clip"
 
         /// Short id part (`floor/<short>/…`).
@@ -29,6 +30,8 @@ final class CFloor {
             case .l2sp: return (24, "θ r+w, g r, θ0 r, b r+w (one pass)")
             case .digrap: return (52, "pass 1: g, θ, θ0, p r (16); pass 2: g r, θ r+w, θ0 r, p w, m r+w, v r+w (36)")
             case .digrapFixed: return (44, "pass 1: g, θ, θ0 r (12); pass 2: g r, θ r+w, θ0 r, m r+w, v r+w (32)")
+            case .digrapUpdate: return (56, "pass 1: g, θ, θ0, p r, m r+w, v r+w (32); pass 2: θ r+w, θ0, m, v r, p w (24)")
+            case .digrapFixedUpdate: return (48, "pass 1: g, θ, θ0 r, m r+w, v r+w (28); pass 2: θ r+w, θ0, m, v r (20)")
             case .spd: return (48, "pass 1: g, θ, θ0 r, m r+w, v r+w (28); pass 2: θ r+w, θ0, m, v r (20)")
             case .ftp: return (48, "pass 1: g, ĉ r+w, θ, θ0 r, m r+w, v r+w (36); pass 2: θ w, θ0, ĉ r (12)")
             case .clip: return (16, "pass 1: g r (4); pass 2: θ r+w, g r (12)")
@@ -45,20 +48,24 @@ final class CFloor {
             case .l2sp: return "C: L2-SP + SGD momentum loop"
             case .digrap: return "C: two-pass DiGraP (learned ω, rows) + Adam"
             case .digrapFixed: return "C: two-pass DiGraP (fixed ω 1) + Adam"
+            case .digrapUpdate: return "C: two-pass Adam + DiGraP (learned ω, rows), update placement"
+            case .digrapFixedUpdate: return "C: two-pass Adam + DiGraP (fixed ω 1), update placement"
             case .spd: return "C: two-pass Adam + SPD"
             case .ftp: return "C: two-pass Adam + FTP"
             case .clip: return "C: two-pass clip + SGD"
             }
         }
 
-        var usesAnchors: Bool { [.l2sp, .digrap, .digrapFixed, .spd, .ftp].contains(self) }
-        var usesAdam: Bool { [.adam, .adamw, .digrap, .digrapFixed, .spd, .ftp].contains(self) }
+        var usesAnchors: Bool { [.l2sp, .digrap, .digrapFixed, .digrapUpdate, .digrapFixedUpdate, .spd, .ftp].contains(self) }
+        var usesAdam: Bool { [.adam, .adamw, .digrap, .digrapFixed, .digrapUpdate, .digrapFixedUpdate, .spd, .ftp].contains(self) }
+        /// DiGraP with a learned ω (per-row cosines, p_{t−1} stored).
+        var learnsOmega: Bool { self == .digrap || self == .digrapUpdate }
         /// Whether segments must respect rows (per-row reductions).
-        var byRows: Bool { self == .digrap || self == .ftp }
+        var byRows: Bool { learnsOmega || self == .ftp }
         /// Partial sums per row piece.
         var width: Int {
             switch self {
-            case .digrap, .digrapFixed: return 5
+            case .digrap, .digrapFixed, .digrapUpdate, .digrapFixedUpdate: return 5
             case .spd: return 3
             case .ftp: return 2
             case .clip: return 1
@@ -136,7 +143,7 @@ final class CFloor {
         let thetaArena = arena(), gradArena = arena()
         let mArena = kind.usesAdam ? arena() : nil, vArena = kind.usesAdam ? arena() : nil
         let anchorArena = kind.usesAnchors ? arena() : nil
-        let extraArena = [.momentum, .nesterov, .l2sp, .digrap, .ftp].contains(kind) ? arena() : nil
+        let extraArena = [.momentum, .nesterov, .l2sp, .digrap, .digrapUpdate, .ftp].contains(kind) ? arena() : nil
         func buffer(_ n: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutableRawPointer.allocate(byteCount: max(64, n * 4), alignment: 64).bindMemory(to: Float.self, capacity: max(1, n))
             p.initialize(repeating: 0, count: max(1, n))
@@ -159,7 +166,7 @@ final class CFloor {
             m.append(mArena.map { $0 + o })
             v.append(vArena.map { $0 + o })
             anchor.append(anchored ? copy(data.anchors[i]!, into: anchorArena! + o) : nil)
-            let needsExtra = [.momentum, .nesterov, .l2sp].contains(kind) || (anchored && (kind == .digrap || kind == .ftp))
+            let needsExtra = [.momentum, .nesterov, .l2sp].contains(kind) || (anchored && (kind.learnsOmega || kind == .ftp))
             extra.append(needsExtra ? extraArena! + o : nil)
             let r = kind.byRows && spec.shape.count >= 2 ? spec.shape[0] : 1
             let c = max(1, n / max(1, r))
@@ -297,6 +304,25 @@ final class CFloor {
                     } else {
                         graft_floor_adam(theta[i], grad[i], m[i], v[i], Int64(s.lo), Int64(s.hi), kp)
                     }
+                }
+            case .digrapUpdate, .digrapFixedUpdate:
+                let learned = kind.learnsOmega
+                parallel { s, _ in
+                    let i = s.tensor
+                    if let a = anchor[i] {
+                        graft_floor_digrap_update_reduce(theta[i], grad[i], m[i], v[i], a, learned ? extra[i] : nil, Int64(s.lo), Int64(s.hi),
+                                                         Int64(cols[i]), kp, invBC1, partial + s.partial)
+                    } else {
+                        graft_floor_adam(theta[i], grad[i], m[i], v[i], Int64(s.lo), Int64(s.hi), kp)
+                    }
+                }
+                serialDiGraP(t, learned: learned)
+                let k = self.k, coefficient = self.coefficient
+                parallel { s, _ in
+                    let i = s.tensor
+                    guard let a = anchor[i] else { return }
+                    graft_floor_digrap_update_apply(theta[i], m[i], v[i], a, learned ? extra[i] : nil, k[i], coefficient[i], Self.adamLR, invBC1,
+                                                    Int64(s.lo), Int64(s.hi), kp)
                 }
             case .spd:
                 parallel { s, _ in

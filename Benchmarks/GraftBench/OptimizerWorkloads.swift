@@ -72,7 +72,7 @@ struct OptimizerWorkload {
                     name: "digrap.\(learned ? "learned" : "fixed").\(placement.rawValue)",
                     summary: "DiGraP ω \(learned ? "learned (μ 0.5)" : "fixed 1"), \(placement.rawValue) placement, + Adam",
                     bytesPerParameter: bytes, byteModel: model, usesAnchors: true,
-                    floor: placement == .gradient ? (learned ? .digrap : .digrapFixed) : nil,
+                    floor: placement == .gradient ? (learned ? .digrap : .digrapFixed) : (learned ? .digrapUpdate : .digrapFixedUpdate),
                     makeGroup: { try group(Recipes.digrap(learningRate: lr, omega: omega, placement: placement)) }))
             }
         }

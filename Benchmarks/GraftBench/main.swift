@@ -174,7 +174,7 @@ for size in sizes {
             floorNs[f] = timing.p50 / Double(n)
             let anchored = layout.tensors.filter(\.anchored).count
             var telemetry: [String: Double] = [:]
-            if f == .digrap || f == .digrapFixed { telemetry["projected_share"] = Double(kernels.events) / Double(kernels.step * anchored) }
+            if [.digrap, .digrapFixed, .digrapUpdate, .digrapFixedUpdate].contains(f) { telemetry["projected_share"] = Double(kernels.events) / Double(kernels.step * anchored) }
             if f == .spd { telemetry["decayed_share"] = Double(kernels.events) / Double(kernels.step * anchored) }
             let r = result(id: floorID(f.short, layoutName, size), workload: f.rawValue, kind: "floor", summary: f.summary, objectives: 1,
                            bytes: f.bytes.0, model: f.bytes.1, timing: timing, floor: f, telemetry: telemetry)

@@ -52,6 +52,13 @@ void graft_floor_digrap_reduce(const float *theta, const float *g, const float *
 /// DiGraP pass 2 (gradient placement): c = θ − θ0; p ← coef · c (p non-NULL); ĝ = g − kk · c; Adam on ĝ.
 void graft_floor_digrap_apply(float *theta, const float *g, float *m, float *v, const float *anchor, float *p,
                               float kk, float coef, int64_t lo, int64_t hi, const GraftAdamConstants *k);
+/// DiGraP update placement, pass 1: Adam moments stored; u = m / bc1 / (sqrt(v) / sqrt(bc2) + ε); per row
+/// piece j: out[5 j + 0..4] = <u, c>, ‖c‖², <g, p>, ‖g‖², ‖p‖² (p NULL, fixed ω: out[5 j + 0..1] only).
+void graft_floor_digrap_update_reduce(const float *theta, const float *g, float *m, float *v, const float *anchor, const float *p,
+                                      int64_t lo, int64_t hi, int64_t cols, const GraftAdamConstants *k, float invBC1, double *out);
+/// DiGraP update placement, pass 2: u from the stored moments; p ← coef · c (p non-NULL); θ ← θ − lr (u − kk c).
+void graft_floor_digrap_update_apply(float *theta, const float *m, const float *v, const float *anchor, float *p, float kk,
+                                     float coef, float lr, float invBC1, int64_t lo, int64_t hi, const GraftAdamConstants *k);
 /// SPD pass 1: Adam moments stored; u = −stepSize m / (sqrt(v) invSqrtBC2 + ε); c = θ − θ0;
 /// out[0..2] = <g, c>, ‖c‖², ‖c + u‖².
 void graft_floor_spd_reduce(const float *theta, const float *g, float *m, float *v, const float *anchor,
