@@ -60,6 +60,18 @@ enum FloorCheck {
                 }
                 graft_floors_use_avx2(1)
             }
+            // Control: the check must see a small difference in the math. `floor.adam` against
+            // Graft's AdamW (λ = 1e-2, a 1 % change of the step) has to fail the comparison.
+            if let adamw = OptimizerWorkload.all().first(where: { $0.name == "adamw" }) {
+                let (_, parameters, step) = try adamw.prepare(data)
+                for _ in 0..<steps { try step() }
+                let graft = parameters.map { $0.parameter.value.scalars }
+                let floor = CFloor(kind: .adam, data: data, threads: threads)
+                for _ in 0..<steps { floor.run() }
+                let (d, ch) = compare(layout.tensors.indices.map { floor.values($0) }, graft, initial: data.values)
+                rows.append(Row(floor: "floor.adam (control)", against: "graft adamw: must differ", variant: graft_floors_avx2() != 0 ? "avx2+fma" : "baseline",
+                                layout: layoutName, maxDifference: d, maxChange: ch, passed: !passes(d, ch)))
+            }
             // The Swift floors against the C floors.
             for (swiftKind, cKind) in [(FloorKernels.Kind.adam, CFloor.Kind.adam), (.digrap, .digrap)] {
                 let s = FloorKernels(kind: swiftKind, data: data, threads: threads)
