@@ -412,6 +412,22 @@ def write_results(path, graft, torch_rows, torch_training, torch_meta, commands,
         lines.append("**Missed in this run:** " + "; ".join(f"{r[0]} ({r[-1]})" for r in missed) + ".")
         lines.append("")
 
+    custom = [r for r in graft["optimizer"] if r["workload"] == "custom.noise-adam"]
+    if custom:
+        lines.append("**CustomTransform.** The example's `GradientNoise` chained with Adam and the learning rate "
+                     "(`custom.noise-adam`):")
+        lines.append("")
+        rows = []
+        for r in custom:
+            a = graft_rows.get(("adam", r["layout"], r["nominalSize"]))
+            fused = (r.get("telemetry") or {}).get("fused") == 1
+            ns_c = r["nsPerParameter"]["p50"]
+            rows.append([fmt_size(r["nominalSize"]), r["layout"], "yes" if fused else "**no**", f"{ns_c:.3f}",
+                         f"{a['nsPerParameter']['p50']:.3f}" if a else "—", f"{ns_c / a['nsPerParameter']['p50']:.1f}×" if a else "—"])
+        lines.append(md_table(["size", "layout", "fused (`isFused`)", "ns/p", "Graft Adam ns/p", "÷ Adam"], rows,
+                              ["---:", "---", "---", "---:", "---:", "---:"]))
+        lines.append("")
+
     floors = [r for r in graft["optimizer"] if r.get("kind") in ("floor", "swift-floor")]
     if floors:
         lines.append("## The floors")

@@ -211,6 +211,16 @@ for size in sizes {
 }
 emit()
 
+// The CustomTransform example's row, in words: does the user's transform run fused, and at what cost over Adam.
+for r in report.optimizer where r.workload == "custom.noise-adam" {
+    let adam = report.optimizer.first { $0.workload == "adam" && $0.kind == "graft" && $0.layout == r.layout && $0.nominalSize == r.nominalSize }
+    let fused = r.telemetry["fused"] == 1
+    emit("CustomTransform (\(Format.size(r.nominalSize)) \(r.layout)): GradientNoise → Adam → lr \(fused ? "runs fused (isFused(group:) == true)" : "does NOT run fused")"
+         + String(format: ", %.3f ns/p", r.nsPerParameter["p50"]!)
+         + (adam.map { String(format: " vs Graft Adam %.3f ns/p (%.1f×: the noise generator)", $0.nsPerParameter["p50"]!, r.nsPerParameter["p50"]! / $0.nsPerParameter["p50"]!) } ?? ""))
+}
+if report.optimizer.contains(where: { $0.workload == "custom.noise-adam" }) { emit() }
+
 // MARK: - Per-tensor overhead
 
 let overheadSelected = PerTensorOverhead.shapes.filter { options.selects(PerTensorOverhead.id($0)) }
