@@ -312,3 +312,45 @@ INLINE void digrap_update_apply_body(float *th, const float *m, const float *v, 
 VARIANTS(digrap_update_apply, (float *theta, const float *m, const float *v, const float *anchor, float *p, float kk, float coef,
                                float lr, float invBC1, int64_t lo, int64_t hi, const GraftAdamConstants *k),
          (theta, m, v, anchor, p, kk, coef, lr, invBC1, lo, hi, k))
+
+// MARK: - PCGrad (Gram matrix pass, then the combined gradient into Adam)
+
+INLINE float dot_range(const float *restrict x, const float *restrict y, int64_t lo, int64_t hi) {
+#pragma clang fp reassociate(on)
+    float s = 0;
+    for (int64_t i = lo; i < hi; i++) s += x[i] * y[i];
+    return s;
+}
+INLINE void gram_body(const float *const *g, int objectives, int64_t lo, int64_t hi, double *out) {
+    int q = 0;
+    for (int i = 0; i < objectives; i++)
+        for (int j = i; j < objectives; j++) out[q++] = dot_range(g[i], g[j], lo, hi);
+}
+VARIANTS(gram, (const float *const *g, int objectives, int64_t lo, int64_t hi, double *out), (g, objectives, lo, hi, out))
+
+INLINE void combine_adam_loop(float *restrict th, const float *const *gs, const float *alpha, int objectives, float *restrict m,
+                              float *restrict v, int64_t lo, int64_t hi, const GraftAdamConstants k) {
+    const float *restrict g0 = gs[0];
+    const float *restrict g1 = objectives > 1 ? gs[1] : gs[0];
+    const float *restrict g2 = objectives > 2 ? gs[2] : gs[0];
+    const float *restrict g3 = objectives > 3 ? gs[3] : gs[0];
+    float a0 = alpha[0], a1 = objectives > 1 ? alpha[1] : 0, a2 = objectives > 2 ? alpha[2] : 0, a3 = objectives > 3 ? alpha[3] : 0;
+    for (int64_t i = lo; i < hi; i++) {
+        float gi = a0 * g0[i] + a1 * g1[i];
+        if (objectives > 2) gi += a2 * g2[i] + a3 * g3[i];
+        float mi = k.b1 * m[i] + k.c1 * gi;
+        float vi = k.b2 * v[i] + k.c2 * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        th[i] -= k.stepSize * mi / (SQRT(vi) * k.invSqrtBC2 + k.eps);
+    }
+}
+INLINE void combine_adam_body(float *th, const float *const *gs, const float *alpha, int objectives, float *m, float *v,
+                              int64_t lo, int64_t hi, const GraftAdamConstants *k) {
+    // K = 2 and K = 4 as straight-line loops (K = 3 runs as 4 with a zero coefficient).
+    if (objectives <= 2) combine_adam_loop(th, gs, alpha, 2, m, v, lo, hi, *k);
+    else combine_adam_loop(th, gs, alpha, 4, m, v, lo, hi, *k);
+}
+VARIANTS(combine_adam, (float *theta, const float *const *g, const float *alpha, int objectives, float *m, float *v, int64_t lo,
+                        int64_t hi, const GraftAdamConstants *k),
+         (theta, g, alpha, objectives, m, v, lo, hi, k))

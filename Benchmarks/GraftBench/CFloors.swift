@@ -17,6 +17,20 @@ final class CFloor {
         case adamw = "floor.adamw", l2sp = "floor.l2sp", digrap = "floor.digrap", digrapFixed = "floor.digrap-fixed"
         case digrapUpdate = "floor.digrap-update", digrapFixedUpdate = "floor.digrap-fixed-update"
         case spd = "floor.spd", ftp = "floor.ftp", clip = "floor.clip"
+        case pcgrad2Global = "floor.pcgrad2-global", pcgrad2Tensor = "floor.pcgrad2-tensor"
+        case pcgrad4Global = "floor.pcgrad4-global", pcgrad4Tensor = "floor.pcgrad4-tensor"
+
+        /// PCGrad's objective count (1 for every other floor).
+        var objectives: Int {
+            switch self {
+            case .pcgrad2Global, .pcgrad2Tensor: return 2
+            case .pcgrad4Global, .pcgrad4Tensor: return 4
+            default: return 1
+            }
+        }
+        var isPCGrad: Bool { objectives > 1 }
+        /// PCGrad with per-tensor surgery.
+        var perTensorSurgery: Bool { self == .pcgrad2Tensor || self == .pcgrad4Tensor }
 
         /// Short id part (`floor/<short>/…`).
         var short: String { String(rawValue.dropFirst("floor.".count)) }
@@ -35,6 +49,9 @@ final class CFloor {
             case .spd: return (48, "pass 1: g, θ, θ0 r, m r+w, v r+w (28); pass 2: θ r+w, θ0, m, v r (20)")
             case .ftp: return (48, "pass 1: g, ĉ r+w, θ, θ0 r, m r+w, v r+w (36); pass 2: θ w, θ0, ĉ r (12)")
             case .clip: return (16, "pass 1: g r (4); pass 2: θ r+w, g r (12)")
+            case .pcgrad2Global, .pcgrad2Tensor, .pcgrad4Global, .pcgrad4Tensor:
+                let k = objectives
+                return (8 * k + 24, "pass 1: \(k) g r for the Gram matrix (\(4 * k)); pass 2: \(k) g r, θ r+w, m r+w, v r+w (\(4 * k + 24))")
             }
         }
 
@@ -53,11 +70,12 @@ final class CFloor {
             case .spd: return "C: two-pass Adam + SPD"
             case .ftp: return "C: two-pass Adam + FTP"
             case .clip: return "C: two-pass clip + SGD"
+            default: return "C: PCGrad K = \(objectives), \(perTensorSurgery ? "tensor" : "global") (Gram pass, then Σ α_k g_k into Adam)"
             }
         }
 
         var usesAnchors: Bool { [.l2sp, .digrap, .digrapFixed, .digrapUpdate, .digrapFixedUpdate, .spd, .ftp].contains(self) }
-        var usesAdam: Bool { [.adam, .adamw, .digrap, .digrapFixed, .digrapUpdate, .digrapFixedUpdate, .spd, .ftp].contains(self) }
+        var usesAdam: Bool { [.adam, .adamw, .digrap, .digrapFixed, .digrapUpdate, .digrapFixedUpdate, .spd, .ftp].contains(self) || isPCGrad }
         /// DiGraP with a learned ω (per-row cosines, p_{t−1} stored).
         var learnsOmega: Bool { self == .digrap || self == .digrapUpdate }
         /// Whether segments must respect rows (per-row reductions).
@@ -69,6 +87,7 @@ final class CFloor {
             case .spd: return 3
             case .ftp: return 2
             case .clip: return 1
+            case .pcgrad2Global, .pcgrad2Tensor, .pcgrad4Global, .pcgrad4Tensor: return objectives * (objectives + 1) / 2
             default: return 0
             }
         }
@@ -110,6 +129,9 @@ final class CFloor {
     private var gamma: [Double], gammaM: [Double], gammaV: [Double]
     private var previousNorms: [[Float]]
     private var scales: [UnsafeMutablePointer<Float>?] = []
+    /// PCGrad: per tensor, the K objectives' gradient pointers (as C wants them) and the combination α.
+    private var objectivePointers: [UnsafeMutablePointer<UnsafePointer<Float>?>] = []
+    private var alpha: [UnsafeMutablePointer<Float>] = []
     private(set) var step = 0
     /// Tensor-steps that projected (DiGraP) or decayed (SPD).
     private(set) var events = 0
@@ -143,6 +165,7 @@ final class CFloor {
         let thetaArena = arena(), gradArena = arena()
         let mArena = kind.usesAdam ? arena() : nil, vArena = kind.usesAdam ? arena() : nil
         let anchorArena = kind.usesAnchors ? arena() : nil
+        let objectiveArenas = kind.isPCGrad ? (0..<kind.objectives).map { _ in arena() } : []
         let extraArena = [.momentum, .nesterov, .l2sp, .digrap, .digrapUpdate, .ftp].contains(kind) ? arena() : nil
         func buffer(_ n: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutableRawPointer.allocate(byteCount: max(64, n * 4), alignment: 64).bindMemory(to: Float.self, capacity: max(1, n))
@@ -172,6 +195,14 @@ final class CFloor {
             let c = max(1, n / max(1, r))
             counts.append(n); cols.append(c); rows.append(r)
             scales.append(kind == .ftp && anchored ? buffer(r) : nil)
+            if kind.isPCGrad {
+                let pointers = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: kind.objectives)
+                for k in 0..<kind.objectives {
+                    pointers[k] = UnsafePointer(copy(data.gradients[k][i], into: objectiveArenas[k] + o))
+                }
+                objectivePointers.append(pointers)
+                alpha.append(buffer(kind.objectives))
+            }
             // Segments: whole rows up to a block, or block pieces of one row.
             var lo = 0
             while lo < n {
@@ -228,6 +259,23 @@ final class CFloor {
         for b in owned { b.deallocate() }
         partial.deallocate()
         sums.deallocate()
+        for p in objectivePointers { p.deallocate() }
+        for a in alpha { a.deallocate() }
+    }
+
+    /// Reloads the gradients from `data`, objective k scaled by `scales[k]` (objective 0 for
+    /// the single-gradient floors): the self-check varies the gradients between steps.
+    func loadGradients(_ data: LayoutData, scales: [Float]) {
+        for i in theta.indices {
+            let n = counts[i]
+            data.gradients[0][i].withUnsafeBufferPointer { src in for j in 0..<n { grad[i][j] = src[j] * scales[0] } }
+            if kind.isPCGrad {
+                for k in 0..<kind.objectives {
+                    let dst = UnsafeMutablePointer(mutating: objectivePointers[i][k]!)
+                    data.gradients[k][i].withUnsafeBufferPointer { src in for j in 0..<n { dst[j] = src[j] * scales[k] } }
+                }
+            }
+        }
     }
 
     /// θ of tensor `i` (for the self-check).
@@ -324,6 +372,17 @@ final class CFloor {
                     graft_floor_digrap_update_apply(theta[i], m[i], v[i], a, learned ? extra[i] : nil, k[i], coefficient[i], Self.adamLR, invBC1,
                                                     Int64(s.lo), Int64(s.hi), kp)
                 }
+            case .pcgrad2Global, .pcgrad2Tensor, .pcgrad4Global, .pcgrad4Tensor:
+                let pointers = objectivePointers, objectives = Int32(kind.objectives)
+                parallel { s, _ in
+                    graft_floor_gram(pointers[s.tensor], objectives, Int64(s.lo), Int64(s.hi), partial + s.partial)
+                }
+                serialPCGrad()
+                let alpha = self.alpha
+                parallel { s, _ in
+                    let i = s.tensor
+                    graft_floor_combine_adam(theta[i], pointers[i], alpha[i], objectives, m[i], v[i], Int64(s.lo), Int64(s.hi), kp)
+                }
             case .spd:
                 parallel { s, _ in
                     let i = s.tensor
@@ -401,6 +460,39 @@ final class CFloor {
             if d < 0 { events += 1 }
             k[i] = d < 0 && w > 0 ? Float(w * d / cc) : 0
             coefficient[i] = Float(d / (cc + 1e-8))
+        }
+    }
+
+    /// PCGrad between the passes: with G the Gram matrix of a unit (the group, or one tensor),
+    /// objective i's projected gradient is `Σ_k a_ik g_k`, starting from `a_i = e_i`; for each
+    /// other j in ascending order, `<ĝ_i, g_j> = Σ_k a_ik G_kj`, and when it is negative
+    /// `a_ij −= <ĝ_i, g_j> / G_jj` (the projection against the original g_j). The sum over i is α.
+    private func serialPCGrad() {
+        let k = kind.objectives, width = kind.width
+        func combination(_ g: [Double]) -> [Float] {
+            func gram(_ a: Int, _ b: Int) -> Double { let (i, j) = a <= b ? (a, b) : (b, a); return g[i * k - i * (i - 1) / 2 + (j - i)] }
+            var total = [Double](repeating: 0, count: k)
+            for i in 0..<k {
+                var a = [Double](repeating: 0, count: k)
+                a[i] = 1
+                for j in 0..<k where j != i {
+                    var overlap = 0.0
+                    for q in 0..<k { overlap += a[q] * gram(q, j) }
+                    if overlap < 0 { a[j] -= overlap / gram(j, j) }
+                }
+                for q in 0..<k { total[q] += a[q] }
+            }
+            return total.map { Float($0) }
+        }
+        var units = [[Double]](repeating: [Double](repeating: 0, count: width), count: kind.perTensorSurgery ? theta.count : 1)
+        for s in segments {
+            let u = kind.perTensorSurgery ? s.tensor : 0
+            for q in 0..<width { units[u][q] += partial[s.partial + q] }
+        }
+        let combined = units.map(combination)
+        for i in theta.indices {
+            let c = combined[kind.perTensorSurgery ? i : 0]
+            for q in 0..<k { alpha[i][q] = c[q] }
         }
     }
 

@@ -37,6 +37,31 @@ enum FloorCheck {
         return (diff, change)
     }
 
+    /// The gradients' scale at step s (0-based) for objective k. Gradients change between the
+    /// check's steps (with a fixed gradient, Adam's first steps are `sign(g)` whatever its size,
+    /// which would hide a wrong combination or projection coefficient).
+    static func scales(step s: Int, objectives: Int) -> [Float] {
+        (0..<max(objectives, LayoutData.objectives)).map { k in 1 + 0.5 * Float(s) + 0.3 * Float(k) * Float(s % 2) }
+    }
+
+    /// Steps Graft's optimizer with the scaled gradients of `scales(step:objectives:)`.
+    static func stepGraft(_ w: OptimizerWorkload, _ optimizer: Optimizer, _ parameters: [NamedParameter], _ data: LayoutData, step s: Int) throws {
+        let f = scales(step: s, objectives: w.objectives)
+        func scaled(_ t: Tensor, _ x: Float) throws -> Tensor { try Tensor(shape: t.shape, scalars: t.scalars.map { $0 * x }) }
+        if w.objectives == 1 {
+            for (i, p) in parameters.enumerated() { p.parameter.gradient = try scaled(data.gradients[0][i], f[0]) }
+            try optimizer.step()
+        } else {
+            var objectives: [[String: Tensor]] = []
+            for k in 0..<w.objectives {
+                var d: [String: Tensor] = [:]
+                for (i, spec) in data.layout.tensors.enumerated() { d[spec.path] = try scaled(data.gradients[k][i], f[k]) }
+                objectives.append(d)
+            }
+            try optimizer.step(objectives: objectives)
+        }
+    }
+
     static func run(threads: Int, steps: Int = 4) throws -> [Row] {
         var rows: [Row] = []
         let variants: [(String, Int32)] = graft_floors_avx2() != 0 ? [("avx2+fma", 1), ("baseline", 0)] : [("baseline", 0)]
@@ -45,14 +70,16 @@ enum FloorCheck {
             let data = try LayoutData(layout, seed: 11)
             for w in OptimizerWorkload.all() where w.name != "custom.noise-adam" {
                 guard let kind = w.floor else { continue }
-                let (optimizer, parameters, step) = try w.prepare(data)
-                for _ in 0..<steps { try step() }
-                _ = optimizer
+                let (optimizer, parameters, _) = try w.prepare(data)
+                for s in 0..<steps { try stepGraft(w, optimizer, parameters, data, step: s) }
                 let graft = parameters.map { $0.parameter.value.scalars }
                 for (name, flag) in variants {
                     graft_floors_use_avx2(flag)
                     let floor = CFloor(kind: kind, data: data, threads: threads)
-                    for _ in 0..<steps { floor.run() }
+                    for s in 0..<steps {
+                        floor.loadGradients(data, scales: scales(step: s, objectives: kind.objectives))
+                        floor.run()
+                    }
                     let c = layout.tensors.indices.map { floor.values($0) }
                     let (d, ch) = compare(c, graft, initial: data.values)
                     rows.append(Row(floor: kind.rawValue, against: "graft \(w.name)", variant: name, layout: layoutName, maxDifference: d,
@@ -60,16 +87,23 @@ enum FloorCheck {
                 }
                 graft_floors_use_avx2(1)
             }
-            // Control: the check must see a small difference in the math. `floor.adam` against
-            // Graft's AdamW (λ = 1e-2, a 1 % change of the step) has to fail the comparison.
-            if let adamw = OptimizerWorkload.all().first(where: { $0.name == "adamw" }) {
-                let (_, parameters, step) = try adamw.prepare(data)
-                for _ in 0..<steps { try step() }
+            // Controls: the check must see small differences in the math. `floor.adam` against
+            // Graft's AdamW (λ = 1e-2, a 1 % change of the step), and PCGrad's global surgery
+            // against the per-tensor one (other projection coefficients), have to fail the comparison.
+            // (Global and per-tensor surgery are the same on a one-tensor layout.)
+            for (kind, name) in [(CFloor.Kind.adam, "adamw"), (.pcgrad4Global, "pcgrad4.tensor")] where layout.tensors.count > 1 || kind == .adam {
+                guard let w = OptimizerWorkload.all().first(where: { $0.name == name }) else { continue }
+                let (optimizer, parameters, _) = try w.prepare(data)
+                for s in 0..<steps { try stepGraft(w, optimizer, parameters, data, step: s) }
                 let graft = parameters.map { $0.parameter.value.scalars }
-                let floor = CFloor(kind: .adam, data: data, threads: threads)
-                for _ in 0..<steps { floor.run() }
+                let floor = CFloor(kind: kind, data: data, threads: threads)
+                for s in 0..<steps {
+                    floor.loadGradients(data, scales: scales(step: s, objectives: kind.objectives))
+                    floor.run()
+                }
                 let (d, ch) = compare(layout.tensors.indices.map { floor.values($0) }, graft, initial: data.values)
-                rows.append(Row(floor: "floor.adam (control)", against: "graft adamw: must differ", variant: graft_floors_avx2() != 0 ? "avx2+fma" : "baseline",
+                rows.append(Row(floor: "\(kind.rawValue) (control)", against: "graft \(name): must differ",
+                                variant: graft_floors_avx2() != 0 ? "avx2+fma" : "baseline",
                                 layout: layoutName, maxDifference: d, maxChange: ch, passed: !passes(d, ch)))
             }
             // The Swift floors against the C floors.

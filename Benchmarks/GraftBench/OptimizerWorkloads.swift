@@ -84,6 +84,8 @@ struct OptimizerWorkload {
                     bytesPerParameter: 8 * k + 24,
                     byteModel: "pass 1: \(k) g r for the Gram matrix (\(4 * k)); pass 2: \(k) g r, θ r+w, m r+w, v r+w (\(4 * k + 24))",
                     objectives: k,
+                    floor: k == 2 ? (granularity == .global ? .pcgrad2Global : .pcgrad2Tensor)
+                                  : (granularity == .global ? .pcgrad4Global : .pcgrad4Tensor),
                     makeGroup: {
                         let r = try Recipes.pcgrad(learningRate: lr, granularity: granularity, base: .adam())
                         return try ParameterGroup("all", selecting: .all, aggregator: r.aggregator, transform: r.transform)

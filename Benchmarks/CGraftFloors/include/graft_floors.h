@@ -74,6 +74,14 @@ void graft_floor_ftp_reduce(const float *theta, const float *g, float *m, float 
 void graft_floor_ftp_apply(float *theta, const float *anchor, const float *chat, int64_t lo, int64_t hi, int64_t cols,
                            const float *scales);
 
+/// PCGrad pass 1: the Gram matrix of the K objectives' gradients over [lo, hi), upper triangle row by
+/// row into out[0 ..< K(K+1)/2].
+void graft_floor_gram(const float *const *g, int objectives, int64_t lo, int64_t hi, double *out);
+/// PCGrad pass 2: ĝ = Σ_k alpha[k] g_k (the projected gradients' sum, as a combination of the
+/// originals), then Adam. K ≤ 4 (K = 1 or 3: pass K + 1 pointers, the extra with alpha 0).
+void graft_floor_combine_adam(float *theta, const float *const *g, const float *alpha, int objectives, float *m, float *v,
+                              int64_t lo, int64_t hi, const GraftAdamConstants *k);
+
 #ifdef __cplusplus
 }
 #endif
