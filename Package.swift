@@ -53,7 +53,11 @@ let package = Package(
 
         // MARK: - Benchmarks
 
-        .executableTarget(name: "graft-bench", dependencies: ["GraftNN", "GraftOptim", "GraftTensor"], path: "Benchmarks/GraftBench"),
+        // The benchmark's C floors (plain fused loops; AVX2+FMA through function multiversioning, no flags).
+        .target(name: "CGraftFloors", path: "Benchmarks/CGraftFloors"),
+        .executableTarget(name: "graft-bench",
+                          dependencies: ["GraftNN", "GraftOptim", "GraftTensor", "GraftTrain", "GradientNoiseExample", "CGraftFloors"],
+                          path: "Benchmarks/GraftBench"),
         .executableTarget(name: "safetensors-bench", dependencies: ["GraftSafetensors", "GraftTensor"], path: "Benchmarks/SafetensorsBench"),
 
         // MARK: - Tests
