@@ -167,7 +167,7 @@ public enum KernelEngine {
         let value = tensor.value
         let plan = run.plan
         let reduction = pass < kernel.reductionPasses
-        var check = V()
+        var nonFinite = false
         for s in piece.lower..<piece.upper {
             let (lo, hi, row) = plan.segment(s, of: k, count: tensor.count)
             lanes.beginSegment(s, row: row, precise: false)
@@ -197,21 +197,20 @@ public enum KernelEngine {
                     var u = input.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
                     let th = theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
                     _ = lanes.apply(&u, theta: th, at: i)
-                    let next = th + u
-                    check += next - next  // NaN once any new value is not finite
-                    rawOutput.storeBytes(of: next, toByteOffset: i &* 4, as: V.self)
+                    rawOutput.storeBytes(of: th + u, toByteOffset: i &* 4, as: V.self)
                     i &+= 8
                 }
                 while i < hi {
                     var u = run.inputs[k][i]
                     let th = value[i]
                     _ = lanes.apply(&u, theta: th, at: i)
-                    let next = th + u
-                    check[0] += next - next
-                    output[i] = next
+                    output[i] = th + u
                     i &+= 1
                 }
                 _ = lanes.endSegment(s)
+                // The new values of this segment are in L1: one cheap scan finds a non-finite one
+                // (cheaper than a check inside the loop, which costs registers there).
+                if !nonFinite && !Vector.allFinite(UnsafeBufferPointer(start: output + lo, count: hi - lo)) { nonFinite = true }
             } else {
                 while i + 8 <= hi {
                     var u = input.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
@@ -228,7 +227,7 @@ public enum KernelEngine {
                 _ = lanes.endSegment(s)
             }
         }
-        if run.addsToValue && !reduction && !(check.sum() == 0) {
+        if nonFinite {
             // Each worker writes only its own slot.
             let slot = run.nonFiniteOutput + worker
             if k < slot.pointee { slot.pointee = k }
