@@ -126,7 +126,7 @@ struct TraceParserTests {
              [(l2sp + ".base", #"{"method": "digrap", "mu": 1}"#)]),
         Case("missing base", at: "groups[0].recipe.base", "required key is missing", [(l2sp + ".base", nil)]),
         Case("missing alpha", at: "groups[0].recipe.alpha", "required key is missing", [(l2sp + ".alpha", nil)]),
-        Case("unknown method", at: "groups[0].recipe.method", "unknown method \"lion\"", [(l2sp, #"{"method": "lion", "lr": 0.1}"#)]),
+        Case("unknown method", at: "groups[0].recipe.method", "unknown method \"adadelta\"", [(l2sp, #"{"method": "adadelta", "lr": 0.1}"#)]),
         Case("invalid base hyperparameter", at: "groups[0].recipe", "momentum", [(l2sp + ".base.momentum", "-0.9")]),
         Case("nesterov not a boolean", at: "groups[0].recipe.base.nesterov", "true or false", [(l2sp + ".base.nesterov", "1")]),
         Case("betas of the wrong length", at: "groups[0].recipe.betas", "two numbers", [(l2sp, #"{"method": "adam", "lr": 0.1, "betas": [0.9]}"#)]),

@@ -30,7 +30,7 @@ public struct TraceRecipe {
         let schedule = Schedule.constant(lr)
         var aggregator = AnyGradientAggregator(SumAggregator())
         switch method {
-        case "sgd", "adam", "adamw":
+        case _ where TraceRecipe.stepRuleMethods.contains(method):
             let rule = try TraceRecipe.stepRule(method, &r)
             transform = try built { try rule.transform(learningRate: schedule) }
         case "l2sp":
@@ -95,17 +95,20 @@ public struct TraceRecipe {
             }
             transform = AnyGradientTransform(SequenceTransform(members))
         default:
-            throw TraceError(r.at("method"), "unknown method \"\(method)\" (sgd, adam, adamw, l2sp, digrap, pcgrad, ftp, spd, chain)")
+            throw TraceError(r.at("method"), "unknown method \"\(method)\" (\((TraceRecipe.stepRuleMethods + ["l2sp", "digrap", "pcgrad", "ftp", "spd", "chain"]).joined(separator: ", ")))")
         }
-        if isBase && !["sgd", "adam", "adamw"].contains(method) {
-            throw TraceError(r.at("method"), "a base recipe must be sgd, adam or adamw")
+        if isBase && !TraceRecipe.stepRuleMethods.contains(method) {
+            throw TraceError(r.at("method"), "a base recipe must be a step rule (\(TraceRecipe.stepRuleMethods.joined(separator: ", ")))")
         }
         self.aggregator = aggregator
         try r.rejectUnknownKeys()
     }
 
-    static func betas(_ r: inout JSONObjectReader) throws -> (Float, Float) {
-        guard let v = r.value("betas") else { return (0.9, 0.999) }
+    /// The methods that are step rules (and may serve as a `base`).
+    public static let stepRuleMethods = ["sgd", "adam", "adamw", "rmsprop", "adagrad", "radam", "nadam", "lion"]
+
+    static func betas(_ r: inout JSONObjectReader, default d: (Float, Float) = (0.9, 0.999)) throws -> (Float, Float) {
+        guard let v = r.value("betas") else { return d }
         let b = try JSONObjectReader.floats(v, at: r.at("betas"))
         guard b.count == 2 else { throw TraceError(r.at("betas"), "expected two numbers") }
         return (b[0], b[1])
@@ -127,10 +130,35 @@ public struct TraceRecipe {
             let (b1, b2) = try betas(&r)
             return .adam(beta1: b1, beta2: b2, epsilon: try r.optionalFloat("eps", default: 1e-8),
                          weightDecay: try r.optionalFloat("weight_decay", default: 0), amsgrad: try r.optionalBool("amsgrad", default: false))
-        default:
+        case "adamw":
             let (b1, b2) = try betas(&r)
             return .adamW(beta1: b1, beta2: b2, epsilon: try r.optionalFloat("eps", default: 1e-8),
                           weightDecay: try r.optionalFloat("weight_decay", default: 0.01), amsgrad: try r.optionalBool("amsgrad", default: false))
+        case "rmsprop":
+            return .rmsprop(alpha: try r.optionalFloat("alpha", default: 0.99), epsilon: try r.optionalFloat("eps", default: 1e-8),
+                            weightDecay: try r.optionalFloat("weight_decay", default: 0),
+                            momentum: try r.optionalFloat("momentum", default: 0), centered: try r.optionalBool("centered", default: false))
+        case "adagrad":
+            return .adagrad(learningRateDecay: try r.optionalFloat("lr_decay", default: 0),
+                            weightDecay: try r.optionalFloat("weight_decay", default: 0),
+                            initialAccumulator: try r.optionalFloat("initial_accumulator_value", default: 0),
+                            epsilon: try r.optionalFloat("eps", default: 1e-10))
+        case "radam":
+            let (b1, b2) = try betas(&r)
+            return .radam(beta1: b1, beta2: b2, epsilon: try r.optionalFloat("eps", default: 1e-8),
+                          weightDecay: try r.optionalFloat("weight_decay", default: 0),
+                          decoupledWeightDecay: try r.optionalBool("decoupled_weight_decay", default: false))
+        case "nadam":
+            let (b1, b2) = try betas(&r)
+            return .nadam(beta1: b1, beta2: b2, epsilon: try r.optionalFloat("eps", default: 1e-8),
+                          weightDecay: try r.optionalFloat("weight_decay", default: 0),
+                          momentumDecay: try r.optionalFloat("momentum_decay", default: 4e-3),
+                          decoupledWeightDecay: try r.optionalBool("decoupled_weight_decay", default: false))
+        case "lion":
+            let (b1, b2) = try betas(&r, default: (0.9, 0.99))
+            return .lion(beta1: b1, beta2: b2, weightDecay: try r.optionalFloat("weight_decay", default: 0))
+        default:
+            throw TraceError(r.at("method"), "not a step rule: \"\(method)\"")
         }
     }
 
@@ -138,7 +166,9 @@ public struct TraceRecipe {
         guard let v = r.value("base") else { throw TraceError(r.at("base"), "required key is missing") }
         var b = try JSONObjectReader(v, at: r.at("base"))
         let method = try b.string("method")
-        guard ["sgd", "adam", "adamw"].contains(method) else { throw TraceError(b.at("method"), "a base recipe must be sgd, adam or adamw") }
+        guard stepRuleMethods.contains(method) else {
+            throw TraceError(b.at("method"), "a base recipe must be a step rule (\(stepRuleMethods.joined(separator: ", ")))")
+        }
         if b.has("lr") { throw TraceError(b.at("lr"), "a base recipe takes the outer recipe's lr") }
         let rule = try stepRule(method, &b)
         try b.rejectUnknownKeys()
