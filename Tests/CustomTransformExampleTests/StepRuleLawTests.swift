@@ -50,6 +50,12 @@ struct StepRuleLawTests {
         }, members: {
             [.init(try ScaleByLion(beta1: 0.95, beta2: 0.98)), .init(try AddDecayedWeights(0.1)), .init(try ScaleByLearningRate(0.003))]
         }),
+        Case(name: "lamb", recipe: {
+            AnyGradientTransform(try Recipes.lamb(learningRate: 0.01, beta1: 0.8, beta2: 0.99, weightDecay: 0.1))
+        }, members: {
+            [.init(try ScaleByAdam(beta1: 0.8, beta2: 0.99, epsilon: 1e-6)), .init(try AddDecayedWeights(0.1)),
+             .init(try ScaleByTrustRatio()), .init(try ScaleByLearningRate(0.01))]
+        }),
     ]
 
     @Test("fused recipe = its members one by one", arguments: cases)
@@ -73,6 +79,29 @@ struct StepRuleLawTests {
     func fixtureMoved(_ c: Case) throws -> Bool {
         let fixture = LawFixture()
         return try fixture.runOptimizer(try c.recipe(), steps: 1...2) != fixture.initialValues
+    }
+
+    /// Lion's sign(0) = 0: with m = 0 and a zero gradient nothing moves (optax's `jnp.sign`).
+    @Test func lionSignOfZeroIsZero() throws {
+        let p = NamedParameter(path: "w", parameter: Parameter(try Tensor(shape: [3], scalars: [1, -2, 3])))
+        let o = try Optimizer(parameters: [p], groups: [ParameterGroup("all", selecting: .all, transform: try Recipes.lion(learningRate: 0.1))])
+        try o.step(objectives: [["w": try Tensor(shape: [3], scalars: [0, 5, -5])]])
+        #expect(p.parameter.value.scalars == [1, -2.1, 3.1])
+    }
+
+    /// LAMB's trust ratio is ‖θ‖ / ‖u‖ per tensor (reported as telemetry), and 1 for a zero
+    /// tensor, where LAMB is Adam.
+    @Test func trustRatioIsTheNormRatioAndOneAtZero() throws {
+        let w = NamedParameter(path: "w", parameter: Parameter(try Tensor(shape: [2, 2], scalars: [3, 0, 0, 4])))
+        let z = NamedParameter(path: "z", parameter: Parameter(Tensor(zeros: [3])))
+        let o = try Optimizer(parameters: [w, z], groups: [ParameterGroup("all", selecting: .all, transform: try Recipes.lamb(learningRate: 0.1))])
+        try o.step(objectives: [["w": try Tensor(shape: [2, 2], scalars: [1, -1, 2, 0.5]), "z": try Tensor(shape: [3], scalars: [1, -2, 0])]])
+        // At t = 1 Adam's update is g / (|g| + ε) ≈ sign(g): ‖u‖ ≈ 2 for w, ‖θ‖ = 5.
+        let ratio = try #require(o.telemetry(for: "w")["trust_ratio"])
+        #expect(abs(ratio - 2.5) < 1e-5)
+        #expect(o.telemetry(for: "z")["trust_ratio"] == 1)
+        let zv = z.parameter.value.scalars
+        #expect(abs(zv[0] + 0.1) < 1e-6 && abs(zv[1] - 0.1) < 1e-6 && zv[2] == 0)
     }
 
     /// A restore into a rule of another configuration (centered vs plain RMSprop, another

@@ -122,7 +122,7 @@ struct TraceParserTests {
         Case("string lr", at: "groups[0].recipe.lr", "expected a number", [(l2sp + ".lr", #""0.1""#)]),
         Case("negative lr", at: "groups[0].recipe", "lr", [(l2sp + ".lr", "-0.1")]),
         Case("a base with lr", at: "groups[0].recipe.base.lr", "outer recipe's lr", [(l2sp + ".base.lr", "0.1")]),
-        Case("a base that is not a step rule", at: "groups[0].recipe.base.method", "must be a step rule (sgd, adam, adamw, rmsprop, adagrad, radam, nadam, lion)",
+        Case("a base that is not a step rule", at: "groups[0].recipe.base.method", "must be a step rule (sgd, adam, adamw, rmsprop, adagrad, radam, nadam, lion, lamb)",
              [(l2sp + ".base", #"{"method": "digrap", "mu": 1}"#)]),
         Case("missing base", at: "groups[0].recipe.base", "required key is missing", [(l2sp + ".base", nil)]),
         Case("missing alpha", at: "groups[0].recipe.alpha", "required key is missing", [(l2sp + ".alpha", nil)]),

@@ -19,6 +19,8 @@ public enum StepRule: Sendable, Equatable {
                momentumDecay: Float = 4e-3, decoupledWeightDecay: Bool = false)
     /// optax's `lion` (decoupled weight decay).
     case lion(beta1: Float = 0.9, beta2: Float = 0.99, weightDecay: Float = 0)
+    /// optax's `lamb` (decoupled weight decay, per-tensor trust ratio).
+    case lamb(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-6, weightDecay: Float = 0)
 
     /// The rule's chain at learning rate `learningRate` (ending with `ScaleByLearningRate`).
     public func transform(learningRate: Schedule) throws -> AnyGradientTransform {
@@ -62,6 +64,8 @@ public enum StepRule: Sendable, Equatable {
                                                    decoupledWeightDecay: decoupled))
         case let .lion(beta1, beta2, weightDecay):
             return visitor.visit(try Recipes.lion(learningRate: lr, beta1: beta1, beta2: beta2, weightDecay: weightDecay))
+        case let .lamb(beta1, beta2, epsilon, weightDecay):
+            return visitor.visit(try Recipes.lamb(learningRate: lr, beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay))
         }
     }
 }

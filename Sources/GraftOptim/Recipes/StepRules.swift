@@ -97,4 +97,17 @@ public enum Recipes {
             try ScaleByLearningRate(learningRate)
         }
     }
+
+    /// LAMB (You et al., ICLR 2020) as optax's `lamb`: Adam's moments (ε = 1e-6 after the
+    /// bias-corrected root), decoupled decay, then the per-tensor trust ratio `‖θ‖ / ‖u‖`:
+    /// `scale_by_adam → (+λθ) → ScaleByTrustRatio → ×(−α)`, one fused kernel with one reduction.
+    public static func lamb(learningRate: Schedule, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-6,
+                            weightDecay: Float = 0) throws -> some FusableTransform {
+        try chain {
+            try ScaleByAdam(beta1: beta1, beta2: beta2, epsilon: epsilon).named("adam")
+            if weightDecay != 0 { try AddDecayedWeights(.constant(weightDecay)).named("weight_decay") }
+            try ScaleByTrustRatio().named("trust_ratio")
+            try ScaleByLearningRate(learningRate)
+        }
+    }
 }

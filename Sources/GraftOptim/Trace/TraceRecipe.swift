@@ -105,7 +105,7 @@ public struct TraceRecipe {
     }
 
     /// The methods that are step rules (and may serve as a `base`).
-    public static let stepRuleMethods = ["sgd", "adam", "adamw", "rmsprop", "adagrad", "radam", "nadam", "lion"]
+    public static let stepRuleMethods = ["sgd", "adam", "adamw", "rmsprop", "adagrad", "radam", "nadam", "lion", "lamb"]
 
     static func betas(_ r: inout JSONObjectReader, default d: (Float, Float) = (0.9, 0.999)) throws -> (Float, Float) {
         guard let v = r.value("betas") else { return d }
@@ -157,6 +157,10 @@ public struct TraceRecipe {
         case "lion":
             let (b1, b2) = try betas(&r, default: (0.9, 0.99))
             return .lion(beta1: b1, beta2: b2, weightDecay: try r.optionalFloat("weight_decay", default: 0))
+        case "lamb":
+            let (b1, b2) = try betas(&r)
+            return .lamb(beta1: b1, beta2: b2, epsilon: try r.optionalFloat("eps", default: 1e-6),
+                         weightDecay: try r.optionalFloat("weight_decay", default: 0))
         default:
             throw TraceError(r.at("method"), "not a step rule: \"\(method)\"")
         }
