@@ -81,6 +81,17 @@ struct StepRuleLawTests {
         return try fixture.runOptimizer(try c.recipe(), steps: 1...2) != fixture.initialValues
     }
 
+    /// Muon is a per-tensor (unfused) member: two threads equal one and its state (momentum
+    /// buffers for matrices, Adam moments for the rest) round-trips.
+    @Test func muonLaws() throws {
+        let make = { AnyGradientTransform(try Recipes.muon(learningRate: 0.02, weightDecay: 0.1, adamLearningRateScale: 0.1)) }
+        try TransformLaws.parallelEqualsSerial(make)
+        try TransformLaws.roundTripsState(make)
+        try TransformLaws.isDeterministic(make)
+        let fixture = LawFixture()
+        #expect(try fixture.runOptimizer(try make(), steps: 1...2) != fixture.initialValues)
+    }
+
     /// Lion's sign(0) = 0: with m = 0 and a zero gradient nothing moves (optax's `jnp.sign`).
     @Test func lionSignOfZeroIsZero() throws {
         let p = NamedParameter(path: "w", parameter: Parameter(try Tensor(shape: [3], scalars: [1, -2, 3])))

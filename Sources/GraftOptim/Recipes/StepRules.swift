@@ -110,4 +110,20 @@ public enum Recipes {
             try ScaleByLearningRate(learningRate)
         }
     }
+
+    /// Muon for the matrices of a group with an AdamW fallback for its other tensors, as
+    /// `torch.optim.Muon` (Nesterov momentum 0.95, 5 Newton–Schulz steps, `adjust_lr_fn`
+    /// "original", decoupled decay λ) plus PyTorch's AdamW at α·s for the rest (s =
+    /// `adamLearningRateScale`): `ScaleByMuon → ×(−α)` (see `ScaleByMuon`; orthogonalisation in
+    /// float32 through OpenBLAS). Not a `StepRule`: it is a per-tensor (unfused) member.
+    public static func muon(learningRate: Schedule, momentum: Float = 0.95, nesterov: Bool = true, steps: Int = 5,
+                            weightDecay: Float = 0.1, adamLearningRateScale: Float = 1, adamBeta1: Float = 0.9,
+                            adamBeta2: Float = 0.999, adamEpsilon: Float = 1e-8) throws -> some GradientTransform {
+        try chain {
+            try ScaleByMuon(momentum: momentum, nesterov: nesterov, steps: steps, weightDecay: weightDecay,
+                            fallbackBetas: (adamBeta1, adamBeta2), fallbackEpsilon: adamEpsilon,
+                            fallbackScale: adamLearningRateScale).named("muon")
+            try ScaleByLearningRate(learningRate)
+        }
+    }
 }

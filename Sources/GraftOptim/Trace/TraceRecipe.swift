@@ -87,6 +87,19 @@ public struct TraceRecipe {
             let (b1, b2) = try TraceRecipe.betas(&r)
             let eps = try r.optionalFloat("eps", default: 1e-8)
             transform = AnyGradientTransform(try built { try Recipes.spd(learningRate: schedule, lambda: lambda, beta1: b1, beta2: b2, epsilon: eps) })
+        case "muon":
+            let momentum = try r.optionalFloat("momentum", default: 0.95)
+            let nesterov = try r.optionalBool("nesterov", default: true)
+            let steps = try r.optionalFloat("ns_steps", default: 5)
+            guard steps == steps.rounded(), steps >= 1, steps < 100 else { throw TraceError(r.at("ns_steps"), "expected a whole number in 1 ..< 100") }
+            let wd = try r.optionalFloat("weight_decay", default: 0.1)
+            let scale = try r.optionalFloat("adam_lr_scale", default: 1)
+            let (b1, b2) = try TraceRecipe.betas(&r, key: "adam_betas")
+            let eps = try r.optionalFloat("adam_eps", default: 1e-8)
+            transform = AnyGradientTransform(try built {
+                try Recipes.muon(learningRate: schedule, momentum: momentum, nesterov: nesterov, steps: Int(steps), weightDecay: wd,
+                                 adamLearningRateScale: scale, adamBeta1: b1, adamBeta2: b2, adamEpsilon: eps)
+            })
         case "chain":
             let items = try r.array("transforms")
             var members: [AnyGradientTransform] = []
@@ -95,7 +108,7 @@ public struct TraceRecipe {
             }
             transform = AnyGradientTransform(SequenceTransform(members))
         default:
-            throw TraceError(r.at("method"), "unknown method \"\(method)\" (\((TraceRecipe.stepRuleMethods + ["l2sp", "digrap", "pcgrad", "ftp", "spd", "chain"]).joined(separator: ", ")))")
+            throw TraceError(r.at("method"), "unknown method \"\(method)\" (\((TraceRecipe.stepRuleMethods + ["l2sp", "digrap", "pcgrad", "ftp", "spd", "muon", "chain"]).joined(separator: ", ")))")
         }
         if isBase && !TraceRecipe.stepRuleMethods.contains(method) {
             throw TraceError(r.at("method"), "a base recipe must be a step rule (\(TraceRecipe.stepRuleMethods.joined(separator: ", ")))")
@@ -107,10 +120,10 @@ public struct TraceRecipe {
     /// The methods that are step rules (and may serve as a `base`).
     public static let stepRuleMethods = ["sgd", "adam", "adamw", "rmsprop", "adagrad", "radam", "nadam", "lion", "lamb"]
 
-    static func betas(_ r: inout JSONObjectReader, default d: (Float, Float) = (0.9, 0.999)) throws -> (Float, Float) {
-        guard let v = r.value("betas") else { return d }
-        let b = try JSONObjectReader.floats(v, at: r.at("betas"))
-        guard b.count == 2 else { throw TraceError(r.at("betas"), "expected two numbers") }
+    static func betas(_ r: inout JSONObjectReader, key: String = "betas", default d: (Float, Float) = (0.9, 0.999)) throws -> (Float, Float) {
+        guard let v = r.value(key) else { return d }
+        let b = try JSONObjectReader.floats(v, at: r.at(key))
+        guard b.count == 2 else { throw TraceError(r.at(key), "expected two numbers") }
         return (b[0], b[1])
     }
 
