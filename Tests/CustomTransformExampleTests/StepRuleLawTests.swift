@@ -92,6 +92,18 @@ struct StepRuleLawTests {
         #expect(try fixture.runOptimizer(try make(), steps: 1...2) != fixture.initialValues)
     }
 
+    /// Adafactor is per tensor too: two threads equal one; its factored state round-trips and
+    /// is O(R + C) per matrix.
+    @Test func adafactorLaws() throws {
+        let make = { AnyGradientTransform(try Recipes.adafactor(learningRate: 0.05, weightDecay: 0.01)) }
+        try TransformLaws.parallelEqualsSerial(make)
+        try TransformLaws.roundTripsState(make)
+        try TransformLaws.isDeterministic(make)
+        let layout = try ScaleByAdafactor(learningRate: 0.1).stateLayout(for: ParameterInfo(path: "w", shape: [2, 6, 5], anchor: .initial))
+        #expect(layout.tensors.map(\.shape) == [[2, 6], [2, 5]])
+        #expect(throws: OptimizerError.self) { _ = try ScaleByAdafactor(learningRate: 0.1, clipThreshold: 0.5) }
+    }
+
     /// Lion's sign(0) = 0: with m = 0 and a zero gradient nothing moves (optax's `jnp.sign`).
     @Test func lionSignOfZeroIsZero() throws {
         let p = NamedParameter(path: "w", parameter: Parameter(try Tensor(shape: [3], scalars: [1, -2, 3])))

@@ -24,6 +24,7 @@ struct EngineThreadSafetyTests {
         ("lion", { AnyGradientTransform(try Recipes.lion(learningRate: 0.001, weightDecay: 0.1)) }),
         ("lamb", { AnyGradientTransform(try Recipes.lamb(learningRate: 0.01, weightDecay: 0.01)) }),
         ("muon", { AnyGradientTransform(try Recipes.muon(learningRate: 0.01)) }),
+        ("adafactor", { AnyGradientTransform(try Recipes.adafactor(learningRate: 0.01, weightDecay: 0.01)) }),
         ("l2sp on lion", { try Recipes.l2sp(learningRate: 0.001, alpha: 0.1, base: .lion()) }),
         ("clip, unfused", { AnyGradientTransform(try chain { try ClipByGlobalNorm(maxNorm: 1); try ScaleByAdam(); try ScaleByLearningRate(0.01) }) }),
     ]

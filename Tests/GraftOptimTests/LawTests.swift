@@ -332,6 +332,7 @@ struct LawTests {
         RecipeCase("lion") { try Recipes.lion(learningRate: 0.03, weightDecay: 0.01) },
         RecipeCase("lamb") { try Recipes.lamb(learningRate: 0.05) },
         RecipeCase("muon") { try Recipes.muon(learningRate: 0.02, weightDecay: 0) },
+        RecipeCase("adafactor") { try Recipes.adafactor(learningRate: 0.05) },
         RecipeCase("l2sp-rmsprop") { try Recipes.l2sp(learningRate: 0.01, alpha: 0.05, base: .rmsprop()) },
         RecipeCase(pcgrad: "pcgrad-nadam") { try Recipes.pcgrad(learningRate: 0.05, base: .nadam()) },
         RecipeCase("ftp-radam") { try Recipes.ftp(learningRate: 0.05, mu: 0.1, base: .radam()) },

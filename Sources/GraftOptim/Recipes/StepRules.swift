@@ -126,4 +126,16 @@ public enum Recipes {
             try ScaleByLearningRate(learningRate)
         }
     }
+
+    /// Adafactor exactly as `torch.optim.Adafactor` (factored second moments, relative step
+    /// `min(α, 1/√t) · max(ε2, RMS(θ))`, update clipping d, decoupled decay λ):
+    /// `ScaleByAdafactor → ×(−α)` (see `ScaleByAdafactor`; per tensor, unfused).
+    public static func adafactor(learningRate: Schedule, beta2Decay: Float = -0.8, epsilon1: Float = Float.ulpOfOne,
+                                 epsilon2: Float = 1e-3, clipThreshold: Float = 1, weightDecay: Float = 0) throws -> some GradientTransform {
+        try chain {
+            try ScaleByAdafactor(learningRate: learningRate, beta2Decay: beta2Decay, epsilon1: epsilon1, epsilon2: epsilon2,
+                                 clipThreshold: clipThreshold, weightDecay: weightDecay).named("adafactor")
+            try ScaleByLearningRate(learningRate)
+        }
+    }
 }

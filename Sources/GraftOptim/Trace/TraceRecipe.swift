@@ -87,6 +87,16 @@ public struct TraceRecipe {
             let (b1, b2) = try TraceRecipe.betas(&r)
             let eps = try r.optionalFloat("eps", default: 1e-8)
             transform = AnyGradientTransform(try built { try Recipes.spd(learningRate: schedule, lambda: lambda, beta1: b1, beta2: b2, epsilon: eps) })
+        case "adafactor":
+            let decay = try r.optionalFloat("beta2_decay", default: -0.8)
+            let eps1 = try r.optionalFloat("eps1", default: Float.ulpOfOne)
+            let eps2 = try r.optionalFloat("eps2", default: 1e-3)
+            let d = try r.optionalFloat("d", default: 1)
+            let wd = try r.optionalFloat("weight_decay", default: 0)
+            transform = AnyGradientTransform(try built {
+                try Recipes.adafactor(learningRate: schedule, beta2Decay: decay, epsilon1: eps1, epsilon2: eps2, clipThreshold: d,
+                                      weightDecay: wd)
+            })
         case "muon":
             let momentum = try r.optionalFloat("momentum", default: 0.95)
             let nesterov = try r.optionalBool("nesterov", default: true)
@@ -108,7 +118,7 @@ public struct TraceRecipe {
             }
             transform = AnyGradientTransform(SequenceTransform(members))
         default:
-            throw TraceError(r.at("method"), "unknown method \"\(method)\" (\((TraceRecipe.stepRuleMethods + ["l2sp", "digrap", "pcgrad", "ftp", "spd", "muon", "chain"]).joined(separator: ", ")))")
+            throw TraceError(r.at("method"), "unknown method \"\(method)\" (\((TraceRecipe.stepRuleMethods + ["l2sp", "digrap", "pcgrad", "ftp", "spd", "adafactor", "muon", "chain"]).joined(separator: ", ")))")
         }
         if isBase && !TraceRecipe.stepRuleMethods.contains(method) {
             throw TraceError(r.at("method"), "a base recipe must be a step rule (\(TraceRecipe.stepRuleMethods.joined(separator: ", ")))")
