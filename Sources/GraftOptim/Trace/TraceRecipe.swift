@@ -11,7 +11,8 @@ public struct TraceRecipe {
     /// The transform names accepted in a `chain` recipe's `transforms` list.
     public static let chainTransformNames = ["add_decayed_weights", "anchor_decay", "adam", "momentum", "scale",
                                              "scale_by_learning_rate", "clip_by_global_norm", "directional_projection",
-                                             "trainable_projection", "selective_projection_decay", "identity"]
+                                             "trainable_projection", "selective_projection_decay", "identity",
+                                             "rmsprop", "adagrad", "radam", "nadam", "lion", "trust_ratio"]
 
     init(_ value: Any?, at location: String, isBase: Bool, baseLearningRate: Float? = nil) throws {
         var r = try JSONObjectReader(value, at: location)
@@ -221,6 +222,29 @@ public struct TraceRecipe {
             let (b1, b2) = try betas(&t)
             let eps = try t.optionalFloat("eps", default: 1e-8), ams = try t.optionalBool("amsgrad", default: false)
             member = try built { try ScaleByAdam(beta1: b1, beta2: b2, epsilon: eps, amsgrad: ams) }
+        case "rmsprop":
+            let alpha = try t.optionalFloat("alpha", default: 0.99), eps = try t.optionalFloat("eps", default: 1e-8)
+            let m = try t.optionalFloat("momentum", default: 0), centered = try t.optionalBool("centered", default: false)
+            member = try built { try ScaleByRMS(alpha: alpha, epsilon: eps, momentum: m, centered: centered) }
+        case "adagrad":
+            let decay = try t.optionalFloat("lr_decay", default: 0), s0 = try t.optionalFloat("initial_accumulator_value", default: 0)
+            let eps = try t.optionalFloat("eps", default: 1e-10)
+            member = try built { try ScaleByAdagrad(learningRateDecay: decay, initialAccumulator: s0, epsilon: eps) }
+        case "radam":
+            let (b1, b2) = try betas(&t)
+            let eps = try t.optionalFloat("eps", default: 1e-8)
+            member = try built { try ScaleByRAdam(beta1: b1, beta2: b2, epsilon: eps) }
+        case "nadam":
+            let (b1, b2) = try betas(&t)
+            let eps = try t.optionalFloat("eps", default: 1e-8), psi = try t.optionalFloat("momentum_decay", default: 4e-3)
+            member = try built { try ScaleByNAdam(beta1: b1, beta2: b2, epsilon: eps, momentumDecay: psi) }
+        case "lion":
+            let (b1, b2) = try betas(&t, default: (0.9, 0.99))
+            member = try built { try ScaleByLion(beta1: b1, beta2: b2) }
+        case "trust_ratio":
+            let c = try t.optionalFloat("trust_coefficient", default: 1), n = try t.optionalFloat("min_norm", default: 0)
+            let eps = try t.optionalFloat("eps", default: 0)
+            member = try built { try ScaleByTrustRatio(trustCoefficient: c, minNorm: n, epsilon: eps) }
         case "momentum":
             let m = Float(try t.number("momentum")), d = try t.optionalFloat("dampening", default: 0)
             let n = try t.optionalBool("nesterov", default: false)
