@@ -90,6 +90,16 @@ struct StepRuleLawTests {
         try TransformLaws.isDeterministic(make)
         let fixture = LawFixture()
         #expect(try fixture.runOptimizer(try make(), steps: 1...2) != fixture.initialValues)
+        // Inspection: a momentum buffer for matrices ((1 − μ) g after one step), Adam moments for the rest.
+        let (o, _) = try fixture.optimizer(try make())
+        let g = fixture.gradients(step: 1)
+        try o.step(objectives: [Dictionary(uniqueKeysWithValues: zip(fixture.infos.map(\.path), g))])
+        let w = try #require(o.state(of: "muon", for: "body.0.weight", as: ScaleByMuon.TensorState.self))
+        let mu: Float = 0.95
+        #expect(w.momentumBuffer?.scalars == g[0].scalars.map { Float(0) + (1 - mu) * ($0 - 0) })
+        #expect(w.m == nil)
+        let b = try #require(o.state(of: "muon", for: "body.0.bias", as: ScaleByMuon.TensorState.self))
+        #expect(b.momentumBuffer == nil && b.m?.shape == [6] && b.v?.shape == [6])
     }
 
     /// Adafactor is per tensor too: two threads equal one; its factored state round-trips and
@@ -99,6 +109,16 @@ struct StepRuleLawTests {
         try TransformLaws.parallelEqualsSerial(make)
         try TransformLaws.roundTripsState(make)
         try TransformLaws.isDeterministic(make)
+        // Inspection: factored statistics for a matrix, V for a vector; at t = 1 (β̂ = 1) they are the means of g².
+        let (o, _) = try LawFixture().optimizer(try Recipes.adafactor(learningRate: 0.05))
+        let g = LawFixture().gradients(step: 1)
+        try o.step(objectives: [Dictionary(uniqueKeysWithValues: zip(LawFixture().infos.map(\.path), g))])
+        let w = try #require(o.state(of: "adafactor", for: "body.0.weight", as: ScaleByAdafactor.TensorState.self))
+        let g0 = g[0].scalars
+        let row0 = (0..<5).reduce(Float(0)) { $0 + g0[$1] * g0[$1] } / 5
+        #expect(w.rowVariance?.shape == [6] && w.columnVariance?.shape == [5] && w.variance == nil)
+        #expect(abs((w.rowVariance?.scalars[0] ?? 0) - row0) <= 1e-5 * max(1, row0))
+        #expect(o.state(of: "adafactor", for: "body.0.bias", as: ScaleByAdafactor.TensorState.self)?.variance?.shape == [6])
         let layout = try ScaleByAdafactor(learningRate: 0.1).stateLayout(for: ParameterInfo(path: "w", shape: [2, 6, 5], anchor: .initial))
         #expect(layout.tensors.map(\.shape) == [[2, 6], [2, 5]])
         #expect(throws: OptimizerError.self) { _ = try ScaleByAdafactor(learningRate: 0.1, clipThreshold: 0.5) }

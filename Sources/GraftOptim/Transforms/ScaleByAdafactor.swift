@@ -19,6 +19,16 @@ import GraftTensor
 /// State per parameter: `row_var` (shape without the last dimension) and `col_var` (without
 /// the second-to-last) for rank ≥ 2 — O(R + C) per matrix instead of O(RC) — else `variance`.
 public struct ScaleByAdafactor: TensorTransform {
+    /// A copy of one parameter's second-moment statistics (for inspection).
+    public struct TensorState: Sendable, Equatable {
+        /// The row averages r (rank ≥ 2).
+        public var rowVariance: Tensor?
+        /// The column averages s (rank ≥ 2).
+        public var columnVariance: Tensor?
+        /// The unfactored V (rank ≤ 1).
+        public var variance: Tensor?
+    }
+
     /// α, the learning rate (the same schedule as the `ScaleByLearningRate` after it).
     public let learningRate: Schedule
     /// c, the exponent of the second-moment weight `t^c` (−0.8).
@@ -61,6 +71,15 @@ public struct ScaleByAdafactor: TensorTransform {
         var col = s
         col.remove(at: s.count - 2)
         return StateLayout(tensors: [.init(name: "row_var", shape: Array(s.dropLast())), .init(name: "col_var", shape: col)])
+    }
+
+    public func inspectState(_ state: StateView, for parameter: ParameterInfo) -> (any Sendable)? {
+        let layout = stateLayout(for: parameter)
+        if layout.tensors.count == 2 {
+            return TensorState(rowVariance: state.copyTensor(0, shape: layout.tensors[0].shape),
+                               columnVariance: state.copyTensor(1, shape: layout.tensors[1].shape), variance: nil)
+        }
+        return TensorState(rowVariance: nil, columnVariance: nil, variance: state.copyTensor(0, shape: parameter.shape))
     }
 
     public func update(_ slot: TensorSlot, state: StateView, step: StepInfo) {

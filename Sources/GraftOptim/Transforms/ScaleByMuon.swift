@@ -21,6 +21,17 @@ import GraftTensor
 /// element) for matrices, `m`, `v` (8 B) for the rest; the Newton–Schulz scratch is allocated per
 /// tensor per step (3 small matrices).
 public struct ScaleByMuon: TensorTransform {
+    /// A copy of one parameter's state (for inspection): the momentum buffer of a matrix, or
+    /// the fallback's Adam moments.
+    public struct TensorState: Sendable, Equatable {
+        /// The momentum buffer b (matrices only).
+        public var momentumBuffer: Tensor?
+        /// The fallback's first moment m (other ranks only).
+        public var m: Tensor?
+        /// The fallback's second moment v (other ranks only).
+        public var v: Tensor?
+    }
+
     /// μ, the momentum (0.95).
     public let momentum: Float
     /// Whether the Nesterov form is orthogonalised.
@@ -74,6 +85,12 @@ public struct ScaleByMuon: TensorTransform {
 
     public func stateLayout(for parameter: ParameterInfo) -> StateLayout {
         parameter.rank == 2 ? .perElement(["momentum_buffer"], of: parameter) : .perElement(["m", "v"], of: parameter)
+    }
+
+    public func inspectState(_ state: StateView, for parameter: ParameterInfo) -> (any Sendable)? {
+        parameter.rank == 2
+            ? TensorState(momentumBuffer: state.copyTensor(0, shape: parameter.shape), m: nil, v: nil)
+            : TensorState(momentumBuffer: nil, m: state.copyTensor(0, shape: parameter.shape), v: state.copyTensor(1, shape: parameter.shape))
     }
 
     public func update(_ slot: TensorSlot, state: StateView, step: StepInfo) {
