@@ -17,6 +17,15 @@ struct EngineThreadSafetyTests {
         ("digrap fixed, update", { try Recipes.digrap(learningRate: 0.01, omega: .fixed(1), placement: .update) }),
         ("spd", { AnyGradientTransform(try Recipes.spd(learningRate: 0.01, lambda: 0.5)) }),
         ("ftp", { try Recipes.ftp(learningRate: 0.01) }),
+        ("rmsprop centered momentum", { AnyGradientTransform(try Recipes.rmsprop(learningRate: 0.01, momentum: 0.9, centered: true)) }),
+        ("adagrad", { AnyGradientTransform(try Recipes.adagrad(learningRate: 0.01, initialAccumulator: 0.1)) }),
+        ("radam", { AnyGradientTransform(try Recipes.radam(learningRate: 0.01, weightDecay: 0.01, decoupledWeightDecay: true)) }),
+        ("nadam", { AnyGradientTransform(try Recipes.nadam(learningRate: 0.01)) }),
+        ("lion", { AnyGradientTransform(try Recipes.lion(learningRate: 0.001, weightDecay: 0.1)) }),
+        ("lamb", { AnyGradientTransform(try Recipes.lamb(learningRate: 0.01, weightDecay: 0.01)) }),
+        ("muon", { AnyGradientTransform(try Recipes.muon(learningRate: 0.01)) }),
+        ("adafactor", { AnyGradientTransform(try Recipes.adafactor(learningRate: 0.01, weightDecay: 0.01)) }),
+        ("l2sp on lion", { try Recipes.l2sp(learningRate: 0.001, alpha: 0.1, base: .lion()) }),
         ("clip, unfused", { AnyGradientTransform(try chain { try ClipByGlobalNorm(maxNorm: 1); try ScaleByAdam(); try ScaleByLearningRate(0.01) }) }),
     ]
 

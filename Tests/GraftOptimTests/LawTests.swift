@@ -324,6 +324,18 @@ struct LawTests {
         RecipeCase("ftp") { try Recipes.ftp(learningRate: 0.05, mu: 0.1) },
         RecipeCase("ftp-sgd") { try Recipes.ftp(learningRate: 0.05, k: 0.5, mu: 0.1, base: .sgd(momentum: 0.9)) },
         RecipeCase("spd") { try Recipes.spd(learningRate: 0.05, lambda: 0.5) },
+        RecipeCase("rmsprop") { try Recipes.rmsprop(learningRate: 0.01) },
+        RecipeCase("rmsprop-centered-momentum") { try Recipes.rmsprop(learningRate: 0.005, momentum: 0.5, centered: true) },
+        RecipeCase("adagrad") { try Recipes.adagrad(learningRate: 0.1, weightDecay: 1e-3) },
+        RecipeCase("radam") { try Recipes.radam(learningRate: 0.05) },
+        RecipeCase("nadam") { try Recipes.nadam(learningRate: 0.05, weightDecay: 1e-3, decoupledWeightDecay: true) },
+        RecipeCase("lion") { try Recipes.lion(learningRate: 0.03, weightDecay: 0.01) },
+        RecipeCase("lamb") { try Recipes.lamb(learningRate: 0.05) },
+        RecipeCase("muon") { try Recipes.muon(learningRate: 0.02, weightDecay: 0) },
+        RecipeCase("adafactor") { try Recipes.adafactor(learningRate: 0.05) },
+        RecipeCase("l2sp-rmsprop") { try Recipes.l2sp(learningRate: 0.01, alpha: 0.05, base: .rmsprop()) },
+        RecipeCase(pcgrad: "pcgrad-nadam") { try Recipes.pcgrad(learningRate: 0.05, base: .nadam()) },
+        RecipeCase("ftp-radam") { try Recipes.ftp(learningRate: 0.05, mu: 0.1, base: .radam()) },
     ]
 
     /// Every recipe minimises a sum of two quadratics (two objectives: PCGrad gets both, the

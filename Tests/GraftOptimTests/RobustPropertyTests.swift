@@ -335,7 +335,9 @@ struct RobustPropertyTests {
 
     // MARK: L2-SP, FTP, SPD
 
-    @Test("L2-SP with α = β = 0 is the plain step rule", arguments: [StepRule.sgd(momentum: 0.9, weightDecay: 0.01), .adam(amsgrad: true), .adamW()])
+    @Test("L2-SP with α = β = 0 is the plain step rule", arguments: [StepRule.sgd(momentum: 0.9, weightDecay: 0.01), .adam(amsgrad: true), .adamW(),
+                                                                         .rmsprop(momentum: 0.5, centered: true), .adagrad(initialAccumulator: 0.1),
+                                                                         .radam(weightDecay: 0.01, decoupledWeightDecay: true), .nadam(), .lion(weightDecay: 0.1)])
     func l2spZeroIsThePlainRule(_ base: StepRule) throws {
         let anchors = shiftedAnchors(makeProblemParameters())
         let plain = try runOneGroup(try base.transform(learningRate: 0.05), params: makeProblemParameters(), steps: 5, anchors: anchors)

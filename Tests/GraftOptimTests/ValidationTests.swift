@@ -194,10 +194,10 @@ struct ValidationTests {
                 try ParameterGroup("all", selecting: .all, transform: Identity()),
             ])
         }
-        // A group that only selects untrainable parameters selects nothing.
+        // A group that only selects untrainable parameters says so (issue 14), naming them.
         let params = makeProblemParameters()
         params[2].parameter.isTrainable = false
-        expectError(.emptyGroup(group: "head")) {
+        expectError(.onlyFrozenParameters(group: "head", paths: [params[2].path]), fragments: ["only frozen", params[2].path]) {
             _ = try Optimizer(parameters: params, groups: [
                 try ParameterGroup("head", selecting: .prefix("head."), transform: Identity()),
                 try ParameterGroup("all", selecting: .all, transform: Identity()),

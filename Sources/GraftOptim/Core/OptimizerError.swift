@@ -33,6 +33,10 @@ public enum OptimizerError: Error, Equatable, CustomStringConvertible, Sendable 
     case missingProvidedGradient(group: String, step: Int)
     /// A member name looked up in `state(of:for:)` that the chain does not have.
     case unknownMember(name: String)
+    /// Two members of one group's chain share a name (names must be unique, as in optax's `named_chain`).
+    case duplicateMember(name: String, group: String)
+    /// A group whose selectors match only frozen (`isTrainable == false`) parameters.
+    case onlyFrozenParameters(group: String, paths: [String])
 
     public var description: String {
         switch self {
@@ -64,6 +68,11 @@ public enum OptimizerError: Error, Equatable, CustomStringConvertible, Sendable 
             return "group '\(group)' learns ω from a provided gradient, but step \(step) has none"
         case let .unknownMember(name):
             return "no chain member is named '\(name)'"
+        case let .duplicateMember(name, group):
+            return "two members of group '\(group)''s chain are named '\(name)' (member names must be unique within a chain)"
+        case let .onlyFrozenParameters(group, paths):
+            let shown = paths.prefix(3).map { "'\($0)'" }.joined(separator: ", ") + (paths.count > 3 ? ", …" : "")
+            return "parameter group '\(group)' selects only frozen parameters (\(paths.count): \(shown)); set isTrainable = true on them or remove the group"
         }
     }
 }

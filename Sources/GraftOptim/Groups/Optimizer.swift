@@ -53,6 +53,12 @@ public final class Optimizer {
         let allGroups = groups + (defaultGroup.map { [$0] } ?? [])
         var seen = Set<String>()
         for g in allGroups where !seen.insert(g.name).inserted { throw OptimizerError.duplicateGroup(group: g.name) }
+        for g in allGroups {
+            var names = Set<String>()
+            for name in g.transform?.memberNames ?? [] where !names.insert(name).inserted {
+                throw OptimizerError.duplicateMember(name: name, group: g.name)
+            }
+        }
 
         let infos = parameters.map {
             ParameterInfo(path: $0.path, shape: $0.parameter.shape, anchor: $0.parameter.anchor, isTrainable: $0.parameter.isTrainable)
@@ -68,6 +74,8 @@ public final class Optimizer {
             let isDefault = defaultGroup != nil && gi == allGroups.count - 1
             if !took && !isDefault {
                 if matchedAny, let owner = firstOwner { throw OptimizerError.shadowedGroup(group: g.name, by: allGroups[owner].name) }
+                let frozen = parameters.indices.filter { !infos[$0].isTrainable && g.matches(infos[$0]) }
+                if !frozen.isEmpty { throw OptimizerError.onlyFrozenParameters(group: g.name, paths: frozen.map { parameters[$0].path }) }
                 throw OptimizerError.emptyGroup(group: g.name)
             }
         }
@@ -128,6 +136,35 @@ public final class Optimizer {
         return rt.infos[place.index].anchor == .zero && rt.transform.usesAnchors ? Tensor(zeros: rt.infos[place.index].shape) : nil
     }
 
+    /// Takes the anchors θ0 again from the parameters' current values (or from `explicit`
+    /// tensors by path): call it after loading pre-trained weights into the parameters of an
+    /// optimizer built before the load, which otherwise anchors to the values it saw when it
+    /// was built. Only anchors the optimizer stores change (parameters with an `.initial` or
+    /// explicit anchor in groups whose chain uses anchors); zero anchors stay zero. Call it
+    /// before the first step: state that refers to θ0 (DiGraP's previous direction) is kept.
+    /// - Throws: `unknownPath` for an explicit path the optimizer does not know,
+    ///   `shapeMismatch` for an explicit tensor of the wrong shape. Nothing changes then.
+    public func retakeAnchors(_ explicit: [String: Tensor] = [:]) throws {
+        for (path, tensor) in explicit {
+            guard let i = indexByPath[path] else { throw OptimizerError.unknownPath(path: path) }
+            let shape = parameters[i].parameter.shape
+            guard tensor.shape == shape else { throw OptimizerError.shapeMismatch(path: path, expected: shape, actual: tensor.shape) }
+        }
+        for rt in runtimes where rt.transform.usesAnchors {
+            for (k, i) in rt.indices.enumerated() {
+                let p = parameters[i]
+                if let tensor = explicit[p.path] {
+                    rt.anchors[k] = tensor
+                } else if rt.anchors[k] != nil {
+                    rt.anchors[k] = p.parameter.value
+                } else {
+                    continue
+                }
+                _ = rt.anchors[k]!.unsafeMutableStorage()  // its own storage, never shared with the parameter
+            }
+        }
+    }
+
     /// The state of the chain member named `member` for a parameter (cast it to the member's
     /// `TensorState`), or `nil`.
     public func state(of member: String, for path: String) -> (any Sendable)? {
@@ -160,6 +197,31 @@ public final class Optimizer {
             out.merge(member.telemetry(rt.storages[m].view(place.index), rt.infos[place.index])) { _, b in b }
         }
         return out
+    }
+
+    /// Telemetry of a parameter, or a typed error: `unknownPath` for a path that is not an
+    /// updated parameter (where `telemetry(for:)` returns `[:]`, which a typo cannot be told from).
+    public func requireTelemetry(for path: String) throws -> [String: Double] {
+        guard let i = indexByPath[path], placement[i] != nil else { throw OptimizerError.unknownPath(path: path) }
+        return telemetry(for: path)
+    }
+
+    /// A listing of every group, member and state tensor with shapes and bytes (PyTorch's
+    /// `state_dict()` seen as a table): print it, or read `groups`.
+    public func stateDescription() -> OptimizerStateDescription {
+        OptimizerStateDescription(groups: runtimes.map { rt in
+            let members = rt.members.enumerated().map { m, member in
+                OptimizerStateDescription.Member(name: member.name, kind: member.kind, entries: rt.infos.enumerated().compactMap { k, info in
+                    let layout = member.stateLayout(for: info)
+                    guard !layout.tensors.isEmpty || !layout.scalars.isEmpty else { return nil }
+                    return OptimizerStateDescription.Entry(path: info.path, tensors: layout.tensors.map { ($0.name, $0.shape) },
+                                                           scalars: layout.scalars)
+                })
+            }
+            let anchorBytes = rt.anchors.reduce(0) { $0 + ($1?.count ?? 0) * 4 }
+            return OptimizerStateDescription.Group(name: rt.group.name, step: rt.step, parameters: rt.infos.map(\.path),
+                                                   members: members, anchorBytes: anchorBytes)
+        })
     }
 
     /// The step count t of a group (steps it has taken).

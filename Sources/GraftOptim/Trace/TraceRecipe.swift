@@ -14,7 +14,8 @@ public struct TraceRecipe {
     /// The transform names accepted in a `chain` recipe's `transforms` list.
     public static let chainTransformNames = ["add_decayed_weights", "anchor_decay", "adam", "momentum", "scale",
                                              "scale_by_learning_rate", "clip_by_global_norm", "directional_projection",
-                                             "trainable_projection", "selective_projection_decay", "identity"]
+                                             "trainable_projection", "selective_projection_decay", "identity",
+                                             "rmsprop", "adagrad", "radam", "nadam", "lion", "trust_ratio"]
 
     init(_ value: JSONValue?, at location: String, isBase: Bool, baseLearningRate: Float? = nil) throws {
         var r = try JSONObjectReader(value, at: location)
@@ -33,7 +34,7 @@ public struct TraceRecipe {
         let schedule = Schedule.constant(lr)
         var aggregator = AnyGradientAggregator(SumAggregator())
         switch method {
-        case "sgd", "adam", "adamw":
+        case _ where TraceRecipe.stepRuleMethods.contains(method):
             let rule = try TraceRecipe.stepRule(method, &r)
             transform = try built { try rule.transform(learningRate: schedule) }
         case "l2sp":
@@ -90,6 +91,29 @@ public struct TraceRecipe {
             let (b1, b2) = try TraceRecipe.betas(&r)
             let eps = try r.optionalFloat("eps", default: 1e-8)
             transform = AnyGradientTransform(try built { try Recipes.spd(learningRate: schedule, lambda: lambda, beta1: b1, beta2: b2, epsilon: eps) })
+        case "adafactor":
+            let decay = try r.optionalFloat("beta2_decay", default: -0.8)
+            let eps1 = try r.optionalFloat("eps1", default: Float.ulpOfOne)
+            let eps2 = try r.optionalFloat("eps2", default: 1e-3)
+            let d = try r.optionalFloat("d", default: 1)
+            let wd = try r.optionalFloat("weight_decay", default: 0)
+            transform = AnyGradientTransform(try built {
+                try Recipes.adafactor(learningRate: schedule, beta2Decay: decay, epsilon1: eps1, epsilon2: eps2, clipThreshold: d,
+                                      weightDecay: wd)
+            })
+        case "muon":
+            let momentum = try r.optionalFloat("momentum", default: 0.95)
+            let nesterov = try r.optionalBool("nesterov", default: true)
+            let steps = try r.optionalFloat("ns_steps", default: 5)
+            guard steps == steps.rounded(), steps >= 1, steps < 100 else { throw TraceError(r.at("ns_steps"), "expected a whole number in 1 ..< 100") }
+            let wd = try r.optionalFloat("weight_decay", default: 0.1)
+            let scale = try r.optionalFloat("adam_lr_scale", default: 1)
+            let (b1, b2) = try TraceRecipe.betas(&r, key: "adam_betas")
+            let eps = try r.optionalFloat("adam_eps", default: 1e-8)
+            transform = AnyGradientTransform(try built {
+                try Recipes.muon(learningRate: schedule, momentum: momentum, nesterov: nesterov, steps: Int(steps), weightDecay: wd,
+                                 adamLearningRateScale: scale, adamBeta1: b1, adamBeta2: b2, adamEpsilon: eps)
+            })
         case "chain":
             let items = try r.array("transforms")
             var members: [AnyGradientTransform] = []
@@ -98,19 +122,22 @@ public struct TraceRecipe {
             }
             transform = AnyGradientTransform(SequenceTransform(members))
         default:
-            throw TraceError(r.at("method"), "unknown method \"\(method)\" (sgd, adam, adamw, l2sp, digrap, pcgrad, ftp, spd, chain)")
+            throw TraceError(r.at("method"), "unknown method \"\(method)\" (\((TraceRecipe.stepRuleMethods + ["l2sp", "digrap", "pcgrad", "ftp", "spd", "adafactor", "muon", "chain"]).joined(separator: ", ")))")
         }
-        if isBase && !["sgd", "adam", "adamw"].contains(method) {
-            throw TraceError(r.at("method"), "a base recipe must be sgd, adam or adamw")
+        if isBase && !TraceRecipe.stepRuleMethods.contains(method) {
+            throw TraceError(r.at("method"), "a base recipe must be a step rule (\(TraceRecipe.stepRuleMethods.joined(separator: ", ")))")
         }
         self.aggregator = aggregator
         try r.rejectUnknownKeys()
     }
 
-    static func betas(_ r: inout JSONObjectReader) throws -> (Float, Float) {
-        guard let v = r.value("betas") else { return (0.9, 0.999) }
-        let b = try JSONObjectReader.floats(v, at: r.at("betas"))
-        guard b.count == 2 else { throw TraceError(r.at("betas"), "expected two numbers") }
+    /// The methods that are step rules (and may serve as a `base`).
+    public static let stepRuleMethods = ["sgd", "adam", "adamw", "rmsprop", "adagrad", "radam", "nadam", "lion", "lamb"]
+
+    static func betas(_ r: inout JSONObjectReader, key: String = "betas", default d: (Float, Float) = (0.9, 0.999)) throws -> (Float, Float) {
+        guard let v = r.value(key) else { return d }
+        let b = try JSONObjectReader.floats(v, at: r.at(key))
+        guard b.count == 2 else { throw TraceError(r.at(key), "expected two numbers") }
         return (b[0], b[1])
     }
 
@@ -130,10 +157,39 @@ public struct TraceRecipe {
             let (b1, b2) = try betas(&r)
             return .adam(beta1: b1, beta2: b2, epsilon: try r.optionalFloat("eps", default: 1e-8),
                          weightDecay: try r.optionalFloat("weight_decay", default: 0), amsgrad: try r.optionalBool("amsgrad", default: false))
-        default:
+        case "adamw":
             let (b1, b2) = try betas(&r)
             return .adamW(beta1: b1, beta2: b2, epsilon: try r.optionalFloat("eps", default: 1e-8),
                           weightDecay: try r.optionalFloat("weight_decay", default: 0.01), amsgrad: try r.optionalBool("amsgrad", default: false))
+        case "rmsprop":
+            return .rmsprop(alpha: try r.optionalFloat("alpha", default: 0.99), epsilon: try r.optionalFloat("eps", default: 1e-8),
+                            weightDecay: try r.optionalFloat("weight_decay", default: 0),
+                            momentum: try r.optionalFloat("momentum", default: 0), centered: try r.optionalBool("centered", default: false))
+        case "adagrad":
+            return .adagrad(learningRateDecay: try r.optionalFloat("lr_decay", default: 0),
+                            weightDecay: try r.optionalFloat("weight_decay", default: 0),
+                            initialAccumulator: try r.optionalFloat("initial_accumulator_value", default: 0),
+                            epsilon: try r.optionalFloat("eps", default: 1e-10))
+        case "radam":
+            let (b1, b2) = try betas(&r)
+            return .radam(beta1: b1, beta2: b2, epsilon: try r.optionalFloat("eps", default: 1e-8),
+                          weightDecay: try r.optionalFloat("weight_decay", default: 0),
+                          decoupledWeightDecay: try r.optionalBool("decoupled_weight_decay", default: false))
+        case "nadam":
+            let (b1, b2) = try betas(&r)
+            return .nadam(beta1: b1, beta2: b2, epsilon: try r.optionalFloat("eps", default: 1e-8),
+                          weightDecay: try r.optionalFloat("weight_decay", default: 0),
+                          momentumDecay: try r.optionalFloat("momentum_decay", default: 4e-3),
+                          decoupledWeightDecay: try r.optionalBool("decoupled_weight_decay", default: false))
+        case "lion":
+            let (b1, b2) = try betas(&r, default: (0.9, 0.99))
+            return .lion(beta1: b1, beta2: b2, weightDecay: try r.optionalFloat("weight_decay", default: 0))
+        case "lamb":
+            let (b1, b2) = try betas(&r)
+            return .lamb(beta1: b1, beta2: b2, epsilon: try r.optionalFloat("eps", default: 1e-6),
+                         weightDecay: try r.optionalFloat("weight_decay", default: 0))
+        default:
+            throw TraceError(r.at("method"), "not a step rule: \"\(method)\"")
         }
     }
 
@@ -141,7 +197,9 @@ public struct TraceRecipe {
         guard let v = r.value("base") else { throw TraceError(r.at("base"), "required key is missing") }
         var b = try JSONObjectReader(v, at: r.at("base"))
         let method = try b.string("method")
-        guard ["sgd", "adam", "adamw"].contains(method) else { throw TraceError(b.at("method"), "a base recipe must be sgd, adam or adamw") }
+        guard stepRuleMethods.contains(method) else {
+            throw TraceError(b.at("method"), "a base recipe must be a step rule (\(stepRuleMethods.joined(separator: ", ")))")
+        }
         if b.has("lr") { throw TraceError(b.at("lr"), "a base recipe takes the outer recipe's lr") }
         let rule = try stepRule(method, &b)
         try b.rejectUnknownKeys()
@@ -167,6 +225,29 @@ public struct TraceRecipe {
             let (b1, b2) = try betas(&t)
             let eps = try t.optionalFloat("eps", default: 1e-8), ams = try t.optionalBool("amsgrad", default: false)
             member = try built { try ScaleByAdam(beta1: b1, beta2: b2, epsilon: eps, amsgrad: ams) }
+        case "rmsprop":
+            let alpha = try t.optionalFloat("alpha", default: 0.99), eps = try t.optionalFloat("eps", default: 1e-8)
+            let m = try t.optionalFloat("momentum", default: 0), centered = try t.optionalBool("centered", default: false)
+            member = try built { try ScaleByRMS(alpha: alpha, epsilon: eps, momentum: m, centered: centered) }
+        case "adagrad":
+            let decay = try t.optionalFloat("lr_decay", default: 0), s0 = try t.optionalFloat("initial_accumulator_value", default: 0)
+            let eps = try t.optionalFloat("eps", default: 1e-10)
+            member = try built { try ScaleByAdagrad(learningRateDecay: decay, initialAccumulator: s0, epsilon: eps) }
+        case "radam":
+            let (b1, b2) = try betas(&t)
+            let eps = try t.optionalFloat("eps", default: 1e-8)
+            member = try built { try ScaleByRAdam(beta1: b1, beta2: b2, epsilon: eps) }
+        case "nadam":
+            let (b1, b2) = try betas(&t)
+            let eps = try t.optionalFloat("eps", default: 1e-8), psi = try t.optionalFloat("momentum_decay", default: 4e-3)
+            member = try built { try ScaleByNAdam(beta1: b1, beta2: b2, epsilon: eps, momentumDecay: psi) }
+        case "lion":
+            let (b1, b2) = try betas(&t, default: (0.9, 0.99))
+            member = try built { try ScaleByLion(beta1: b1, beta2: b2) }
+        case "trust_ratio":
+            let c = try t.optionalFloat("trust_coefficient", default: 1), n = try t.optionalFloat("min_norm", default: 0)
+            let eps = try t.optionalFloat("eps", default: 0)
+            member = try built { try ScaleByTrustRatio(trustCoefficient: c, minNorm: n, epsilon: eps) }
         case "momentum":
             let m = try t.float("momentum"), d = try t.optionalFloat("dampening", default: 0)
             let n = try t.optionalBool("nesterov", default: false)
