@@ -17,6 +17,15 @@ public struct BatchSampler {
     private var position = 0
     private var buffer: Tensor
     private var labelBuffer: [Int] = []
+    /// Data-parallel sharding: rank `index` of `count` receives only rows
+    /// `⌊n·index/count⌋ ..< ⌊n·(index+1)/count⌋` of each global batch of `n` rows. The order and
+    /// the global batches are the same on every rank (same seed), so the shards partition them.
+    /// `(0, 1)` (the default) is the whole batch.
+    public var shard: (index: Int, count: Int) = (0, 1) {
+        didSet { precondition(shard.count >= 1 && (0..<shard.count).contains(shard.index), "BatchSampler: invalid shard \(shard)") }
+    }
+    /// Rows of the last global batch returned by `next()` (before sharding).
+    public private(set) var lastGlobalRows = 0
 
     /// - Throws: `invalidArgument` for a batch size < 1 or an images / labels mismatch.
     public init(images: Tensor, labels: [Int], batchSize: Int, dropLast: Bool = true, seed: UInt64) throws {
@@ -47,11 +56,13 @@ public struct BatchSampler {
     public mutating func next() -> (images: Tensor, labels: [Int])? {
         let remaining = order.count - position
         guard remaining > 0, !(dropLast && remaining < batchSize) else { return nil }
-        let n = min(batchSize, remaining)
+        let global = min(batchSize, remaining)
+        let lower = position + global * shard.index / shard.count, upper = position + global * (shard.index + 1) / shard.count
+        let n = upper - lower
         let width = images.shape[1]
         if buffer.shape[0] != n { buffer = Tensor(zeros: [n, width]) }
         labelBuffer.removeAll(keepingCapacity: true)
-        let rows = order[position..<(position + n)]
+        let rows = order[lower..<upper]
         images.withUnsafeBufferPointer { src in
             buffer.withUnsafeMutableBufferPointer { dst in
                 for (r, i) in rows.enumerated() {
@@ -60,7 +71,8 @@ public struct BatchSampler {
             }
         }
         for i in rows { labelBuffer.append(labels[i]) }
-        position += n
+        position += global
+        lastGlobalRows = global
         return (buffer, labelBuffer)
     }
 }
