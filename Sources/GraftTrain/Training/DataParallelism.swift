@@ -124,3 +124,39 @@ public final class GradientBucket {
         return Array(buffer[(count - extraSlots)...])
     }
 }
+
+extension GradientBucket {
+    /// Averages several objectives' gradients (e.g. the tasks of PCGrad) over ranks with one
+    /// all-reduce: every objective's tensors (paths in sorted order) scaled by `scale` go into
+    /// one buffer, which is summed over ranks and unpacked into new dictionaries. Every rank
+    /// must pass the same paths and shapes.
+    public static func allReduce(objectives: [[String: Tensor]], scale: Float,
+                                 over group: any DataParallelism) throws -> [[String: Tensor]] {
+        let keys = objectives.map { $0.keys.sorted() }
+        let total = zip(objectives, keys).reduce(0) { sum, o in o.1.reduce(sum) { $0 + o.0[$1]!.count } }
+        var buffer = [Float](repeating: 0, count: total)
+        var offset = 0
+        for (o, ks) in zip(objectives, keys) {
+            for k in ks {
+                o[k]!.withUnsafeBufferPointer { g in for i in g.indices { buffer[offset + i] = scale * g[i] } }
+                offset += o[k]!.count
+            }
+        }
+        try buffer.withUnsafeMutableBufferPointer { try group.allReduceSum($0) }
+        offset = 0
+        var result: [[String: Tensor]] = []
+        for (o, ks) in zip(objectives, keys) {
+            var reduced: [String: Tensor] = [:]
+            for k in ks {
+                var t = o[k]!
+                t.withUnsafeMutableBufferPointer { g in
+                    g.baseAddress!.update(from: Array(buffer[offset..<(offset + g.count)]), count: g.count)
+                }
+                offset += t.count
+                reduced[k] = t
+            }
+            result.append(reduced)
+        }
+        return result
+    }
+}
