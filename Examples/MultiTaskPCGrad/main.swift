@@ -215,7 +215,7 @@ struct RunResult {
 }
 
 func run(_ method: Method, options: Options, data: (train: MultiTaskData, test: MultiTaskData), seed: UInt64,
-         progress: ProgressLine, group: any Communicator) throws -> RunResult {
+         progress: ProgressLine, ranks: any Communicator) throws -> RunResult {
     let start = Date()
     let tasks = options.tasks
     let model = try MultiTaskModel(tasks: tasks, hidden: options.hidden, seed: seed &* 7919 &+ 1)
@@ -241,10 +241,10 @@ func run(_ method: Method, options: Options, data: (train: MultiTaskData, test: 
     let width = data.train.images.shape[1]
     // Data-parallel (under mpirun): this rank's rows of each global batch; gradients are
     // averaged over ranks with one all-reduce of all tasks' gradients per step.
-    guard options.batchSize >= group.size else {
-        throw UsageError("--batch-size \(options.batchSize) is smaller than the \(group.size) ranks")
+    guard options.batchSize >= ranks.size else {
+        throw UsageError("--batch-size \(options.batchSize) is smaller than the \(ranks.size) ranks")
     }
-    let shard = group.shard(ofRows: options.batchSize)
+    let shard = ranks.shard(ofRows: options.batchSize)
     var batchImages = Tensor(zeros: [shard.count, width])
     var batchLabels = tasks.map { _ in [Int](repeating: 0, count: shard.count) }
 
@@ -283,9 +283,9 @@ func run(_ method: Method, options: Options, data: (train: MultiTaskData, test: 
                 for p in model.trunkParameters + model.headParameters[k] { gradients[p.path] = p.parameter.gradient }
                 objectives.append(gradients)
             }
-            if group.size > 1 {
+            if ranks.size > 1 {
                 objectives = try GradientBucket.allReduce(objectives: objectives, scale: Float(shard.count) / Float(options.batchSize),
-                                                          over: group)
+                                                          over: ranks)
             }
             try optimizer.step(objectives: objectives)
             step += 1
@@ -363,7 +363,7 @@ do {
         let data = try split(domains, tasks: options.tasks, trainPerClass: options.trainPerClass, seed: seed &+ 202)
         (trainCount, testCount) = (data.train.count, data.test.count)
         for method in Method.allCases {
-            let r = try run(method, options: options, data: data, seed: seed, progress: progress, group: communicator)
+            let r = try run(method, options: options, data: data, seed: seed, progress: progress, ranks: communicator)
             results[method, default: []].append(r)
             progress.finish(String(format: "seed %llu · %@: %@ · %.1f s", seed, method.rawValue,
                                    zip(options.tasks, r.accuracy).map { String(format: "%@ %.1f%%", $0.rawValue, $1 * 100) }.joined(separator: ", "),
