@@ -107,7 +107,7 @@ extension Collective {
                 ParameterGroup("all", selecting: .all, aggregator: r.aggregator, transform: r.transform),
             ])
             var sampler = try BatchSampler(images: data.images, labels: data.labels, batchSize: 12, seed: 8)
-            if let group { sampler.shard = (group.rank, group.size) }
+            if let group { try sampler.setShard(rank: group.rank, of: group.size) }
             for _ in 0..<2 {
                 sampler.startEpoch()
                 while let b = sampler.next() {

@@ -192,7 +192,7 @@ extension Collective {
             var whole = try BatchSampler(images: images, labels: labels, batchSize: 7, dropLast: false, seed: 6)
             var shards = try (0..<ranks).map { r in
                 var s = try BatchSampler(images: images, labels: labels, batchSize: 7, dropLast: false, seed: 6)
-                s.shard = (r, ranks)
+                try s.setShard(rank: r, of: ranks)
                 s.startEpoch()
                 return s
             }
@@ -209,6 +209,16 @@ extension Collective {
                 #expect(joined == batch.labels)
                 #expect(counts.max()! - counts.min()! <= 1)
             }
+        }
+    }
+
+    @Test func misuseThrows() throws {
+        var sampler = try BatchSampler(images: randomUniformTensor([8, 2], seed: 1), labels: Array(0..<8), batchSize: 4, seed: 1)
+        #expect(throws: DataError.invalidArgument("shard: rank 2 is outside 0..<2")) { try sampler.setShard(rank: 2, of: 2) }
+        #expect(throws: DataError.invalidArgument("shard: a batch of 4 rows cannot be shared by 5 ranks")) { try sampler.setShard(rank: 0, of: 5) }
+        let bucket = GradientBucket(parameters: [NamedParameter(path: "p", parameter: Parameter(Tensor(zeros: [2])))], extraSlots: 1)
+        #expect(throws: DataParallelError.extrasMismatch(expected: 1, actual: 0)) {
+            try bucket.allReduce(scale: 1, over: SingleProcessCommunicator())
         }
     }
 }

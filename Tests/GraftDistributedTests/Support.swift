@@ -60,7 +60,7 @@ func manualTraining(_ classifier: Classifier, data: DigitDataset, batch: Int, ep
     var seeds = SeededGenerator(seed: 99)
     for _ in 0..<epochs {
         var sampler = try BatchSampler(images: data.images, labels: data.labels, batchSize: batch, seed: seeds.next())
-        if let group { sampler.shard = (group.rank, group.size) }
+        if let group { try sampler.setShard(rank: group.rank, of: group.size) }
         sampler.startEpoch()
         while let b = sampler.next() {
             classifier.model.zeroGradients()

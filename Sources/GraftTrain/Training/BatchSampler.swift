@@ -20,10 +20,8 @@ public struct BatchSampler {
     /// Data-parallel sharding: rank `index` of `count` receives only rows
     /// `⌊n·index/count⌋ ..< ⌊n·(index+1)/count⌋` of each global batch of `n` rows. The order and
     /// the global batches are the same on every rank (same seed), so the shards partition them.
-    /// `(0, 1)` (the default) is the whole batch.
-    public var shard: (index: Int, count: Int) = (0, 1) {
-        didSet { precondition(shard.count >= 1 && (0..<shard.count).contains(shard.index), "BatchSampler: invalid shard \(shard)") }
-    }
+    /// `(0, 1)` (the default) is the whole batch. Set with `setShard(rank:of:)`.
+    public private(set) var shard: (index: Int, count: Int) = (0, 1)
     /// Rows of the last global batch returned by `next()` (before sharding).
     public private(set) var lastGlobalRows = 0
 
@@ -39,6 +37,18 @@ public struct BatchSampler {
         self.dropLast = dropLast
         self.generator = SeededGenerator(seed: seed)
         self.buffer = Tensor(zeros: [min(batchSize, labels.count), images.shape[1]])
+    }
+
+    /// Makes `next()` return only rank `rank`'s rows of each global batch of `ranks` ranks.
+    /// - Throws: `invalidArgument` unless `0 ≤ rank < ranks` and `ranks ≤ batchSize`.
+    public mutating func setShard(rank: Int, of ranks: Int) throws {
+        guard ranks >= 1, (0..<ranks).contains(rank) else {
+            throw DataError.invalidArgument("shard: rank \(rank) is outside 0..<\(ranks)")
+        }
+        guard ranks <= batchSize else {
+            throw DataError.invalidArgument("shard: a batch of \(batchSize) rows cannot be shared by \(ranks) ranks")
+        }
+        shard = (rank, ranks)
     }
 
     /// Full batches per epoch (plus one partial batch when `dropLast` is false).

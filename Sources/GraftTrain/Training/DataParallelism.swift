@@ -26,6 +26,8 @@ public enum DataParallelError: Error, Equatable, Sendable, CustomStringConvertib
     case batchSmallerThanRanks(batch: Int, ranks: Int)
     /// The parameters differ between ranks (checksums differ) after `epoch`.
     case parametersDiverged(epoch: Int, checksum: UInt64)
+    /// `GradientBucket.allReduce` got another number of extras than it has slots.
+    case extrasMismatch(expected: Int, actual: Int)
 
     /// A readable message.
     public var description: String {
@@ -34,6 +36,8 @@ public enum DataParallelError: Error, Equatable, Sendable, CustomStringConvertib
             "a batch of \(batch) rows cannot be shared by \(ranks) ranks (every rank needs at least one row)"
         case let .parametersDiverged(epoch, checksum):
             "parameters differ between ranks after epoch \(epoch) (this rank's checksum \(String(checksum, radix: 16)))"
+        case let .extrasMismatch(expected, actual):
+            "gradient bucket: \(actual) extra values for \(expected) slots"
         }
     }
 }
@@ -101,7 +105,7 @@ public final class GradientBucket {
     /// gradient of the global batch's mean loss.
     @discardableResult
     public func allReduce(scale: Float, extras: [Float] = [], over group: any DataParallelism) throws -> [Float] {
-        precondition(extras.count == extraSlots, "GradientBucket: \(extras.count) extras for \(extraSlots) slots")
+        guard extras.count == extraSlots else { throw DataParallelError.extrasMismatch(expected: extraSlots, actual: extras.count) }
         try buffer.withUnsafeMutableBufferPointer { bucket in
             var offset = 0
             for p in parameters {

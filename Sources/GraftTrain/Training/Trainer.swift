@@ -83,7 +83,7 @@ public struct Trainer {
             let epochData = try augment?(data, epoch) ?? data
             var sampler = try BatchSampler(images: epochData.images, labels: epochData.labels, batchSize: batchSize,
                                            seed: orderSeed.next())
-            if let dp = dataParallel { sampler.shard = (dp.rank, dp.size) }
+            if let dp = dataParallel { try sampler.setShard(rank: dp.rank, of: dp.size) }
             sampler.startEpoch()
             var sum: Double = 0, batches = 0
             while let batch = sampler.next() {
