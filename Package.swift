@@ -2,7 +2,8 @@
 //
 // Graft: composable gradient transforms for robust fine-tuning.
 // Dependencies point one way: GraftTensor ← GraftSafetensors ← GraftNN ← GraftOptim ← GraftTrain ← Examples.
-// No package dependencies: only the toolchain and Debian's OpenBLAS (a system library).
+// No package dependencies: only the toolchain and Debian's OpenBLAS and Open MPI (system libraries;
+// only GraftDistributed and the programs using it link MPI).
 
 import PackageDescription
 
@@ -24,6 +25,12 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         .target(name: "CGraftSupport"),
+        // Open MPI (Debian's libopenmpi-dev): only GraftDistributed and the programs using it link it.
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
+        ),
 
         // MARK: - Library modules
 
@@ -32,6 +39,7 @@ let package = Package(
         .target(name: "GraftSafetensors", dependencies: ["GraftTensor"]),
         .target(name: "GraftOptim", dependencies: ["GraftTensor"]),
         .target(name: "GraftTrain", dependencies: ["GraftTensor", "GraftNN", "GraftOptim", "GraftSafetensors"]),
+        .target(name: "GraftDistributed", dependencies: ["CMPI", "GraftTensor", "GraftOptim", "GraftTrain"]),
         .target(name: "Graft", dependencies: ["GraftTensor", "GraftNN", "GraftOptim", "GraftSafetensors", "GraftTrain"]),
 
         // MARK: - Command-line tool
@@ -40,11 +48,11 @@ let package = Package(
 
         // MARK: - Examples
 
-        .executableTarget(name: "RobustFineTune", dependencies: ["Graft"], path: "Examples/RobustFineTune"),
+        .executableTarget(name: "RobustFineTune", dependencies: ["Graft", "GraftDistributed"], path: "Examples/RobustFineTune"),
         .executableTarget(name: "QuickStart", dependencies: ["Graft"], path: "Examples/QuickStart"),
         .executableTarget(name: "NNQuickStart", dependencies: ["Graft"], path: "Examples/NNQuickStart"),
         .executableTarget(name: "LoRAFineTune", dependencies: ["Graft"], path: "Examples/LoRAFineTune"),
-        .executableTarget(name: "MultiTaskPCGrad", dependencies: ["Graft"], path: "Examples/MultiTaskPCGrad"),
+        .executableTarget(name: "MultiTaskPCGrad", dependencies: ["Graft", "GraftDistributed"], path: "Examples/MultiTaskPCGrad"),
         // CustomTransform: the user-written transform is a small library (so the law tests can
         // import it); the executable next to it is the training demo.
         .target(name: "GradientNoiseExample", dependencies: ["GraftOptim"], path: "Examples/CustomTransform/GradientNoise"),
@@ -58,6 +66,7 @@ let package = Package(
         .executableTarget(name: "graft-bench",
                           dependencies: ["GraftNN", "GraftOptim", "GraftTensor", "GraftTrain", "GradientNoiseExample", "CGraftFloors"],
                           path: "Benchmarks/GraftBench"),
+        .executableTarget(name: "distributed-bench", dependencies: ["GraftDistributed", "GraftOptim", "GraftTensor"], path: "Benchmarks/DistributedBench"),
         .executableTarget(name: "safetensors-bench", dependencies: ["GraftSafetensors", "GraftTensor"], path: "Benchmarks/SafetensorsBench"),
 
         // MARK: - Tests
@@ -68,6 +77,7 @@ let package = Package(
         .testTarget(name: "GraftOptimTests", dependencies: ["GraftOptim", "GraftTestSupport"]),
         .testTarget(name: "GraftSafetensorsTests", dependencies: ["GraftSafetensors", "GraftTestSupport"]),
         .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftSafetensors", "GraftTestSupport"]),
+        .testTarget(name: "GraftDistributedTests", dependencies: ["GraftDistributed", "GraftTrain", "GraftOptim", "GraftTestSupport"]),
         .testTarget(name: "CustomTransformExampleTests", dependencies: ["GradientNoiseExample", "GraftOptim", "GraftTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

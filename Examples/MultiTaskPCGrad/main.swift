@@ -1,5 +1,6 @@
 import Foundation
 import Graft
+import GraftDistributed
 
 // Multi-task learning with gradient surgery on real digits.
 //
@@ -22,6 +23,8 @@ let usage = """
       pcgrad-tensor  PCGrad per parameter tensor (layer-wise)
     Base rule: Adam, cosine learning-rate decay. Reports per-task test accuracy and, from
     PCGrad's telemetry, the share of steps whose task gradients conflict, per layer.
+    Under `mpirun -np N` each rank takes its share of every batch and the task gradients are
+    averaged over the ranks with one all-reduce per step; rank 0 prints and writes.
 
     options:
       --tasks a,b,…     at least two of these tasks (default \(Options().tasks.map(\.rawValue).joined(separator: ","))):
@@ -205,7 +208,7 @@ struct RunResult {
 }
 
 func run(_ method: Method, options: Options, data: (train: MultiTaskData, test: MultiTaskData), seed: UInt64,
-         progress: ProgressLine) throws -> RunResult {
+         progress: ProgressLine, ranks: any Communicator) throws -> RunResult {
     let start = Date()
     let tasks = options.tasks
     let model = try MultiTaskModel(tasks: tasks, hidden: options.hidden, seed: seed &* 7919 &+ 1)
@@ -229,8 +232,14 @@ func run(_ method: Method, options: Options, data: (train: MultiTaskData, test: 
     // The batch order depends on the seed only, so every method sees the same batches.
     var order = SeededGenerator(seed: seed &+ 303)
     let width = data.train.images.shape[1]
-    var batchImages = Tensor(zeros: [options.batchSize, width])
-    var batchLabels = tasks.map { _ in [Int](repeating: 0, count: options.batchSize) }
+    // Data-parallel (under mpirun): this rank's rows of each global batch; gradients are
+    // averaged over ranks with one all-reduce of all tasks' gradients per step.
+    guard options.batchSize >= ranks.size else {
+        throw UsageError("--batch-size \(options.batchSize) is smaller than the \(ranks.size) ranks")
+    }
+    let shard = ranks.shard(ofRows: options.batchSize)
+    var batchImages = Tensor(zeros: [shard.count, width])
+    var batchLabels = tasks.map { _ in [Int](repeating: 0, count: shard.count) }
 
     let paths = model.trunkParameters.map(\.path)
     var conflictSteps = [[Int]](repeating: [], count: paths.count)
@@ -244,7 +253,7 @@ func run(_ method: Method, options: Options, data: (train: MultiTaskData, test: 
         var batches = 0
         for b in 0..<stepsPerEpoch {
             // Gather the batch (rows of the training images, one label per task).
-            let rows = permutation[(b * options.batchSize)..<((b + 1) * options.batchSize)]
+            let rows = permutation[(b * options.batchSize)..<((b + 1) * options.batchSize)].dropFirst(shard.lowerBound).prefix(shard.count)
             data.train.images.withUnsafeBufferPointer { src in
                 batchImages.withUnsafeMutableBufferPointer { dst in
                     for (r, i) in rows.enumerated() {
@@ -266,6 +275,10 @@ func run(_ method: Method, options: Options, data: (train: MultiTaskData, test: 
                 // Task k's gradient: the trunk and its own head (other heads: missing, so zero).
                 for p in model.trunkParameters + model.headParameters[k] { gradients[p.path] = p.parameter.gradient }
                 objectives.append(gradients)
+            }
+            if ranks.size > 1 {
+                objectives = try GradientBucket.allReduce(objectives: objectives, scale: Float(shard.count) / Float(options.batchSize),
+                                                          over: ranks)
             }
             try optimizer.step(objectives: objectives)
             step += 1
@@ -331,9 +344,11 @@ do {
     let (options, outputFolder) = ExampleCommandLine.parseOrExit("MultiTaskPCGrad", parse, output: \.output)
     ExampleEnvironment.configure(threads: options.threads)
     let wallStart = Date()
-    let progress = ProgressLine()
+    let communicator = try World.communicator()
+    let progress = communicator.isRoot ? ProgressLine() : ProgressLine(mode: .silent)
     let seeds = (0..<options.seeds).map { options.seed &+ UInt64($0) }
-    print("Graft multi-task PCGrad · tasks: \(options.tasks.map(\.rawValue).joined(separator: ", ")) · trunk 256-\(options.hidden.map(String.init).joined(separator: "-")) · Adam lr \(options.learningRate) (cosine) · batch \(options.batchSize) · \(options.epochs) epochs · seeds \(seeds.map(String.init).joined(separator: ", "))")
+    if communicator.isRoot { print("Graft multi-task PCGrad · tasks: \(options.tasks.map(\.rawValue).joined(separator: ", ")) · trunk 256-\(options.hidden.map(String.init).joined(separator: "-")) · Adam lr \(options.learningRate) (cosine) · batch \(options.batchSize) · \(options.epochs) epochs · seeds \(seeds.map(String.init).joined(separator: ", "))"
+                                   + (communicator.size > 1 ? " · \(communicator.size) data-parallel ranks" : "")) }
 
     let domains = try DigitDomains.load(explicitPath: options.data)
     var results: [Method: [RunResult]] = [:]
@@ -342,13 +357,15 @@ do {
         let data = try split(domains, tasks: options.tasks, trainPerClass: options.trainPerClass, seed: seed &+ 202)
         (trainCount, testCount) = (data.train.count, data.test.count)
         for method in Method.allCases {
-            let r = try run(method, options: options, data: data, seed: seed, progress: progress)
+            let r = try run(method, options: options, data: data, seed: seed, progress: progress, ranks: communicator)
             results[method, default: []].append(r)
             progress.finish(String(format: "seed %llu · %@: %@ · %.1f s", seed, method.rawValue,
                                    zip(options.tasks, r.accuracy).map { String(format: "%@ %.1f%%", $0.rawValue, $1 * 100) }.joined(separator: ", "),
                                    r.seconds))
         }
     }
+
+    guard communicator.isRoot else { exit(0) }  // rank 0 reports and writes
 
     // Accuracy table.
     var accuracyTable = try MarkdownTable(headers: ["aggregator"] + options.tasks.map(\.title) + ["mean", "wall time / run"],

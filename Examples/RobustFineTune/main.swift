@@ -1,5 +1,6 @@
 import Foundation
 import Graft
+import GraftDistributed
 
 // Robust fine-tuning on real digits: the DiGraP paper's table in miniature.
 // Pre-train an MLP on augmented MNIST + fonts, fine-tune on a small optdigits split with a
@@ -33,6 +34,9 @@ let usage = """
       --help                    this text
 
     Writes results.md, results.json, id-vs-ood.svg, omega.svg and hypergradient.svg to the output folder.
+
+    Data-parallel: `mpirun -np N RobustFineTune …` shards every batch over N ranks and averages the
+    gradients with one all-reduce per step (GraftDistributed); rank 0 prints and writes the outputs.
     """
 
 func fail(_ message: String) -> Never {
@@ -117,7 +121,11 @@ do {
         given = classifier.weights()
     }
 
-    let progress = ProgressLine()
+    let communicator = try World.communicator()
+    configuration.ranks = communicator.size
+    let isRoot = communicator.isRoot
+    let progress = isRoot ? ProgressLine() : ProgressLine(mode: .silent)
+    func say(_ text: String) { if isRoot { print(text) } }
     let domains = try DigitDomains.load(explicitPath: options.data)
     let pretrain = try DigitDataset.concatenating([domains.mnist, domains.fonts], name: "mnist+fonts")
     var finetune = domains.optdigits
@@ -133,13 +141,15 @@ do {
                                                   cacheDirectory: options.cache ? output.appendingPathComponent("cache") : nil,
                                                   progress: progress)
     experiment.givenPretrainedWeights = given
-    if let directory = options.export {
+    if communicator.size > 1 { experiment.dataParallel = communicator }
+    if let directory = options.export, isRoot {
         let exporter = try ModelExporter(directory: URL(fileURLWithPath: directory), finetuneName: finetune.name)
         experiment.onMethodFinished = { try exporter.export($0) }
     }
-    print("Graft robust fine-tuning · OpenBLAS \(BLAS.coreName) kernels, \(BLAS.threads) BLAS thread(s), \(Parallel.threads) Graft thread(s)")
-    if let file = options.pretrained { print("pre-trained: \(file) (MLP 256-\(configuration.hidden.map(String.init).joined(separator: "-"))-10, no pre-training)") }
-    print((options.pretrained == nil ? "pre-train: \(pretrain.count) images (augmented) · " : "") + "fine-tune: \(finetune.name) \(configuration.trainPerClass)/class · OOD: \(Corruption.allCases.map(\.name).joined(separator: ", "))\(extra.isEmpty ? "" : ", " + extra.map(\.name).joined(separator: ", "))")
+    say("Graft robust fine-tuning · OpenBLAS \(BLAS.coreName) kernels, \(BLAS.threads) BLAS thread(s), \(Parallel.threads) Graft thread(s)"
+        + (communicator.size > 1 ? " · \(communicator.size) data-parallel ranks (\(communicator.backend))" : ""))
+    if let file = options.pretrained { say("pre-trained: \(file) (MLP 256-\(configuration.hidden.map(String.init).joined(separator: "-"))-10, no pre-training)") }
+    say((options.pretrained == nil ? "pre-train: \(pretrain.count) images (augmented) · " : "") + "fine-tune: \(finetune.name) \(configuration.trainPerClass)/class · OOD: \(Corruption.allCases.map(\.name).joined(separator: ", "))\(extra.isEmpty ? "" : ", " + extra.map(\.name).joined(separator: ", "))")
     var seeds: [SeedResult] = []
     for seed in 1...options.seeds {
         let result = try experiment.run(seed: UInt64(seed))
@@ -147,6 +157,7 @@ do {
         progress.finish(String(format: "seed %d done in %.1f s (pre-training %.1f s)", seed, result.totalSeconds, result.pretrainSeconds))
     }
     let report = ExperimentReport(seeds: seeds)
+    guard isRoot else { exit(0) }  // rank 0 reports and writes
     print("\n" + (try report.markdownTable()))
     if let omega = try report.omegaSummary() { print("\n" + omega) }
     let files = try report.write(to: output, configuration: configuration)

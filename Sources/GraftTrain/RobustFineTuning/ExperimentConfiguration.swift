@@ -32,6 +32,9 @@ public struct ExperimentConfiguration: Sendable, Codable, Equatable {
     public var wiseAlpha: Float = 0.5
     /// SPD strength λ.
     public var spdLambda: Float = 0.5
+    /// Data-parallel ranks the run used (1: one process; set by the caller, e.g. from `mpirun`).
+    /// Recorded in `results.json`; not part of the pre-training cache key.
+    public var ranks = 1
 
     /// The protocol's defaults.
     public init() {}

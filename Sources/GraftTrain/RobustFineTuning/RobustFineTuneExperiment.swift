@@ -31,6 +31,9 @@ public final class RobustFineTuneExperiment {
     public var givenPretrainedWeights: [String: Tensor]?
     /// Called with each method's final model, right after it is evaluated (to export it).
     public var onMethodFinished: ((FinishedMethod) throws -> Void)?
+    /// Data-parallel training over ranks (`nil`: one process): every `Trainer` of the run shards
+    /// its batches and averages gradients over the ranks; only rank 0 writes the weight cache.
+    public var dataParallel: (any DataParallelism)?
 
     /// A method's fine-tuned model as evaluated, with the split it was evaluated on.
     public struct FinishedMethod {
@@ -106,7 +109,8 @@ public final class RobustFineTuneExperiment {
         }
         let start = Date()
         let classifier = try Classifier.mlp(input: 256, hidden: configuration.hidden, classes: 10, seed: seed &* 7919 &+ 1)
-        let trainer = Trainer(epochs: configuration.pretrainEpochs, batchSize: configuration.pretrainBatchSize, seed: seed &+ 101)
+        var trainer = Trainer(epochs: configuration.pretrainEpochs, batchSize: configuration.pretrainBatchSize, seed: seed &+ 101)
+        trainer.dataParallel = dataParallel
         let steps = trainer.totalSteps(examples: pretrainData.count)
         let optimizer = try Optimizer(parameters: classifier.namedParameters(), groups: [
             ParameterGroup("all", selecting: .all, transform: try Recipes.adam(learningRate: cosine(configuration.pretrainLearningRate, steps))),
@@ -119,7 +123,7 @@ public final class RobustFineTuneExperiment {
                                                           seed, s.epoch, self.configuration.pretrainEpochs, s.loss, s.stepsPerSecond))
                           })
         let weights = classifier.weights()
-        if let file {
+        if let file, (dataParallel?.rank ?? 0) == 0 {
             try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
             try TensorArchive(tensors: weights, metadata: ["key": key, "seed": "\(seed)"]).write(to: file)
         }
@@ -143,7 +147,8 @@ public final class RobustFineTuneExperiment {
             corruption.apply(to: split.test, seed: seed &* 31 &+ UInt64(i))
         } + extraOOD
         let oodNames = Corruption.allCases.map(\.name) + extraOOD.map(\.name)
-        let trainer = Trainer(epochs: c.epochs, batchSize: c.batchSize, seed: seed &+ 303)
+        var trainer = Trainer(epochs: c.epochs, batchSize: c.batchSize, seed: seed &+ 303)
+        trainer.dataParallel = dataParallel
         let steps = trainer.totalSteps(examples: split.train.count)
         let headSeed = seed &* 104_729 &+ 7
 

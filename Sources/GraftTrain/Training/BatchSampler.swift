@@ -17,6 +17,13 @@ public struct BatchSampler {
     private var position = 0
     private var buffer: Tensor
     private var labelBuffer: [Int] = []
+    /// Data-parallel sharding: rank `index` of `count` receives only rows
+    /// `⌊n·index/count⌋ ..< ⌊n·(index+1)/count⌋` of each global batch of `n` rows. The order and
+    /// the global batches are the same on every rank (same seed), so the shards partition them.
+    /// `(0, 1)` (the default) is the whole batch. Set with `setShard(rank:of:)`.
+    public private(set) var shard: (index: Int, count: Int) = (0, 1)
+    /// Rows of the last global batch returned by `next()` (before sharding).
+    public private(set) var lastGlobalRows = 0
 
     /// - Throws: `invalidArgument` for a batch size < 1 or an images / labels mismatch.
     public init(images: Tensor, labels: [Int], batchSize: Int, dropLast: Bool = true, seed: UInt64) throws {
@@ -30,6 +37,18 @@ public struct BatchSampler {
         self.dropLast = dropLast
         self.generator = SeededGenerator(seed: seed)
         self.buffer = Tensor(zeros: [min(batchSize, labels.count), images.shape[1]])
+    }
+
+    /// Makes `next()` return only rank `rank`'s rows of each global batch of `ranks` ranks.
+    /// - Throws: `invalidArgument` unless `0 ≤ rank < ranks` and `ranks ≤ batchSize`.
+    public mutating func setShard(rank: Int, of ranks: Int) throws {
+        guard ranks >= 1, (0..<ranks).contains(rank) else {
+            throw DataError.invalidArgument("shard: rank \(rank) is outside 0..<\(ranks)")
+        }
+        guard ranks <= batchSize else {
+            throw DataError.invalidArgument("shard: a batch of \(batchSize) rows cannot be shared by \(ranks) ranks")
+        }
+        shard = (rank, ranks)
     }
 
     /// Full batches per epoch (plus one partial batch when `dropLast` is false).
@@ -47,11 +66,13 @@ public struct BatchSampler {
     public mutating func next() -> (images: Tensor, labels: [Int])? {
         let remaining = order.count - position
         guard remaining > 0, !(dropLast && remaining < batchSize) else { return nil }
-        let n = min(batchSize, remaining)
+        let global = min(batchSize, remaining)
+        let lower = position + global * shard.index / shard.count, upper = position + global * (shard.index + 1) / shard.count
+        let n = upper - lower
         let width = images.shape[1]
         if buffer.shape[0] != n { buffer = Tensor(zeros: [n, width]) }
         labelBuffer.removeAll(keepingCapacity: true)
-        let rows = order[position..<(position + n)]
+        let rows = order[lower..<upper]
         images.withUnsafeBufferPointer { src in
             buffer.withUnsafeMutableBufferPointer { dst in
                 for (r, i) in rows.enumerated() {
@@ -60,7 +81,8 @@ public struct BatchSampler {
             }
         }
         for i in rows { labelBuffer.append(labels[i]) }
-        position += n
+        position += global
+        lastGlobalRows = global
         return (buffer, labelBuffer)
     }
 }

@@ -26,6 +26,20 @@ public struct Trainer {
     public var batchSize: Int
     /// Seed of the batch order.
     public var seed: UInt64
+    /// Data-parallel training (`nil`: one process). Every rank runs the same loop over the same
+    /// global batches; each computes the gradient of its shard, the gradients (and the loss) are
+    /// averaged with one bucketed all-reduce per step, and every rank takes the same step.
+    public var dataParallel: (any DataParallelism)?
+    /// With `dataParallel`, check at the end of every epoch that all ranks hold the same
+    /// parameters (a checksum; throws `DataParallelError.parametersDiverged`). On by default in
+    /// debug builds.
+    public var checksParametersEachEpoch: Bool = {
+        #if DEBUG
+        true
+        #else
+        false
+        #endif
+    }()
 
     /// A loop of `epochs` over batches of `batchSize`, in an order seeded by `seed`.
     public init(epochs: Int, batchSize: Int, seed: UInt64) {
@@ -68,10 +82,17 @@ public struct Trainer {
         var step = 0
         var lastEpochLoss: Float = .nan
         var orderSeed = SeededGenerator(seed: seed)
+        if let dp = dataParallel, dp.size > 1, batchSize < dp.size {
+            throw DataParallelError.batchSmallerThanRanks(batch: batchSize, ranks: dp.size)
+        }
+        let bucket = dataParallel.map { _ in
+            GradientBucket(parameters: model.namedParameters().filter(\.parameter.isTrainable), extraSlots: 1)
+        }
         for epoch in 1...max(1, epochs) where epochs > 0 {
             let epochData = try augment?(data, epoch) ?? data
             var sampler = try BatchSampler(images: epochData.images, labels: epochData.labels, batchSize: batchSize,
                                            seed: orderSeed.next())
+            if let dp = dataParallel { try sampler.setShard(rank: dp.rank, of: dp.size) }
             sampler.startEpoch()
             var sum: Double = 0, batches = 0
             while let batch = sampler.next() {
@@ -80,14 +101,22 @@ public struct Trainer {
                 let logits = try model.forward(batch.images)
                 let out = try loss(logits, labels: batch.labels)
                 try model.accumulateParameterGradients(out.gradient)
+                var batchLoss = out.value
+                if let dp = dataParallel, let bucket {
+                    let share = Float(batch.labels.count) / Float(sampler.lastGlobalRows)
+                    batchLoss = try bucket.allReduce(scale: share, extras: [out.value], over: dp)[0]
+                }
                 try optimizer.step(providedGradients: provided)
                 step += 1
-                sum += Double(out.value)
+                sum += Double(batchLoss)
                 batches += 1
-                onStep(TrainingStep(epoch: epoch, step: step, totalSteps: total, loss: out.value,
+                onStep(TrainingStep(epoch: epoch, step: step, totalSteps: total, loss: batchLoss,
                                     stepsPerSecond: Double(step) / max(1e-9, Date().timeIntervalSince(start))))
             }
             lastEpochLoss = Float(sum / Double(max(1, batches)))
+            if let dp = dataParallel, checksParametersEachEpoch, dp.size > 1 {
+                try dp.checkParametersEqual(model.namedParameters(), epoch: epoch)
+            }
         }
         return lastEpochLoss
     }
