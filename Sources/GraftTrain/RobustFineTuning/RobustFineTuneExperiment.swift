@@ -9,7 +9,10 @@ import GraftTensor
 /// (cached per seed), split the fine-tuning domain, corrupt its test split five ways, then
 /// run every selected `FineTuneMethod` from the same pre-trained weights with a new head and
 /// evaluate ID and OOD accuracy. No choice looks at test or OOD data: DiGraP's μ is chosen on
-/// the ID validation split.
+/// the ID validation split; the learned-ω variants of issue 19 (`digrap-shift-*`,
+/// `digrap-w1-learned`, `digrap-w1-shift`) choose μ on the *shifted* validation split (the
+/// validation images under the pre-training augmentations, `ShiftedValidationSource`), which is
+/// also where the shift variants' hypergradient batches come from.
 public final class RobustFineTuneExperiment {
     /// The protocol's settings.
     public let configuration: ExperimentConfiguration
