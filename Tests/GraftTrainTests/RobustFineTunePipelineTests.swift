@@ -42,15 +42,40 @@ import GraftTensor
         #expect(traces.map(\.path) == ["body.0.weight", "body.2.weight"])
         #expect(traces.allSatisfy { $0.omega.count == config.epochs * (50 / config.batchSize) && $0.omega.allSatisfy { (0...1).contains($0) } })
 
+        // Issue 19's learned-ω variants: μ from the candidates (chosen on the shifted validation
+        // split), ω starting at the configured value, one ω series per weight matrix.
+        for method in [FineTuneMethod.digrapShiftUpdate, .digrapShiftGradient, .digrapLearnedFromOne, .digrapLearnedFromOneShift] {
+            #expect(first.methods.first { $0.method == method }?.chosenMu.map { [0.5, 10].contains($0) } == true, "\(method)")
+            let t = first.omegaTraces.filter { $0.method == method }
+            #expect(t.map(\.path) == ["body.0.weight", "body.2.weight"], "\(method)")
+            let start: Double = [.digrapLearnedFromOne, .digrapLearnedFromOneShift].contains(method) ? 1 : 0
+            // Step 1 has no hypergradient yet, so ω after it is still the start.
+            #expect(t.allSatisfy { $0.omega.first == start && $0.omega.allSatisfy { (0...1).contains($0) } }, "\(method) starts at \(start)")
+        }
+        // The shifted source feeds the hypergradient: same start, same training batches, other h.
+        func hypergradients(_ m: FineTuneMethod) -> [[Double]] {
+            first.omegaTraces.filter { $0.method == m }.map { $0.hypergradient.dropFirst().map { $0.isFinite ? $0 : -99 } }
+        }
+        let fromOne = hypergradients(.digrapLearnedFromOne), fromOneShift = hypergradients(.digrapLearnedFromOneShift)
+        #expect(fromOne.count == 2 && fromOne.allSatisfy { $0.contains { $0 != 0 && $0 != -99 } })
+        #expect(fromOne != fromOneShift)
+        // Timing: every method with a training run of its own reports seconds per step.
+        for r in first.methods {
+            if r.method == .zeroShot || r.method == .wiseFT { #expect(r.secondsPerStep == nil) } else {
+                #expect((r.secondsPerStep ?? 0) > 0, "\(r.method) has no step time")
+            }
+        }
+
         // The second run reuses the cached pre-trained weights and reproduces the first exactly.
         let second = try experiment.run(seed: 1)
         #expect(second.pretrainSeconds == 0)
-        #expect(second.methods == first.methods)
+        #expect(second.methods.count == first.methods.count)
+        #expect(zip(second.methods, first.methods).allSatisfy { $0.sameOutcome(as: $1) })
 
         let report = ExperimentReport(seeds: [first, second])
         let table = try report.markdownTable()
         for m in FineTuneMethod.allCases { #expect(table.contains(m.label)) }
-        #expect(table.contains("OOD avg") && table.contains("±"))
+        #expect(table.contains("OOD avg") && table.contains("±") && table.contains("ms / step"))
         let files = try report.write(to: dir.file("out"), configuration: config)
         #expect(files.map(\.lastPathComponent) == ["results.md", "results.json", "id-vs-ood.svg", "omega.svg", "hypergradient.svg"])
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.file("out/results.json"))) as? [String: Any]

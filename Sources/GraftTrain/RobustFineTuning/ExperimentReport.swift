@@ -17,6 +17,9 @@ public struct ExperimentReport: Sendable {
         public let oodAverage: MeanStd
         /// DiGraP's μ chosen per seed.
         public let chosenMu: [Float]
+        /// Wall-clock seconds per fine-tuning step over seeds (no values for methods without a
+        /// training run of their own).
+        public let secondsPerStep: MeanStd
     }
 
     /// Every seed's results.
@@ -36,17 +39,20 @@ public struct ExperimentReport: Sendable {
             let results = seeds.compactMap { s in s.methods.first { $0.method == method } }
             let ood = oodNames.indices.map { i in MeanStd(results.map { $0.oodAccuracies[i] }) }
             rows.append(Row(method: method, label: method.label, id: MeanStd(results.map(\.idAccuracy)), ood: ood,
-                            oodAverage: MeanStd(results.map(\.oodAverage)), chosenMu: results.compactMap(\.chosenMu)))
+                            oodAverage: MeanStd(results.map(\.oodAverage)), chosenMu: results.compactMap(\.chosenMu),
+                            secondsPerStep: MeanStd(results.compactMap(\.secondsPerStep))))
         }
         self.rows = rows
     }
 
-    /// The results table (accuracy in %, mean ± sample std over seeds).
+    /// The results table (accuracy in %, mean ± sample std over seeds) with the mean
+    /// wall-clock milliseconds per fine-tuning step (`—` without a training run of its own).
     public func markdownTable() throws -> String {
-        var table = try MarkdownTable(headers: ["method", "ID"] + oodNames + ["OOD avg"],
-                                      alignments: [.left] + Array(repeating: .right, count: oodNames.count + 2))
+        var table = try MarkdownTable(headers: ["method", "ID"] + oodNames + ["OOD avg", "ms / step"],
+                                      alignments: [.left] + Array(repeating: .right, count: oodNames.count + 3))
         for row in rows {
-            try table.append([row.label, row.id.percent()] + row.ood.map { $0.percent() } + [row.oodAverage.percent()])
+            let time = row.secondsPerStep.values.isEmpty ? "—" : String(format: "%.2f", row.secondsPerStep.mean * 1000)
+            try table.append([row.label, row.id.percent()] + row.ood.map { $0.percent() } + [row.oodAverage.percent(), time])
         }
         return table.render()
     }

@@ -12,6 +12,17 @@ public struct MethodResult: Sendable, Codable, Equatable {
     public let oodAccuracies: [Double]
     /// DiGraP: the μ chosen on validation.
     public let chosenMu: Float?
+    /// Wall-clock seconds per optimizer step of the reported run (fine-tuning only; for LP-FT
+    /// the FT stage; with a provided hypergradient source it includes the extra forward and
+    /// backward pass on the source's batch). `nil` for methods without their own training run.
+    public var secondsPerStep: Double? = nil
+
+    /// Whether the two results report the same accuracies and μ (timing ignored: it is
+    /// wall-clock time and differs between identical runs).
+    public func sameOutcome(as other: MethodResult) -> Bool {
+        method == other.method && seed == other.seed && idAccuracy == other.idAccuracy
+            && validationAccuracy == other.validationAccuracy && oodAccuracies == other.oodAccuracies && chosenMu == other.chosenMu
+    }
 
     /// The mean of `oodAccuracies`.
     public var oodAverage: Double { oodAccuracies.isEmpty ? .nan : oodAccuracies.reduce(0, +) / Double(oodAccuracies.count) }

@@ -24,6 +24,16 @@ public enum FineTuneMethod: String, CaseIterable, Sendable, Codable {
     case digrapFixedUpdate = "digrap-w1-update"
     /// DiGraP with update placement and ω learned from a validation-batch hypergradient (Graft extension).
     case digrapValidation = "digrap-val-update"
+    /// DiGraP with update placement, ω learned (from 0) from the gradient of a validation batch
+    /// under the pre-training augmentations (`ShiftedValidationSource`; Graft extension, issue 19).
+    case digrapShiftUpdate = "digrap-shift-update"
+    /// As `digrapShiftUpdate` with the paper's gradient placement.
+    case digrapShiftGradient = "digrap-shift-grad"
+    /// DiGraP with update placement, ω learned by the paper's rule (training-gradient
+    /// hypergradient) but started at 1 instead of 0 (Graft extension, issue 19).
+    case digrapLearnedFromOne = "digrap-w1-learned"
+    /// Both: update placement, ω started at 1 and learned from the shifted validation batch.
+    case digrapLearnedFromOneShift = "digrap-w1-shift"
     /// FTP over Adam (Tian et al., 2023).
     case ftp = "ftp"
     /// SPD / AdamSPD with λ = 0.5 (Tian et al., 2024).
@@ -43,6 +53,10 @@ public enum FineTuneMethod: String, CaseIterable, Sendable, Codable {
         case .digrapFixedGradient: return "DiGraP ω=1, gradient"
         case .digrapFixedUpdate: return "DiGraP ω=1, update"
         case .digrapValidation: return "DiGraP val-ω, update"
+        case .digrapShiftUpdate: return "DiGraP shift-ω, update"
+        case .digrapShiftGradient: return "DiGraP shift-ω, gradient"
+        case .digrapLearnedFromOne: return "DiGraP ω from 1, update"
+        case .digrapLearnedFromOneShift: return "DiGraP ω from 1, shift-ω, update"
         case .ftp: return "FTP"
         case .spd: return "SPD (λ 0.5)"
         }

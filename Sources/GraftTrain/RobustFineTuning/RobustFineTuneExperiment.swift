@@ -9,7 +9,10 @@ import GraftTensor
 /// (cached per seed), split the fine-tuning domain, corrupt its test split five ways, then
 /// run every selected `FineTuneMethod` from the same pre-trained weights with a new head and
 /// evaluate ID and OOD accuracy. No choice looks at test or OOD data: DiGraP's μ is chosen on
-/// the ID validation split.
+/// the ID validation split; the learned-ω variants of issue 19 (`digrap-shift-*`,
+/// `digrap-w1-learned`, `digrap-w1-shift`) choose μ on the *shifted* validation split (the
+/// validation images under the pre-training augmentations, `ShiftedValidationSource`), which is
+/// also where the shift variants' hypergradient batches come from.
 public final class RobustFineTuneExperiment {
     /// The protocol's settings.
     public let configuration: ExperimentConfiguration
@@ -160,18 +163,23 @@ public final class RobustFineTuneExperiment {
         func optimizer(_ model: Classifier, _ transform: some GradientTransform) throws -> Optimizer {
             try Optimizer(parameters: model.namedParameters(), groups: [ParameterGroup("all", selecting: .all, transform: transform)])
         }
+        // Trains; returns wall-clock seconds per optimizer step (provided-gradient passes included).
+        @discardableResult
         func fit(_ model: Classifier, _ optimizer: Optimizer, _ name: String,
-                 provided: (() throws -> [String: Tensor])? = nil, onStep: ((TrainingStep) -> Void)? = nil) throws {
+                 provided: (() throws -> [String: Tensor])? = nil, onStep: ((TrainingStep) -> Void)? = nil) throws -> Double {
+            let begin = Date()
             try trainer.train(model.model, on: split.train, optimizer: optimizer, providedGradient: provided) { s in
                 onStep?(s)
                 self.progress.update(String(format: "seed %llu · %@ · epoch %d/%d · loss %.3f · %.0f steps/s",
                                             seed, name, s.epoch, c.epochs, s.loss, s.stepsPerSecond))
             }
+            return Date().timeIntervalSince(begin) / Double(max(1, steps))
         }
-        func evaluate(_ model: Classifier, _ method: FineTuneMethod, mu: Float? = nil) throws -> MethodResult {
+        func evaluate(_ model: Classifier, _ method: FineTuneMethod, mu: Float? = nil, secondsPerStep: Double? = nil) throws -> MethodResult {
             let result = MethodResult(method: method, seed: seed, idAccuracy: try evaluateAccuracy(model.model, on: split.test),
                                       validationAccuracy: try evaluateAccuracy(model.model, on: split.validation),
-                                      oodAccuracies: try ood.map { try evaluateAccuracy(model.model, on: $0) }, chosenMu: mu)
+                                      oodAccuracies: try ood.map { try evaluateAccuracy(model.model, on: $0) }, chosenMu: mu,
+                                      secondsPerStep: secondsPerStep)
             try onMethodFinished?(FinishedMethod(method: method, seed: seed, model: model, split: split, result: result))
             return result
         }
@@ -199,26 +207,56 @@ public final class RobustFineTuneExperiment {
         }
 
         var results: [MethodResult] = []
-        var probed: Classifier?
-        var lpft: Classifier?
-        func linearProbe() throws -> Classifier {
+        var probed: (model: Classifier, secondsPerStep: Double)?
+        var lpft: (model: Classifier, secondsPerStep: Double)?
+        func linearProbe() throws -> (model: Classifier, secondsPerStep: Double) {
             if let probed { return probed }
             let model = try pretrainedClassifier(newHead: true)
             model.body.freeze()
-            try fit(model, try optimizer(model, try Recipes.adam(learningRate: lr)), "LP")
+            let time = try fit(model, try optimizer(model, try Recipes.adam(learningRate: lr)), "LP")
             model.body.unfreeze()
-            probed = model
-            return model
+            probed = (model, time)
+            return (model, time)
         }
-        func lpThenFT() throws -> (ft: Classifier, probeHead: [String: Tensor]) {
-            let probe = try linearProbe()
-            let probeWeights = probe.weights()
-            if let lpft { return (lpft, probeWeights) }
+        func lpThenFT() throws -> (ft: Classifier, probeHead: [String: Tensor], secondsPerStep: Double) {
+            let probeWeights = try linearProbe().model.weights()
+            if let lpft { return (lpft.model, probeWeights, lpft.secondsPerStep) }
             let model = try pretrainedClassifier(newHead: true)
             try model.load(probeWeights)
-            try fit(model, try optimizer(model, try Recipes.adam(learningRate: lr)), "LP-FT")
-            lpft = model
-            return (model, probeWeights)
+            let time = try fit(model, try optimizer(model, try Recipes.adam(learningRate: lr)), "LP-FT")
+            lpft = (model, time)
+            return (model, probeWeights, time)
+        }
+
+        // Issue 19: the shifted hypergradient source and the shifted validation split that
+        // chooses μ of the learned-ω variants. Both read only `split.validation` (augmented
+        // with the pre-training policy), never the test split, its corruptions or extra OOD sets.
+        let shiftAugmenter = try Augmenter(policy: .pretraining)
+        let shiftedValidation = ShiftedValidationSource.selectionSet(of: split, augmenter: shiftAugmenter, seed: seed &+ 505)
+        // DiGraP with learned ω for every μ in `c.digrapMuCandidates`; keeps the run with the best
+        // accuracy on `selectOn` and its ω telemetry.
+        func learnedDigrap(_ method: FineTuneMethod, initialOmega: Float, placement: ProjectionPlacement, shifted: Bool,
+                           selectOn: DigitDataset) throws {
+            var best: (model: Classifier, mu: Float, score: Double, traces: [OmegaTrace], secondsPerStep: Double)?
+            for mu in c.digrapMuCandidates {
+                let model = try pretrainedClassifier(newHead: true)
+                let opt = try optimizer(model, try Recipes.digrap(learningRate: lr, omega: .learned(mu: mu, initial: initialOmega),
+                                                                   placement: placement, source: shifted ? .provided : .training))
+                let recorder = omegaRecorder(opt, model)
+                var provided: (() throws -> [String: Tensor])?
+                if shifted {
+                    // The same batches for every μ candidate.
+                    var source = try ShiftedValidationSource(split: split, augmenter: shiftAugmenter, batchSize: c.batchSize, seed: seed &+ 606)
+                    provided = { try source.gradient(of: model.model) }
+                }
+                let time = try fit(model, opt, "\(method.label) μ \(mu)", provided: provided, onStep: recorder.record)
+                let score = try evaluateAccuracy(model.model, on: selectOn)
+                if best == nil || score > best!.score { best = (model, mu, score, recorder.traces(method), time) }
+            }
+            if let best {
+                results.append(try evaluate(best.model, method, mu: best.mu, secondsPerStep: best.secondsPerStep))
+                omegaTraces += best.traces
+            }
         }
 
         for method in methods {
@@ -226,20 +264,22 @@ public final class RobustFineTuneExperiment {
             case .zeroShot:
                 results.append(try evaluate(try pretrainedClassifier(newHead: false), method))
             case .linearProbe:
-                results.append(try evaluate(try linearProbe(), method))
+                let probe = try linearProbe()
+                results.append(try evaluate(probe.model, method, secondsPerStep: probe.secondsPerStep))
             case .fineTune:
                 let model = try pretrainedClassifier(newHead: true)
-                try fit(model, try optimizer(model, try Recipes.adam(learningRate: lr)), "FT")
-                results.append(try evaluate(model, method))
+                let time = try fit(model, try optimizer(model, try Recipes.adam(learningRate: lr)), "FT")
+                results.append(try evaluate(model, method, secondsPerStep: time))
             case .lpft:
-                results.append(try evaluate(try lpThenFT().ft, method))
+                let run = try lpThenFT()
+                results.append(try evaluate(run.ft, method, secondsPerStep: run.secondsPerStep))
             case .l2spSmall, .l2spLarge:
                 let model = try pretrainedClassifier(newHead: true)
                 let alpha: Float = method == .l2spSmall ? 0.1 : 1
-                try fit(model, try optimizer(model, try Recipes.l2sp(learningRate: lr, alpha: alpha, base: .adam())), method.label)
-                results.append(try evaluate(model, method))
+                let time = try fit(model, try optimizer(model, try Recipes.l2sp(learningRate: lr, alpha: alpha, base: .adam())), method.label)
+                results.append(try evaluate(model, method, secondsPerStep: time))
             case .wiseFT:
-                let (ft, probeWeights) = try lpThenFT()
+                let (ft, probeWeights, _) = try lpThenFT()
                 let model = try pretrainedClassifier(newHead: true)
                 var mixed: [String: Tensor] = [:]
                 let a = c.wiseAlpha
@@ -253,24 +293,19 @@ public final class RobustFineTuneExperiment {
                 try model.load(mixed)
                 results.append(try evaluate(model, method))
             case .digrap:
-                var best: (model: Classifier, mu: Float, validation: Double, traces: [OmegaTrace])?
-                for mu in c.digrapMuCandidates {
-                    let model = try pretrainedClassifier(newHead: true)
-                    let opt = try optimizer(model, try Recipes.digrap(learningRate: lr, omega: .learned(mu: mu)))
-                    let recorder = omegaRecorder(opt, model)
-                    try fit(model, opt, "DiGraP μ \(mu)", onStep: recorder.record)
-                    let validation = try evaluateAccuracy(model.model, on: split.validation)
-                    if best == nil || validation > best!.validation { best = (model, mu, validation, recorder.traces(method)) }
-                }
-                if let best {
-                    results.append(try evaluate(best.model, method, mu: best.mu))
-                    omegaTraces += best.traces
-                }
+                // The paper: gradient placement, ω from 0, training hypergradient, μ on the ID validation split.
+                try learnedDigrap(method, initialOmega: 0, placement: .gradient, shifted: false, selectOn: split.validation)
+            case .digrapShiftUpdate, .digrapShiftGradient:
+                try learnedDigrap(method, initialOmega: 0, placement: method == .digrapShiftGradient ? .gradient : .update,
+                                  shifted: true, selectOn: shiftedValidation)
+            case .digrapLearnedFromOne, .digrapLearnedFromOneShift:
+                try learnedDigrap(method, initialOmega: 1, placement: .update, shifted: method == .digrapLearnedFromOneShift,
+                                  selectOn: shiftedValidation)
             case .digrapFixedGradient, .digrapFixedUpdate:
                 let model = try pretrainedClassifier(newHead: true)
                 let placement: ProjectionPlacement = method == .digrapFixedGradient ? .gradient : .update
-                try fit(model, try optimizer(model, try Recipes.digrap(learningRate: lr, omega: .fixed(1), placement: placement)), method.label)
-                results.append(try evaluate(model, method))
+                let time = try fit(model, try optimizer(model, try Recipes.digrap(learningRate: lr, omega: .fixed(1), placement: placement)), method.label)
+                results.append(try evaluate(model, method, secondsPerStep: time))
             case .digrapValidation:
                 let model = try pretrainedClassifier(newHead: true)
                 let opt = try optimizer(model, try Recipes.digrap(learningRate: lr, omega: .learned(mu: c.validationDigrapMu),
@@ -279,22 +314,22 @@ public final class RobustFineTuneExperiment {
                                                batchSize: min(c.batchSize, split.validation.count), seed: seed &+ 404)
                 sampler.startEpoch()
                 let recorder = omegaRecorder(opt, model)
-                try fit(model, opt, method.label, provided: {
+                let time = try fit(model, opt, method.label, provided: {
                     if let batch = sampler.next() { return try Trainer.gradient(of: model.model, images: batch.images, labels: batch.labels) }
                     sampler.startEpoch()
                     let batch = sampler.next()!
                     return try Trainer.gradient(of: model.model, images: batch.images, labels: batch.labels)
                 }, onStep: recorder.record)
-                results.append(try evaluate(model, method, mu: c.validationDigrapMu))
+                results.append(try evaluate(model, method, mu: c.validationDigrapMu, secondsPerStep: time))
                 omegaTraces += recorder.traces(method)
             case .ftp:
                 let model = try pretrainedClassifier(newHead: true)
-                try fit(model, try optimizer(model, try Recipes.ftp(learningRate: lr, base: .adam())), method.label)
-                results.append(try evaluate(model, method))
+                let time = try fit(model, try optimizer(model, try Recipes.ftp(learningRate: lr, base: .adam())), method.label)
+                results.append(try evaluate(model, method, secondsPerStep: time))
             case .spd:
                 let model = try pretrainedClassifier(newHead: true)
-                try fit(model, try optimizer(model, try Recipes.spd(learningRate: lr, lambda: c.spdLambda)), method.label)
-                results.append(try evaluate(model, method))
+                let time = try fit(model, try optimizer(model, try Recipes.spd(learningRate: lr, lambda: c.spdLambda)), method.label)
+                results.append(try evaluate(model, method, secondsPerStep: time))
             }
             if let last = results.last, last.method == method {
                 progress.log(String(format: "seed %llu · %@: ID %.1f · OOD avg %.1f", seed, method.label, last.idAccuracy * 100, last.oodAverage * 100))
