@@ -575,8 +575,26 @@ def write_results(path, graft, torch_rows, torch_training, torch_meta, commands,
     for c in commands:
         lines.append(f"    {c}")
     lines.append("")
+    lines.extend(separate_measurements())
     with open(path, "w") as f:
         f.write("\n".join(lines))
+
+
+def separate_measurements():
+    """Benchmarks with their own harness and run (safetensors reading, distributed training), kept as
+    Markdown in Benchmarks/results/*.md and included here with their headings one level down."""
+    out = []
+    folder = os.path.join(HERE, "results")
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        if not name.endswith(".md"):
+            continue
+        with open(os.path.join(folder, name)) as f:
+            text = f.read().strip().splitlines()
+        if not out:
+            out += ["## Separate measurements", "",
+                    "Measured by their own programs in their own runs (commands inside each part), not in the run above.", ""]
+        out += [("#" + l) if l.startswith("#") else l for l in text] + [""]
+    return out
 
 
 # --------------------------------------------------------------------------- main
