@@ -65,7 +65,7 @@ func manualTraining(_ classifier: Classifier, data: DigitDataset, batch: Int, ep
         while let b = sampler.next() {
             classifier.model.zeroGradients()
             let out = try loss(classifier.model.forward(b.images), labels: b.labels)
-            classifier.model.accumulateParameterGradients(out.gradient)
+            try classifier.model.accumulateParameterGradients(out.gradient)
             if let group { try bucket.allReduce(scale: Float(b.labels.count) / Float(sampler.lastGlobalRows), over: group) }
             try step()
         }

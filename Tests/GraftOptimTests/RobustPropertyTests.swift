@@ -43,8 +43,8 @@ struct RobustPropertyTests {
                               anchorValues: params.map { anchors[$0.path]?.scalars })
         let projection = try DirectionalProjection(omega: .fixed(1))
         let lr = try ScaleByLearningRate(0.05)
-        var state = projection.makeState(for: harness.infos)
-        var lrState = lr.makeState(for: harness.infos)
+        let state = projection.makeState(for: harness.infos)
+        let lrState = lr.makeState(for: harness.infos)
         var conflicts = 0
         for t in 1...12 {
             let g = makeGradients(for: params, step: t)
