@@ -16,6 +16,10 @@ public enum LayerError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The same layer object appears twice in one tree (its cached activations would be
     /// overwritten by its second use, and its parameters listed twice).
     case repeatedLayer(path: String)
+    /// `addLoRA` was asked to adapt a path that is not a `Dense` layer (`type` is what is there).
+    case notDense(path: String, type: String)
+    /// `addLoRA` found no layer (or no `Dense`) under a requested path pattern.
+    case noLayerAtPath(String)
 
     /// A one-line message naming what is wrong and what was expected.
     public var description: String {
@@ -32,6 +36,10 @@ public enum LayerError: Error, Equatable, Sendable, CustomStringConvertible {
             return "two children share the path segment \"\(name)\""
         case let .repeatedLayer(path):
             return "the layer at \"\(path)\" already appears elsewhere in the same model"
+        case let .notDense(path, type):
+            return "the layer at \"\(path)\" is a \(type), not a Dense layer LoRA can adapt"
+        case let .noLayerAtPath(pattern):
+            return "no Dense layer matches the path \"\(pattern)\""
         }
     }
 }

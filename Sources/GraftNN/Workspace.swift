@@ -45,6 +45,37 @@ enum Workspace {
         return input.shape[0]
     }
 
+    /// Traps unless `input` is a `[…, features]` tensor of rank ≥ 2; returns the number of
+    /// rows (the product of the leading dimensions), as PyTorch's `nn.Linear` and
+    /// `nn.LayerNorm` act on the last dimension of a `[batch, tokens, features]` sequence.
+    @inline(__always)
+    static func rowCount(of input: Tensor, features: Int, layer: StaticString) -> Int {
+        precondition(input.rank >= 2 && input.shape[input.rank - 1] == features,
+                     "\(layer): expected input [batch, …, \(features)], got \(input.shape)")
+        return input.rank == 2 ? input.shape[0] : input.count / features
+    }
+
+    /// Makes `buffer` the shape of `input` with its last dimension replaced by `columns`
+    /// (reallocating only when that shape differs).
+    @inline(__always)
+    static func prepare(_ buffer: inout Tensor, like input: Tensor, lastDimension columns: Int) {
+        if input.rank == 2 {
+            prepare(&buffer, rows: input.shape[0], columns: columns)
+        } else {
+            var shape = input.shape
+            shape[shape.count - 1] = columns
+            prepare(&buffer, shape: shape)
+        }
+    }
+
+    /// Traps unless `input` is a token sequence `[batch, tokens, width]`; returns `(batch, tokens)`.
+    @inline(__always)
+    static func sequenceShape(of input: Tensor, width: Int, layer: StaticString) -> (batch: Int, tokens: Int) {
+        precondition(input.rank == 3 && input.shape[2] == width,
+                     "\(layer): expected a sequence [batch, tokens, \(width)], got \(input.shape)")
+        return (input.shape[0], input.shape[1])
+    }
+
     /// Traps unless `gradient` has the shape of the output the last `forward` produced.
     @inline(__always)
     static func checkGradient(_ gradient: Tensor, matches output: Tensor, layer: StaticString) {
