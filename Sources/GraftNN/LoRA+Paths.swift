@@ -57,3 +57,31 @@ extension Layer {
         return zip(p, q).allSatisfy { $1 == "*" || $0 == $1 }
     }
 }
+
+extension Layer {
+    /// Replaces every `LoRA` in the tree by its `merged()` `Dense` (weight `W + s B A`), in
+    /// place, and returns the merged paths: the adapted model becomes a plain one with the
+    /// same function (up to float rounding) and no adapter overhead.
+    @discardableResult
+    public func mergeLoRA() -> [String] {
+        var merged: [String] = []
+        func visit(_ layer: any Layer, prefix: String) {
+            var replacements: [(String, Dense)] = []
+            layer.forEachSublayer { segment, child in
+                let path = prefix.isEmpty ? segment : prefix + "." + segment
+                if let adapter = child as? LoRA {
+                    replacements.append((segment, adapter.merged()))
+                    merged.append(path)
+                } else {
+                    visit(child, prefix: path)
+                }
+            }
+            for (segment, dense) in replacements {
+                let replaced = layer.replaceSublayer(named: segment, with: dense)
+                precondition(replaced, "mergeLoRA: \(type(of: layer)) listed \(segment) but did not replace it")
+            }
+        }
+        visit(self, prefix: "")
+        return merged
+    }
+}

@@ -80,6 +80,19 @@ struct TransformerBehaviourTests {
         #expect(model.forward(x) == plain.forward(x))
     }
 
+    @Test func mergeLoRAFoldsAdaptersBackIntoDense() throws {
+        let block = try TransformerBlock(width: 8, heads: 2, seed: 1)
+        try block.addLoRA(to: ["attention.query", "attention.value", "mlp.fc1"], rank: 2, alpha: 4, seed: 2)
+        for p in block.namedParameters() where p.path.hasSuffix("lora_b") { randomize(p.parameter, seed: 3) }
+        let x = sequence([2, 3, 8], seed: 4)
+        let adapted = block.forward(x)
+        #expect(block.mergeLoRA() == ["attention.query", "attention.value", "mlp.fc1"])
+        #expect(block.attention.query is Dense && block.mlp["fc1"] is Dense)
+        let merged = block.forward(x)
+        for i in 0..<x.count { #expect(abs(merged[flat: i] - adapted[flat: i]) <= 1e-5 + 1e-4 * abs(adapted[flat: i])) }
+        #expect(!block.namedParameters().contains { $0.path.contains("lora") })
+    }
+
     @Test func addLoRARejectsWhatItCannotAdapt() throws {
         let block = try TransformerBlock(width: 4, heads: 2, seed: 1)
         #expect(throws: LayerError.noLayerAtPath("attention.gate")) {
