@@ -72,6 +72,7 @@ if options.list {
     var seen = Set<String>()
     for c in TrainingBenchmark.configurations where seen.insert(gemmID(c)).inserted { ids.append(gemmID(c)) }
     for c in TrainingBenchmark.configurations { ids.append(trainID(c)) }
+    ids += LayerWorkloads.configurations.map(LayerWorkloads.id)  // ViT block and small CNN (LayerWorkloads.swift)
     for id in ids where options.selects(id) { emit(id) }
     exit(0)
 }
@@ -217,6 +218,22 @@ if !trainingSelected.isEmpty {
     emit(Format.table(["model", "batch", "optimizer", "impl", "params", "forward", "backward", "opt step", "step p50", "step p90",
                         "GEMM in step", "GEMM share", "GEMMs alone"], rows))
     emit()
+}
+
+// ViT block and small CNN (LayerWorkloads.swift): forward, backward, Adam step.
+do {
+    let results = try LayerWorkloads.run(selected: options.selects, policy: trainingPolicy)
+    if !results.isEmpty {
+        emit("Layer training steps (GraftNN ViT block and small CNN, Adam; medians)")
+        report.training += results
+        emit(Format.table(["model", "batch", "params", "forward", "backward", "opt step", "step p50", "step p90"], results.map { r in
+            [r.model, "\(r.batch)", Format.count(r.parameters), Format.time(r.forward.p50), Format.time(r.backward.p50),
+             Format.time(r.optimizerStep.p50), Format.time(r.total.p50), Format.time(r.total.p90)]
+        }))
+        emit()
+    }
+} catch {
+    fail("layer training steps: \(error)")
 }
 
 // MARK: - Targets
