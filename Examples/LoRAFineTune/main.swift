@@ -29,8 +29,8 @@ let usage = """
       --rank N              LoRA rank r (default 8)
       --alpha X             LoRA α: the adapter update is scaled by α / r (default 2r)
       --epochs N            fine-tuning epochs, every method (default 40)
-      --lr X                peak learning rate of LP and FT, cosine decay to 0 (default as RobustFineTune: 0.001, ViT 0.0001)
-      --adapter-lr X        peak learning rate of the LoRA methods, cosine decay to 0 (default 0.01, ViT 0.001)
+      --lr X                peak learning rate of LP and FT, cosine decay to 0 (default 0.001, as RobustFineTune)
+      --adapter-lr X        peak learning rate of the LoRA methods, cosine decay to 0 (default 0.01)
       --l2sp-alphas a,b,…   L2-SP strengths tried; the best on ID validation is kept (default 0.01,0.1,1)
       --mus a,b,…           DiGraP ω learning rates μ tried; the best on ID validation is kept (default 0.01,0.5,10)
       --seed N              seed of the pre-training, split, corruptions and adapters (default 1)
@@ -228,7 +228,7 @@ do {
     if let lr = options.learningRate { configuration.learningRate = lr }
     let c = configuration
     let learningRate = c.learningRate
-    let adapterLearningRate = options.adapterLearningRate ?? (c.backbone == .vit ? 1e-3 : 1e-2)
+    let adapterLearningRate = options.adapterLearningRate ?? 1e-2
     // Where the adapters go: every backbone Dense of the MLP; the attention query and value of
     // every ViT block (PEFT's usual target_modules).
     let adapterTargets = c.backbone == .vit ? "the query and value projections of every attention layer" : "the three backbone Dense layers"

@@ -14,7 +14,7 @@ let usage = """
 
     options:
       --backbone mlp|vit|cnn    the pre-trained network (default mlp): mlp 256-512-256-128; vit: 4×4 patches,
-                                width 64, 4 heads, 2 blocks (fine-tuning lr 1e-4); cnn: conv 16-32 + maxpool, dense 128
+                                width 64, 4 heads, 2 blocks (pre-trained 20 epochs); cnn: conv 16-32 + maxpool, dense 128
       --vit-depth N             ViT transformer blocks (default 2)
       --seeds N                 seeds 1…N (default 1)
       --methods a,b,…           methods to run (default all): \(FineTuneMethod.allCases.map(\.rawValue).joined(separator: ", "))

@@ -53,17 +53,14 @@ public struct ExperimentConfiguration: Sendable, Codable, Equatable {
     /// The protocol's defaults (MLP backbone).
     public init() {}
 
-    /// The protocol's defaults for `backbone`. The ViT fine-tunes with a 10× smaller learning
-    /// rate (1e-4: at 1e-3 Adam wipes out its pre-training within a few epochs, as for large
-    /// ViTs) and pre-trains for 20 epochs; MLP and CNN use the shared defaults.
+    /// The protocol's defaults for `backbone`: the same fine-tuning protocol for all three; the
+    /// ViT pre-trains for 20 epochs instead of 12 (trained from scratch on 4,720 images it
+    /// learns more slowly: after 2 epochs it is at chance, after 8 its zero-shot ID accuracy is
+    /// about 63 %). Fine-tuning at 1e-4 instead of 1e-3 was tried on seed 1 and was worse for
+    /// every method (LP 57 % ID instead of 94 %, FT 95.1 % instead of 96.2 %).
     public init(backbone: Backbone) {
         self.backbone = backbone
-        switch backbone {
-        case .mlp, .cnn: break
-        case .vit:
-            pretrainEpochs = 20
-            learningRate = 1e-4
-        }
+        if backbone == .vit { pretrainEpochs = 20 }
     }
 
     /// A one-line description of the backbone (`MLP 256-512-256-128-10`, `ViT …`).
