@@ -7,10 +7,12 @@ import GraftTensor
 ///
 /// (pixels outside the image are 0). Input `[batch, C, H, W]`, output `[batch, O, H′, W′]`
 /// with `H′ = ⌊(H + 2p − k)/s⌋ + 1`. Computed by im2col: the `k × k` windows of image `b`
-/// become the columns of `X_b ∈ ℝ^{Ck² × H′W′}` (kept for backward), and
-/// `Y_b = W X_b + b 1ᵀ` is one `sgemm` with `W` viewed as `[O, Ck²]`. Backward, with
-/// `G_b = ∂L/∂Y_b`: `∂L/∂W += Σ_b G_b X_bᵀ`, `∂L/∂bias += Σ_{b, pixels} G_b`, and
-/// `∂L/∂x` is col2im of `Wᵀ G_b` (each column scattered back onto its window, overlaps adding).
+/// become the columns `b·L … (b+1)·L − 1` (`L = H′W′`) of one matrix `X ∈ ℝ^{Ck² × batch·L}`
+/// (kept for backward), and the whole batch is one `sgemm`, `Z = W X` with `W` viewed as
+/// `[O, Ck²]`, whose `[O, batch·L]` result is then laid out as `[batch, O, L]` plus the bias
+/// (one large product instead of one small product per image). Backward, with `G` the output
+/// gradient laid out as `[O, batch·L]`: `∂L/∂W += G Xᵀ`, `∂L/∂bias += Σ G`, and `∂L/∂x` is
+/// col2im of `Wᵀ G` (each column scattered back onto its window, overlaps adding).
 ///
 /// Initialisation is PyTorch's: `W, bias ~ U(−1/√(Ck²), 1/√(Ck²))`, `W` first.
 public final class Conv2d: Layer {
@@ -31,6 +33,7 @@ public final class Conv2d: Layer {
 
     private var columns = Tensor(zeros: [0])
     private var columnGradient = Tensor(zeros: [0])
+    private var wide = Tensor(zeros: [0])
     private var output = Tensor(zeros: [0, 0, 0, 0])
     private var inputGradient = Tensor(zeros: [0, 0, 0, 0])
     private var inputShape: [Int] = [0, 0, 0, 0]
@@ -93,25 +96,36 @@ public final class Conv2d: Layer {
         let (batch, h, w, ho, wo) = (x.shape[0], x.shape[2], x.shape[3], shape[2], shape[3])
         let (rows, pixels, o) = (inputChannels * kernelSize * kernelSize, shape[2] * shape[3], outputChannels)
         Workspace.prepare(&columns, count: batch * rows * pixels)
+        Workspace.prepare(&wide, count: o * batch * pixels)
         Workspace.prepare(&output, shape: shape)
         guard batch > 0 else { return output }
         let geometry = Geometry(channels: inputChannels, height: h, width: w, kernel: kernelSize, stride: stride,
                                 padding: padding, outHeight: ho, outWidth: wo)
+        let span = batch * pixels
         x.withUnsafeBufferPointer { xb in
             columns.withUnsafeMutableBufferPointer { cb in
+                for b in 0..<batch {
+                    geometry.im2col(xb.baseAddress! + b * inputChannels * h * w, into: cb.baseAddress! + b * pixels, rowStride: span)
+                }
                 weight.value.withUnsafeBufferPointer { wb in
-                    output.withUnsafeMutableBufferPointer { yb in
-                        for b in 0..<batch {
-                            let col = cb.baseAddress! + b * rows * pixels
-                            let y = yb.baseAddress! + b * o * pixels
-                            geometry.im2col(xb.baseAddress! + b * inputChannels * h * w, into: col)
-                            if let bias {
-                                bias.value.withUnsafeBufferPointer { bb in
-                                    for c in 0..<o { (y + c * pixels).update(repeating: bb[c], count: pixels) }
-                                }
-                            }
-                            BLAS.gemm(transposeA: false, transposeB: false, m: o, n: pixels, k: rows,
-                                      alpha: 1, a: wb.baseAddress!, b: col, beta: bias == nil ? 0 : 1, c: y)
+                    wide.withUnsafeMutableBufferPointer { zb in
+                        // Z [O, batch·L] = W [O, Ck²] · X [Ck², batch·L]
+                        BLAS.gemm(transposeA: false, transposeB: false, m: o, n: span, k: rows,
+                                  alpha: 1, a: wb.baseAddress!, b: cb.baseAddress!, beta: 0, c: zb.baseAddress!)
+                    }
+                }
+            }
+        }
+        wide.withUnsafeBufferPointer { zb in
+            output.withUnsafeMutableBufferPointer { yb in
+                for b in 0..<batch {
+                    for c in 0..<o {
+                        let y = yb.baseAddress! + (b * o + c) * pixels, z = zb.baseAddress! + c * span + b * pixels
+                        if let bias {
+                            let shift = bias.value[flat: c]
+                            for i in 0..<pixels { y[i] = z[i] + shift }
+                        } else {
+                            y.update(from: z, count: pixels)
                         }
                     }
                 }
@@ -137,21 +151,19 @@ public final class Conv2d: Layer {
         let (rows, pixels, o) = (inputChannels * kernelSize * kernelSize, ho * wo, outputChannels)
         if inputGradientNeeded {
             Workspace.prepare(&inputGradient, shape: inputShape)
-            Workspace.prepare(&columnGradient, count: rows * pixels)
+            Workspace.prepare(&columnGradient, count: batch * rows * pixels)
         }
         guard batch > 0 else { return }
         let geometry = Geometry(channels: inputChannels, height: h, width: w, kernel: kernelSize, stride: stride,
                                 padding: padding, outHeight: ho, outWidth: wo)
+        let span = batch * pixels
+        Workspace.prepare(&wide, count: o * span)
+        // G laid out as [O, batch·L] (the layout of Z in forward).
         g.withUnsafeBufferPointer { gb in
-            if weight.isTrainable {
-                columns.withUnsafeBufferPointer { cb in
-                    weight.gradient.withUnsafeMutableBufferPointer { dw in
-                        for b in 0..<batch {
-                            // dW [O, Ck²] += G_b [O, L] · X_bᵀ [L, Ck²]
-                            BLAS.gemm(transposeA: false, transposeB: true, m: o, n: rows, k: pixels, alpha: 1,
-                                      a: gb.baseAddress! + b * o * pixels, b: cb.baseAddress! + b * rows * pixels,
-                                      beta: 1, c: dw.baseAddress!)
-                        }
+            wide.withUnsafeMutableBufferPointer { zb in
+                for b in 0..<batch {
+                    for c in 0..<o {
+                        (zb.baseAddress! + c * span + b * pixels).update(from: gb.baseAddress! + (b * o + c) * pixels, count: pixels)
                     }
                 }
             }
@@ -160,23 +172,35 @@ public final class Conv2d: Layer {
                     for b in 0..<batch {
                         for c in 0..<o {
                             let row = gb.baseAddress! + (b * o + c) * pixels
-                            var s: Float = 0
-                            for i in 0..<pixels { s += row[i] }
-                            db[c] += s
+                            var sum: Float = 0
+                            for i in 0..<pixels { sum += row[i] }
+                            db[c] += sum
                         }
+                    }
+                }
+            }
+        }
+        wide.withUnsafeBufferPointer { zb in
+            if weight.isTrainable {
+                columns.withUnsafeBufferPointer { cb in
+                    weight.gradient.withUnsafeMutableBufferPointer { dw in
+                        // dW [O, Ck²] += G [O, batch·L] · Xᵀ [batch·L, Ck²]
+                        BLAS.gemm(transposeA: false, transposeB: true, m: o, n: rows, k: span, alpha: 1,
+                                  a: zb.baseAddress!, b: cb.baseAddress!, beta: 1, c: dw.baseAddress!)
                     }
                 }
             }
             guard inputGradientNeeded else { return }
             weight.value.withUnsafeBufferPointer { wb in
                 columnGradient.withUnsafeMutableBufferPointer { dcb in
+                    // dX [Ck², batch·L] = Wᵀ [Ck², O] · G [O, batch·L]
+                    BLAS.gemm(transposeA: true, transposeB: false, m: rows, n: span, k: o, alpha: 1,
+                              a: wb.baseAddress!, b: zb.baseAddress!, beta: 0, c: dcb.baseAddress!)
                     inputGradient.withUnsafeMutableBufferPointer { dxb in
                         dxb.update(repeating: 0)
                         for b in 0..<batch {
-                            // dX_b [Ck², L] = Wᵀ [Ck², O] · G_b [O, L]
-                            BLAS.gemm(transposeA: true, transposeB: false, m: rows, n: pixels, k: o, alpha: 1,
-                                      a: wb.baseAddress!, b: gb.baseAddress! + b * o * pixels, beta: 0, c: dcb.baseAddress!)
-                            geometry.col2imAdd(dcb.baseAddress!, into: dxb.baseAddress! + b * inputChannels * h * w)
+                            geometry.col2imAdd(dcb.baseAddress! + b * pixels, rowStride: span,
+                                               into: dxb.baseAddress! + b * inputChannels * h * w)
                         }
                     }
                 }
@@ -195,9 +219,9 @@ public final class Conv2d: Layer {
 struct Geometry {
     let channels: Int, height: Int, width: Int, kernel: Int, stride: Int, padding: Int, outHeight: Int, outWidth: Int
 
-    /// Writes the `[C k², H′ W′]` window matrix of one image `[C, H, W]` (zeros off the image).
-    func im2col(_ image: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>) {
-        let pixels = outHeight * outWidth
+    /// Writes the `[C k², H′ W′]` window matrix of one image `[C, H, W]` (zeros off the image),
+    /// row `r` starting at `columns + r · rowStride` (the image's block of a wider matrix).
+    func im2col(_ image: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>, rowStride pixels: Int) {
         for c in 0..<channels {
             let plane = image + c * height * width
             for u in 0..<kernel {
@@ -228,10 +252,9 @@ struct Geometry {
         }
     }
 
-    /// Adds each column of `[C k², H′ W′]` back onto its window of the image `[C, H, W]`
-    /// (the transpose of `im2col`).
-    func col2imAdd(_ columns: UnsafePointer<Float>, into image: UnsafeMutablePointer<Float>) {
-        let pixels = outHeight * outWidth
+    /// Adds each column of `[C k², H′ W′]` (row `r` at `columns + r · rowStride`) back onto its
+    /// window of the image `[C, H, W]` (the transpose of `im2col`).
+    func col2imAdd(_ columns: UnsafePointer<Float>, rowStride pixels: Int, into image: UnsafeMutablePointer<Float>) {
         for c in 0..<channels {
             let plane = image + c * height * width
             for u in 0..<kernel {
