@@ -33,8 +33,8 @@ public final class PatchEmbedding: Layer {
     /// (initialised like PyTorch's `nn.Conv2d` from `seed`).
     /// - Throws: `LayerError.invalidSize` for non-positive sizes or a patch size that does
     ///   not divide the image's height and width.
-    public init(channels: Int, height: Int, width imageWidth: Int, patchSize: Int, width: Int, seed: UInt64) throws {
-        for (name, value) in [("height", height), ("width", imageWidth), ("patchSize", patchSize)] where value <= 0 {
+    public init(channels: Int, imageHeight height: Int, imageWidth: Int, patchSize: Int, width: Int, seed: UInt64) throws {
+        for (name, value) in [("imageHeight", height), ("imageWidth", imageWidth), ("patchSize", patchSize)] where value <= 0 {
             throw LayerError.invalidSize(layer: "PatchEmbedding", argument: name, value: value, expected: "> 0")
         }
         guard height % patchSize == 0, imageWidth % patchSize == 0 else {

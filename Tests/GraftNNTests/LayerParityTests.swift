@@ -29,7 +29,7 @@ let parityModels: [String: @Sendable () throws -> any Layer] = [
     "attention_causal": { try MultiHeadAttention(width: 8, heads: 2, causal: true, seed: 0) },
     "vit_tiny": {
         try Sequential {
-            try PatchEmbedding(channels: 1, height: 8, width: 8, patchSize: 4, width: 8, seed: 0)
+            try PatchEmbedding(channels: 1, imageHeight: 8, imageWidth: 8, patchSize: 4, width: 8, seed: 0)
             try ClassToken(width: 8, seed: 0)
             try PositionalEmbedding(tokens: 5, width: 8, seed: 0)
             for i in 0..<2 { try TransformerBlock(width: 8, heads: 2, mlpRatio: 2, seed: UInt64(i)) }

@@ -9,7 +9,7 @@ struct ReadmeTransformerExampleTests {
     @Test func snippetRuns() throws {
         // A ViT for 16×16 grey digits: 4×4 patches → 16 tokens + a class token, width 64.
         let vit = try Sequential {
-            try PatchEmbedding(channels: 1, height: 16, width: 16, patchSize: 4, width: 64, seed: 1).named("patches")
+            try PatchEmbedding(channels: 1, imageHeight: 16, imageWidth: 16, patchSize: 4, width: 64, seed: 1).named("patches")
             try ClassToken(width: 64, seed: 2).named("cls")
             try PositionalEmbedding(tokens: 17, width: 64, seed: 3).named("position")
             try Sequential("blocks") {

@@ -57,10 +57,10 @@ let sequenceAndImageCases: [LayerCase] = [
     LayerCase(name: "AvgPool2d 2×2", inputShape: [2, 2, 4, 4]) { try AvgPool2d(kernelSize: 2) },
     LayerCase(name: "AvgPool2d 3×3 stride 1 (overlapping)", inputShape: [1, 2, 4, 5]) { try AvgPool2d(kernelSize: 3, stride: 1) },
     LayerCase(name: "PatchEmbedding (flattened input)", inputShape: [2, 32]) {
-        try PatchEmbedding(channels: 2, height: 4, width: 4, patchSize: 2, width: 3, seed: 18)
+        try PatchEmbedding(channels: 2, imageHeight: 4, imageWidth: 4, patchSize: 2, width: 3, seed: 18)
     },
     LayerCase(name: "PatchEmbedding (images)", inputShape: [2, 1, 4, 6]) {
-        try PatchEmbedding(channels: 1, height: 4, width: 6, patchSize: 2, width: 3, seed: 19)
+        try PatchEmbedding(channels: 1, imageHeight: 4, imageWidth: 6, patchSize: 2, width: 3, seed: 19)
     },
     LayerCase(name: "Reshape", inputShape: [2, 12]) { try Reshape([3, 2, 2]) },
 ]

@@ -11,7 +11,7 @@ struct TransformerBehaviourTests {
 
     @Test func vitPathsReadLikePyTorch() throws {
         let model = try Sequential {
-            try PatchEmbedding(channels: 1, height: 8, width: 8, patchSize: 4, width: 8, seed: 1).named("patches")
+            try PatchEmbedding(channels: 1, imageHeight: 8, imageWidth: 8, patchSize: 4, width: 8, seed: 1).named("patches")
             try ClassToken(width: 8, seed: 2).named("cls")
             try Sequential("blocks") { try TransformerBlock(width: 8, heads: 2, seed: 3) }
         }
@@ -119,7 +119,7 @@ struct TransformerBehaviourTests {
         }
         #expect(throws: LayerError.invalidSize(layer: "PatchEmbedding", argument: "patchSize", value: 3,
                                                expected: "a divisor of the image's 16×16")) {
-            try PatchEmbedding(channels: 1, height: 16, width: 16, patchSize: 3, width: 8, seed: 1)
+            try PatchEmbedding(channels: 1, imageHeight: 16, imageWidth: 16, patchSize: 3, width: 8, seed: 1)
         }
         #expect(throws: LayerError.invalidSize(layer: "Conv2d", argument: "padding", value: -1, expected: ">= 0")) {
             try Conv2d(1, 2, kernelSize: 3, padding: -1, seed: 1)

@@ -15,7 +15,7 @@ extension Classifier {
                            classes: Int, seed: UInt64) throws -> Classifier {
         let tokens = (side / patch) * (side / patch) + 1
         let body = try Sequential("body") {
-            try PatchEmbedding(channels: 1, height: side, width: side, patchSize: patch, width: width, seed: seed).named("patches")
+            try PatchEmbedding(channels: 1, imageHeight: side, imageWidth: side, patchSize: patch, width: width, seed: seed).named("patches")
             try ClassToken(width: width, seed: seed &+ 1).named("cls")
             try PositionalEmbedding(tokens: tokens, width: width, seed: seed &+ 2).named("position")
             try Sequential("blocks") {
