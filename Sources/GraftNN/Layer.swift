@@ -54,8 +54,9 @@ public protocol Layer: AnyObject {
 
     /// Replaces the direct sublayer with path segment `name` by `layer` (how `addLoRA` wraps a
     /// `Dense` deep inside a model) and returns whether this layer has such a child and
-    /// accepted the replacement. The replacement must take and return the same shapes.
-    /// Default: no replaceable children (`false`).
+    /// accepted the replacement. The replacement must take and return the same shapes and
+    /// must not already appear in the model (one layer object used twice would overwrite its
+    /// own cached activations). Default: no replaceable children (`false`).
     func replaceSublayer(named name: String, with layer: any Layer) -> Bool
 
     /// Tells this layer (not its sublayers: `setMode(_:)` walks the tree) which mode it is
