@@ -1,11 +1,12 @@
 # Graft: the two commands of the README.
 #   make demo   install OpenBLAS if missing, build in release, run the main example
 #   make test   install OpenBLAS if missing, run the test suite (debug build)
+#   make tsan   the optimizer engine's threaded paths under ThreadSanitizer (CI runs it after make test)
 
 SHELL := /bin/bash
 DEMO ?= RobustFineTune
 
-.PHONY: demo test
+.PHONY: demo test tsan
 
 # Installs libopenblas-dev and pkg-config with apt-get when pkg-config does not know
 # `openblas` or no cblas.h is installed (as root; through sudo only when not root).
@@ -36,6 +37,15 @@ demo:
 	fi; \
 	swift run -c release --skip-build $(DEMO)
 
+# OpenBLAS's threaded build is not safe to call from several threads at once with more than one
+# BLAS thread each, and Swift Testing runs tests in parallel: one BLAS thread per call unless the
+# caller chose otherwise.
 test:
 	$(ensure_openblas)
-	swift test
+	OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} swift test
+
+# Every engine path on two threads with every tensor split between them, under ThreadSanitizer
+# (a separate instrumented debug build; halt on the first report).
+tsan:
+	$(ensure_openblas)
+	OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" swift test --sanitize=thread --filter EngineThreadSafety

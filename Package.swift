@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 //
 // Graft: composable gradient transforms for robust fine-tuning.
-// Dependencies point one way: GraftTensor ← GraftNN ← GraftOptim ← GraftTrain ← Examples.
+// Dependencies point one way: GraftTensor ← GraftSafetensors ← GraftNN ← GraftOptim ← GraftTrain ← Examples.
 // No package dependencies: only the toolchain and Debian's OpenBLAS (a system library).
 
 import PackageDescription
@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Graft", targets: ["Graft"]),
         .library(name: "GraftTensor", targets: ["GraftTensor"]),
         .library(name: "GraftOptim", targets: ["GraftOptim"]),
+        .library(name: "GraftSafetensors", targets: ["GraftSafetensors"]),
         .executable(name: "graft", targets: ["graft"]),
     ],
     targets: [
@@ -28,9 +29,10 @@ let package = Package(
 
         .target(name: "GraftTensor", dependencies: ["COpenBLAS", "CGraftSupport"]),
         .target(name: "GraftNN", dependencies: ["GraftTensor"]),
+        .target(name: "GraftSafetensors", dependencies: ["GraftTensor"]),
         .target(name: "GraftOptim", dependencies: ["GraftTensor"]),
-        .target(name: "GraftTrain", dependencies: ["GraftTensor", "GraftNN", "GraftOptim"]),
-        .target(name: "Graft", dependencies: ["GraftTensor", "GraftNN", "GraftOptim", "GraftTrain"]),
+        .target(name: "GraftTrain", dependencies: ["GraftTensor", "GraftNN", "GraftOptim", "GraftSafetensors"]),
+        .target(name: "Graft", dependencies: ["GraftTensor", "GraftNN", "GraftOptim", "GraftSafetensors", "GraftTrain"]),
 
         // MARK: - Command-line tool
 
@@ -51,7 +53,12 @@ let package = Package(
 
         // MARK: - Benchmarks
 
-        .executableTarget(name: "graft-bench", dependencies: ["GraftNN", "GraftOptim", "GraftTensor"], path: "Benchmarks/GraftBench"),
+        // The benchmark's C floors (plain fused loops; AVX2+FMA through function multiversioning, no flags).
+        .target(name: "CGraftFloors", path: "Benchmarks/CGraftFloors"),
+        .executableTarget(name: "graft-bench",
+                          dependencies: ["GraftNN", "GraftOptim", "GraftTensor", "GraftTrain", "GradientNoiseExample", "CGraftFloors"],
+                          path: "Benchmarks/GraftBench"),
+        .executableTarget(name: "safetensors-bench", dependencies: ["GraftSafetensors", "GraftTensor"], path: "Benchmarks/SafetensorsBench"),
 
         // MARK: - Tests
 
@@ -59,7 +66,8 @@ let package = Package(
         .testTarget(name: "GraftTensorTests", dependencies: ["GraftTensor", "GraftTestSupport"]),
         .testTarget(name: "GraftNNTests", dependencies: ["GraftNN", "GraftTestSupport"]),
         .testTarget(name: "GraftOptimTests", dependencies: ["GraftOptim", "GraftTestSupport"]),
-        .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftTestSupport"]),
+        .testTarget(name: "GraftSafetensorsTests", dependencies: ["GraftSafetensors", "GraftTestSupport"]),
+        .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftSafetensors", "GraftTestSupport"]),
         .testTarget(name: "CustomTransformExampleTests", dependencies: ["GradientNoiseExample", "GraftOptim", "GraftTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

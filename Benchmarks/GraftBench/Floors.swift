@@ -1,8 +1,9 @@
 import Dispatch
 import GraftTensor
 
-/// The "C loop floor": the same step written as plain fused loops over raw buffers, with no
-/// framework around them, as the reference a library step is compared with.
+/// The Swift floors (kept next to the C floors of ``CFloor`` as rows of their own, and as a
+/// second implementation for `--check-floors`): the same step written as plain fused Swift
+/// loops over raw buffers, with no framework around them.
 ///
 /// - `floor.adam`: one pass per step, `θ, g, m, v` touched once per element (28 B/param);
 /// - `floor.digrap`: DiGraP with a learned ω in the paper's placement (rows hypergradient),
@@ -18,7 +19,7 @@ import GraftTensor
 /// compiler emits at -O3 with `-fno-math-errno` at the baseline x86-64 (SSE2) target, which is
 /// also what Graft itself is compiled for unless a `-target-cpu` is given.
 final class FloorKernels {
-    enum Kind: String { case adam = "floor.adam", digrap = "floor.digrap" }
+    enum Kind: String { case adam = "floor.swift-adam", digrap = "floor.swift-digrap" }
 
     struct Segment {
         var tensor: Int

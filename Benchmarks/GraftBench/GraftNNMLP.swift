@@ -39,7 +39,7 @@ final class GraftNNMLP: TrainingModel {
 
     func backward() {
         model.zeroGradients()
-        model.accumulateParameterGradients(lossGradient)
+        try! model.accumulateParameterGradients(lossGradient)  // shapes are fixed by construction
     }
 
     var gemmNanoseconds: UInt64? { nil }

@@ -68,7 +68,7 @@ final class GraftNNLayerModel: TrainingModel {
 
     func backward() {
         model.zeroGradients()
-        model.accumulateParameterGradients(lossGradient)
+        try! model.accumulateParameterGradients(lossGradient)  // shapes are fixed by construction
     }
 
     var gemmNanoseconds: UInt64? { nil }

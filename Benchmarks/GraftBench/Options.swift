@@ -14,6 +14,7 @@ struct Options {
     var roundSeconds: Double?
     var bandwidthMegabytes = 128
     var bandwidth = true
+    var checkFloors = false
 
     static let usage = """
         usage: swift run -c release graft-bench [options]
@@ -26,8 +27,9 @@ struct Options {
         options:
           --json FILE          also write the results as JSON (schema graft-bench/1, see Benchmarks/README.md)
           --filter SUBSTRING   run only benchmarks whose id contains SUBSTRING (repeatable: any match runs);
-                               ids: optimizer/<workload>/<layout>/<size>, floor/<adam|digrap>/<layout>/<size>,
-                               gemm/<model>/b<batch>, train/<model>/b<batch>/<optimizer>; see --list
+                               ids: optimizer/<workload>/<layout>/<size>, floor/<name>/<layout>/<size>,
+                               overhead/adam/20000x[<n>], snapshot/adam/mixed/1e7, gemm/<model>/b<batch>,
+                               train/<model>/b<batch>/<optimizer>; see --list
           --exclude SUBSTRING  skip benchmarks whose id contains SUBSTRING (repeatable; applied after --filter)
           --threads N          Graft and OpenBLAS threads (default: all cores)
           --quick              10^5 and 10^6 only, shorter rounds (a smoke run, about 20 s)
@@ -37,6 +39,8 @@ struct Options {
           --round-time SEC     target seconds per round (default 0.2, quick 0.05)
           --bandwidth-mb MB    size of each of the probe's three buffers (default 128)
           --no-bandwidth       skip the memory-bandwidth probe (no ×triad ratios)
+          --check-floors       check every C floor against Graft (and the Swift floors) on 10^5-parameter
+                               layouts, both C variants (baseline, AVX2+FMA), print the table and exit (1 on a mismatch)
           --list               print the benchmark ids and exit
           --help               this text
 
@@ -83,6 +87,7 @@ struct Options {
                 guard n >= 1 else { throw OptionError("--bandwidth-mb must be at least 1") }
                 o.bandwidthMegabytes = n
             case "--no-bandwidth": o.bandwidth = false
+            case "--check-floors": o.checkFloors = true
             case "--help", "-h": throw OptionError.help
             default: throw OptionError("unknown option \(a)")
             }

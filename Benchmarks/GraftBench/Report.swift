@@ -6,7 +6,7 @@ struct OptimizerResult: Codable, Sendable {
     var id: String
     /// Workload name (`adam`, `digrap.learned.gradient`, `floor.adam`, …).
     var workload: String
-    /// `graft` (a Graft `Optimizer`) or `floor` (the fused reference loop).
+    /// `graft` (a Graft `Optimizer`), `floor` (a C floor) or `swift-floor` (a Swift floor).
     var kind: String
     var summary: String
     var layout: String
@@ -28,11 +28,11 @@ struct OptimizerResult: Codable, Sendable {
     /// `gbPerSecond` over the best in-place update bandwidth (`a = a + s·b`, no write-allocate
     /// distortion, like an optimizer step) at the same thread count.
     var ratioToUpdate: Double?
-    /// The floor compared against (`floor.adam`, `floor.digrap`), if any.
+    /// The C floor compared against (`floor.adam`, `floor.digrap`, `floor.spd`, …), if any.
     var floor: String?
     /// Median ns/param over the floor's, same layout and size (nil: no floor or not run).
     var ratioToFloor: Double?
-    /// Median ns/param over `floor.adam`'s, same layout and size: the step's cost in fused-Adam units.
+    /// Median ns/param over `floor.adam`'s (the C Adam floor), same layout and size: the step's cost in fused-Adam units.
     var ratioToAdamFloor: Double?
     /// Projection telemetry (share of tensor-steps that projected, mean ω, PCGrad conflicts).
     var telemetry: [String: Double]
@@ -50,6 +50,14 @@ struct Report: Codable, Sendable {
     var optimizer: [OptimizerResult] = []
     var gemm: [GemmProbeResult] = []
     var training: [TrainingResult] = []
+    /// Which variant of the C floors ran (`avx2+fma` or `baseline`).
+    var floorVariant = ""
+    /// Per-tensor overhead rows (`overhead/adam/20000x<n>`).
+    var perTensor: [PerTensorResult] = []
+    /// Snapshot rows (`snapshot/adam/<layout>/<size>`).
+    var snapshot: [SnapshotResult] = []
+    /// The issue-12 / issue-13 targets, as checked by this run.
+    var targets: [TargetResult] = []
 
     struct Settings: Codable, Sendable {
         var quick: Bool
@@ -128,6 +136,7 @@ extension OptimizerResult {
         if let w = telemetry["mean_omega"] { notes.append(String(format: "ω %.2f", w)) }
         if let c = telemetry["conflicts_last_step"] { notes.append(String(format: "conflicts %.0f", c)) }
         if let s = telemetry["decayed_share"] { notes.append(String(format: "decay %.0f%%", s * 100)) }
+        if let f = telemetry["fused"] { notes.append(f == 1 ? "fused" : "NOT fused") }
         return [workload, layout, Format.size(nominalSize), Format.count(parameters), "\(tensors)", Format.time(timing.p50),
                 String(format: "%.3f", nsPerParameter["p0"]!), String(format: "%.3f", nsPerParameter["p50"]!),
                 String(format: "%.3f", nsPerParameter["p90"]!), "\(bytesPerParameter)", String(format: "%.1f", gbPerSecond),

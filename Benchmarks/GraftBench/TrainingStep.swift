@@ -234,6 +234,10 @@ struct TrainingResult: Codable, Sendable {
     var gemmProbeNanoseconds: Double?
     /// The loss after the last step (the run trains on one batch, so it falls).
     var finalLoss: Float
+    /// The C floor of this optimizer (`floor.adam`) over the model's parameter shapes, median ns per step.
+    var optimizerFloorNanoseconds: Double?
+    /// Median step over (GEMMs alone + the optimizer floor): issue 12's training-step target (≤ 1.15).
+    var ratioToGemmsPlusFloor: Double?
 }
 
 enum TrainingBenchmark {
@@ -261,6 +265,14 @@ enum TrainingBenchmark {
             return try Optimizer(parameters: model.parameters,
                                  groups: [try ParameterGroup("all", selecting: .all, transform: Recipes.adam(learningRate: 1e-3))])
         }
+    }
+
+    /// The C Adam floor over the model's parameter shapes (median ns per step).
+    static func adamFloor(_ parameters: [NamedParameter], threads: Int, policy: TimingPolicy) throws -> Double {
+        let layout = Layout(name: "model", nominalSize: parameters.reduce(0) { $0 + $1.parameter.value.count },
+                            tensors: parameters.map { TensorSpec(path: $0.path, shape: $0.parameter.value.shape, anchored: false) })
+        let floor = CFloor(kind: .adam, data: try LayoutData(layout, seed: 9), threads: threads)
+        return measure(policy) { floor.run() }.p50
     }
 
     static func run(_ c: TrainingConfiguration, model: any TrainingModel, policy: TimingPolicy,

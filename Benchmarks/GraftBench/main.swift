@@ -1,3 +1,4 @@
+import CGraftFloors
 import Foundation
 import GraftOptim
 import GraftTensor
@@ -54,24 +55,44 @@ let trainingPolicy = TimingPolicy(warmupSeconds: roundSeconds / 2, warmupIterati
 let workloads = OptimizerWorkload.all()
 
 func optimizerID(_ w: String, _ layout: String, _ size: Int) -> String { "optimizer/\(w)/\(layout)/\(Format.size(size))" }
-func floorID(_ f: FloorKernels.Kind, _ layout: String, _ size: Int) -> String {
-    "floor/\(f.rawValue.replacingOccurrences(of: "floor.", with: ""))/\(layout)/\(Format.size(size))"
-}
+func floorID(_ short: String, _ layout: String, _ size: Int) -> String { "floor/\(short)/\(layout)/\(Format.size(size))" }
+func swiftFloorShort(_ f: FloorKernels.Kind) -> String { String(f.rawValue.dropFirst("floor.".count)) }
+func snapshotID(_ layout: String, _ size: Int) -> String { "snapshot/adam/\(layout)/\(Format.size(size))" }
 func gemmID(_ c: TrainingConfiguration) -> String { "gemm/\(c.name)/b\(c.batch)" }
 func trainID(_ c: TrainingConfiguration) -> String { "train/\(c.name)/b\(c.batch)/\(c.optimizer)" }
+
+if options.checkFloors {
+    emit("Floor self-check: \(threads) threads, C floors built with \(graft_floors_avx2() != 0 ? "AVX2+FMA detected" : "the baseline only"); θ after 4 steps,")
+    emit("max |Δθ| relative to the largest change of θ (ok: ≤ \(FloorCheck.tolerance) × change + 4 ulp(1))")
+    do {
+        let rows = try FloorCheck.run(threads: threads)
+        emit(Format.table(["floor", "against", "variant", "layout", "max |Δθ|", "max change", "relative", "status"], rows.map {
+            [$0.floor, $0.against, $0.variant, $0.layout, String(format: "%.2e", $0.maxDifference), String(format: "%.2e", $0.maxChange),
+             String(format: "%.2e", $0.relative), $0.passed ? "ok" : "MISMATCH"]
+        }, leftColumns: 4))
+        let bad = rows.filter { !$0.passed }.count
+        emit("\(rows.count - bad) passed, \(bad) failed")
+        exit(bad == 0 ? 0 : 1)
+    } catch {
+        fail("floor check: \(error)")
+    }
+}
 
 if options.list {
     // The ids the run would select (floors a selected workload needs also run).
     var ids: [String] = []
     for size in sizes {
         for layout in layoutNames {
-            for f in [FloorKernels.Kind.adam, .digrap] { ids.append(floorID(f, layout, size)) }
+            for f in CFloor.Kind.allCases { ids.append(floorID(f.short, layout, size)) }
+            for f in [FloorKernels.Kind.adam, .digrap] { ids.append(floorID(swiftFloorShort(f), layout, size)) }
             for w in workloads { ids.append(optimizerID(w.name, layout, size)) }
         }
     }
     var seen = Set<String>()
     for c in TrainingBenchmark.configurations where seen.insert(gemmID(c)).inserted { ids.append(gemmID(c)) }
     for c in TrainingBenchmark.configurations { ids.append(trainID(c)) }
+    for e in PerTensorOverhead.shapes { ids.append(PerTensorOverhead.id(e)) }
+    if sizes.contains(where: { $0 >= 1_000_000 }) { ids.append(snapshotID("mixed", 10_000_000)) }
     ids += LayerWorkloads.configurations.map(LayerWorkloads.id)  // ViT block and small CNN (LayerWorkloads.swift)
     for id in ids where options.selects(id) { emit(id) }
     exit(0)
@@ -108,30 +129,32 @@ let inPlace = report.bandwidth("update", threads: threads)
 
 // MARK: - Optimizer steps
 
+report.floorVariant = graft_floors_avx2() != 0 ? "avx2+fma" : "baseline"
 emit("Optimizer steps: ns/p = step time / parameters; GB/s = byte model (B/p) × parameters / median step;")
 emit("×triad, ×upd = GB/s over the best \(threads)-thread triad (\(triad.map { String(format: "%.1f GB/s", $0) } ?? "not measured")) and in-place update")
-emit("(\(inPlace.map { String(format: "%.1f GB/s", $0) } ?? "not measured")); ×floor = ns/p over the fused reference loop of the same step;")
-emit("×adamFloor = ns/p over the fused Adam loop (same layout and size).")
+emit("(\(inPlace.map { String(format: "%.1f GB/s", $0) } ?? "not measured")); ×floor = ns/p over the C floor of the same step (floor.<name> rows, plain fused")
+emit("C loops, \(report.floorVariant) variant); ×adamFloor = ns/p over the C Adam floor (same layout and size). floor.swift-* rows: the Swift floors.")
 emit()
 emit(Format.table(OptimizerResult.header, [], leftColumns: 2, minimumWidths: OptimizerResult.widths))
 
 for size in sizes {
     for layoutName in layoutNames {
         let selected = workloads.filter { options.selects(optimizerID($0.name, layoutName, size)) }
-        var floorsWanted = Set<FloorKernels.Kind>()
-        for f in [FloorKernels.Kind.adam, .digrap] where options.selects(floorID(f, layoutName, size)) { floorsWanted.insert(f) }
+        var floorsWanted = Set<CFloor.Kind>()
+        for f in CFloor.Kind.allCases where options.selects(floorID(f.short, layoutName, size)) { floorsWanted.insert(f) }
         if !selected.isEmpty { floorsWanted.insert(.adam) }
         for w in selected { if let f = w.floor { floorsWanted.insert(f) } }
-        guard !floorsWanted.isEmpty else { continue }
+        let swiftFloors = [FloorKernels.Kind.adam, .digrap].filter { options.selects(floorID(swiftFloorShort($0), layoutName, size)) }
+        guard !floorsWanted.isEmpty || !swiftFloors.isEmpty else { continue }
 
         let layout = Layout.make(layoutName, size: size)
         report.layouts.append(layout)
         let data: LayoutData
         do { data = try LayoutData(layout, seed: UInt64(size) &+ UInt64(layoutName.count)) } catch { fail("\(error)") }
-        var floorNs: [FloorKernels.Kind: Double] = [:]
+        var floorNs: [CFloor.Kind: Double] = [:]
         let n = layout.parameterCount
         func result(id: String, workload: String, kind: String, summary: String, objectives: Int, bytes: Int, model: String,
-                    timing: Statistics, floor: FloorKernels.Kind?, telemetry: [String: Double]) -> OptimizerResult {
+                    timing: Statistics, floor: CFloor.Kind?, telemetry: [String: Double]) -> OptimizerResult {
             let perParam = ["p0": timing.p0 / Double(n), "p50": timing.p50 / Double(n), "p90": timing.p90 / Double(n),
                             "p100": timing.p100 / Double(n)]
             let gbs = Double(bytes) * Double(n) / timing.p50
@@ -142,28 +165,45 @@ for size in sizes {
                                    ratioToFloor: floor.flatMap { floorNs[$0] }.map { perParam["p50"]! / $0 },
                                    ratioToAdamFloor: floorNs[.adam].map { perParam["p50"]! / $0 }, telemetry: telemetry)
         }
-        for f in [FloorKernels.Kind.adam, .digrap] where floorsWanted.contains(f) {
-            let kernels = FloorKernels(kind: f, data: data, threads: threads)
+        func printRow(_ r: OptimizerResult) {
+            emit(String(Format.table(OptimizerResult.header, [r.row], leftColumns: 2, minimumWidths: OptimizerResult.widths).split(separator: "\n").last!))
+        }
+        // The Adam floor first (every row's ×adamFloor), then the others in declaration order.
+        for f in CFloor.Kind.allCases.sorted(by: { ($0 == .adam ? 0 : 1) < ($1 == .adam ? 0 : 1) }) where floorsWanted.contains(f) {
+            let kernels = CFloor(kind: f, data: data, threads: threads)
             let timing = measure(optimizerPolicy) { kernels.run() }
             floorNs[f] = timing.p50 / Double(n)
+            let anchored = layout.tensors.filter(\.anchored).count
+            var telemetry: [String: Double] = [:]
+            if [.digrap, .digrapFixed, .digrapUpdate, .digrapFixedUpdate].contains(f) { telemetry["projected_share"] = Double(kernels.events) / Double(kernels.step * anchored) }
+            if f == .spd { telemetry["decayed_share"] = Double(kernels.events) / Double(kernels.step * anchored) }
+            let r = result(id: floorID(f.short, layoutName, size), workload: f.rawValue, kind: "floor", summary: f.summary, objectives: 1,
+                           bytes: f.bytes.0, model: f.bytes.1, timing: timing, floor: f, telemetry: telemetry)
+            report.optimizer.append(r)
+            printRow(r)
+        }
+        for f in swiftFloors {
+            let kernels = FloorKernels(kind: f, data: data, threads: threads)
+            let timing = measure(optimizerPolicy) { kernels.run() }
             let (bytes, model, summary) = f == .adam
-                ? (28, "θ r+w, g r, m r+w, v r+w (one pass)", "fused Adam loop on raw buffers")
-                : (52, "pass 1: g, θ, θ0, p r (16); pass 2: g r, θ r+w, θ0 r, p w, m r+w, v r+w (36)", "fused two-pass DiGraP (learned ω) + Adam loop")
-            let r = result(id: floorID(f, layoutName, size), workload: f.rawValue, kind: "floor", summary: summary, objectives: 1,
-                           bytes: bytes, model: model, timing: timing, floor: f,
+                ? (28, "θ r+w, g r, m r+w, v r+w (one pass)", "Swift: fused Adam loop on raw buffers")
+                : (52, "pass 1: g, θ, θ0, p r (16); pass 2: g r, θ r+w, θ0 r, p w, m r+w, v r+w (36)", "Swift: fused two-pass DiGraP (learned ω) + Adam loop")
+            let c: CFloor.Kind = f == .adam ? .adam : .digrap
+            let r = result(id: floorID(swiftFloorShort(f), layoutName, size), workload: f.rawValue, kind: "swift-floor", summary: summary,
+                           objectives: 1, bytes: bytes, model: model, timing: timing, floor: floorNs[c] == nil ? nil : c,
                            telemetry: f == .digrap ? ["projected_share": Double(kernels.projected) / Double(kernels.step * layout.tensors.filter(\.anchored).count)] : [:])
             report.optimizer.append(r)
-            emit(String(Format.table(OptimizerResult.header, [r.row], leftColumns: 2, minimumWidths: OptimizerResult.widths).split(separator: "\n").last!))
+            printRow(r)
         }
         for w in selected {
             do {
-                let (optimizer, step) = try w.prepare(data)
+                let (optimizer, _, step) = try w.prepare(data)
                 let timing = try measure(optimizerPolicy, step)
                 let r = result(id: optimizerID(w.name, layoutName, size), workload: w.name, kind: "graft", summary: w.summary,
                                objectives: w.objectives, bytes: w.bytesPerParameter, model: w.byteModel, timing: timing,
                                floor: w.floor, telemetry: w.telemetry(optimizer, data))
                 report.optimizer.append(r)
-                emit(String(Format.table(OptimizerResult.header, [r.row], leftColumns: 2, minimumWidths: OptimizerResult.widths).split(separator: "\n").last!))
+                printRow(r)
             } catch {
                 fail("\(w.name) on \(layoutName) \(Format.size(size)): \(error)")
             }
@@ -171,6 +211,63 @@ for size in sizes {
     }
 }
 emit()
+
+// The CustomTransform example's row, in words: does the user's transform run fused, and at what cost over Adam.
+for r in report.optimizer where r.workload == "custom.noise-adam" {
+    let adam = report.optimizer.first { $0.workload == "adam" && $0.kind == "graft" && $0.layout == r.layout && $0.nominalSize == r.nominalSize }
+    let fused = r.telemetry["fused"] == 1
+    emit("CustomTransform (\(Format.size(r.nominalSize)) \(r.layout)): GradientNoise → Adam → lr \(fused ? "runs fused (isFused(group:) == true)" : "does NOT run fused")"
+         + String(format: ", %.3f ns/p", r.nsPerParameter["p50"]!)
+         + (adam.map { String(format: " vs Graft Adam %.3f ns/p (%.1f×: the noise generator)", $0.nsPerParameter["p50"]!, r.nsPerParameter["p50"]! / $0.nsPerParameter["p50"]!) } ?? ""))
+}
+if report.optimizer.contains(where: { $0.workload == "custom.noise-adam" }) { emit() }
+
+// MARK: - Per-tensor overhead
+
+let overheadSelected = PerTensorOverhead.shapes.filter { options.selects(PerTensorOverhead.id($0)) }
+if !overheadSelected.isEmpty {
+    emit("Per-tensor overhead: Adam over \(PerTensorOverhead.tensors) tiny tensors (all bookkeeping); ns/tensor = median step / tensors")
+    var rows: [[String]] = []
+    for elements in overheadSelected {
+        do {
+            let r = try PerTensorOverhead.run(elements: elements, threads: threads, policy: optimizerPolicy)
+            report.perTensor.append(r)
+            rows.append([r.id, "\(r.tensors) × [\(r.elementsPerTensor)]", Format.time(r.timing.p50), String(format: "%.1f", r.nsPerTensor),
+                         String(format: "%.1f", r.floorNsPerTensor), r.nsPerTensor < 50 ? "met" : "missed"])
+        } catch {
+            fail("per-tensor overhead: \(error)")
+        }
+    }
+    emit(Format.table(["id", "tensors", "step p50", "ns/tensor", "C floor ns/tensor", "< 50 ns"], rows))
+    emit()
+}
+
+// MARK: - Snapshots
+
+let snapshotSizes = sizes.filter { $0 >= 1_000_000 }.isEmpty ? [] : [10_000_000]
+let snapshotWanted = snapshotSizes.filter { options.selects(snapshotID("mixed", $0)) }
+if !snapshotWanted.isEmpty {
+    emit("Snapshots: Adam state (m, v) after two steps; save = snapshot() + write(to:) (encoded() + atomic file write), load = read(from:)")
+    emit("(read + decode + verify) + restore(_:); medians over \(rounds) round(s)")
+    var rows: [[String]] = []
+    for size in snapshotWanted {
+        do {
+            let layout = Layout.make("mixed", size: size)
+            let data = try LayoutData(layout, seed: 3)
+            let r = try SnapshotBenchmark.run(layout: layout, data: data, id: snapshotID("mixed", size), rounds: rounds)
+            report.snapshot.append(r)
+            rows.append([r.id, Format.count(r.parameters), String(format: "%.1f MB", Double(r.rawStateBytes) / 1e6),
+                         String(format: "%.1f MB", Double(r.fileBytes) / 1e6), String(format: "%.4f", r.ratio),
+                         Format.time(r.snapshot.p50), Format.time(r.encode.p50), Format.time(r.write.p50), Format.time(r.save.p50),
+                         Format.time(r.read.p50), Format.time(r.restore.p50), Format.time(r.load.p50)])
+        } catch {
+            fail("snapshot: \(error)")
+        }
+    }
+    emit(Format.table(["id", "params", "raw state", "file", "file/raw", "snapshot()", "encoded()", "write(to:)", "save",
+                       "read(from:)", "restore", "load"], rows))
+    emit()
+}
 
 // MARK: - sgemm probe and training steps
 
@@ -197,18 +294,30 @@ if !gemmWanted.isEmpty {
     emit()
 }
 
+var trainingFloors: [String: Double] = [:]
 if !trainingSelected.isEmpty {
     emit("Training steps (fixed batch; forward incl. loss, backward incl. loss gradient, optimizer step; medians)")
     var rows: [[String]] = []
     for c in trainingSelected {
         do {
             for model in try TrainingBenchmark.models(c) {
-                let r = try TrainingBenchmark.run(c, model: model, policy: trainingPolicy, probe: probeTotals[gemmID(c)])
+                var r = try TrainingBenchmark.run(c, model: model, policy: trainingPolicy, probe: probeTotals[gemmID(c)])
+                if c.optimizer == "adam" {
+                    let key = trainID(c)
+                    if trainingFloors[key] == nil {
+                        trainingFloors[key] = try TrainingBenchmark.adamFloor(model.parameters, threads: threads, policy: optimizerPolicy)
+                    }
+                    r.optimizerFloorNanoseconds = trainingFloors[key]
+                    if let probe = r.gemmProbeNanoseconds, let f = trainingFloors[key] { r.ratioToGemmsPlusFloor = r.total.p50 / (probe + f) }
+                }
                 report.training.append(r)
-                let row = [r.model, "\(r.batch)", r.optimizer, r.implementation, Format.count(r.parameters), Format.time(r.forward.p50),
-                           Format.time(r.backward.p50), Format.time(r.optimizerStep.p50), Format.time(r.total.p50), Format.time(r.total.p90),
-                           r.gemmInStep.map { Format.time($0.p50) } ?? "—", r.gemmShare.map { String(format: "%.0f%%", $0 * 100) } ?? "—",
-                           r.gemmProbeNanoseconds.map(Format.time) ?? "—"]
+                var row: [String] = [r.model, "\(r.batch)", r.optimizer, r.implementation, Format.count(r.parameters), Format.time(r.forward.p50)]
+                row += [Format.time(r.backward.p50), Format.time(r.optimizerStep.p50), Format.time(r.total.p50), Format.time(r.total.p90)]
+                row.append(r.gemmInStep.map { Format.time($0.p50) } ?? "—")
+                row.append(r.gemmShare.map { String(format: "%.0f%%", $0 * 100) } ?? "—")
+                row.append(r.gemmProbeNanoseconds.map(Format.time) ?? "—")
+                row.append(r.optimizerFloorNanoseconds.map(Format.time) ?? "—")
+                row.append(r.ratioToGemmsPlusFloor.map { String(format: "%.2f", $0) } ?? "—")
                 rows.append(row)
             }
         } catch {
@@ -216,7 +325,7 @@ if !trainingSelected.isEmpty {
         }
     }
     emit(Format.table(["model", "batch", "optimizer", "impl", "params", "forward", "backward", "opt step", "step p50", "step p90",
-                        "GEMM in step", "GEMM share", "GEMMs alone"], rows))
+                        "GEMM in step", "GEMM share", "GEMMs alone", "Adam floor", "×(GEMMs+floor)"], rows))
     emit()
 }
 
@@ -238,36 +347,59 @@ do {
 
 // MARK: - Targets
 
-/// Issue 7's targets, checked where this run has the figures.
-@MainActor func targetLines() -> [[String]] {
-    var rows: [[String]] = []
-    func opt(_ w: String, _ layout: String, _ size: Int) -> OptimizerResult? {
-        report.optimizer.first { $0.workload == w && $0.layout == layout && $0.nominalSize == size }
-    }
-    func add(_ what: String, _ r: OptimizerResult?, target: Double, floorWorkload: String) {
-        guard let r else { return }
-        let ns = r.nsPerParameter["p50"]!
-        let f = opt(floorWorkload, r.layout, r.nominalSize)?.nsPerParameter["p50"]
-        rows.append([what, String(format: "%.3f ns/p", ns), f.map { String(format: "%.3f ns/p", $0) } ?? "—",
-                     String(format: "≤ %.2f ns/p", target), ns <= target ? "met" : String(format: "missed by %.0f%%", (ns / target - 1) * 100)])
-    }
-    add("Adam, 1e6 mixed", opt("adam", "mixed", 1_000_000), target: 0.5, floorWorkload: "floor.adam")
-    for layout in layoutNames { add("Adam, 1e7 \(layout)", opt("adam", layout, 10_000_000), target: 0.55, floorWorkload: "floor.adam") }
-    add("DiGraP learned, 1e6 mixed", opt("digrap.learned.gradient", "mixed", 1_000_000), target: 1.0, floorWorkload: "floor.digrap")
-    for (sizes, target) in [([784, 512, 256, 10], 2.6e6), ([784, 2048, 2048, 10], 27e6)] {
-        for r in report.training where r.model == TrainingConfiguration(sizes: sizes, batch: 128, optimizer: "adam").name
-                                        && r.batch == 128 && r.optimizer == "adam" {
-            rows.append(["\(r.model) b128 step (\(r.implementation))", Format.time(r.total.p50), r.gemmProbeNanoseconds.map(Format.time) ?? "—",
-                         "≤ \(Format.time(target))", r.total.p50 <= target ? "met" : String(format: "missed by %.0f%%", (r.total.p50 / target - 1) * 100)])
+/// Issue 12's targets (and issue 13's per-tensor overhead), checked where this run has the figures.
+@MainActor func targetResults() -> [TargetResult] {
+    var out: [TargetResult] = []
+    func ratioTarget(_ label: String, _ workload: String, bound: Double, layouts: [String], sizes wanted: [Int]?) {
+        for r in report.optimizer where r.workload == workload && r.kind == "graft" && layouts.contains(r.layout)
+                                        && (wanted?.contains(r.nominalSize) ?? true) {
+            guard let floor = r.floor, let ratio = r.ratioToFloor,
+                  let f = report.optimizer.first(where: { $0.workload == floor && $0.layout == r.layout && $0.nominalSize == r.nominalSize })
+            else { continue }
+            out.append(TargetResult(what: "\(label), \(Format.size(r.nominalSize)) \(r.layout)",
+                                    graft: String(format: "%.3f ns/p", r.nsPerParameter["p50"]!),
+                                    reference: String(format: "%.3f ns/p (%@)", f.nsPerParameter["p50"]!, floor),
+                                    value: ratio, bound: bound, target: String(format: "≤ %.2f× floor", bound), met: ratio <= bound))
         }
     }
-    return rows
+    let main = ["mixed"]
+    ratioTarget("Adam", "adam", bound: 1.3, layouts: main, sizes: [1_000_000, 10_000_000])
+    ratioTarget("SGD", "sgd", bound: 1.3, layouts: main, sizes: nil)
+    ratioTarget("SGD momentum", "momentum", bound: 1.3, layouts: main, sizes: nil)
+    ratioTarget("AdamW", "adamw", bound: 1.3, layouts: main, sizes: nil)
+    ratioTarget("DiGraP learned ω (gradient)", "digrap.learned.gradient", bound: 1.5, layouts: main, sizes: [1_000_000])
+    ratioTarget("DiGraP fixed ω (gradient)", "digrap.fixed.gradient", bound: 1.5, layouts: main, sizes: nil)
+    ratioTarget("SPD", "spd", bound: 1.5, layouts: main, sizes: nil)
+    ratioTarget("FTP", "ftp", bound: 1.5, layouts: main, sizes: nil)
+    ratioTarget("L2-SP", "l2sp", bound: 1.5, layouts: main, sizes: nil)
+    for r in report.training where r.model == "mlp-784-2048-2048-10" && r.batch == 128 && r.optimizer == "adam" {
+        guard let ratio = r.ratioToGemmsPlusFloor, let probe = r.gemmProbeNanoseconds, let f = r.optimizerFloorNanoseconds else { continue }
+        out.append(TargetResult(what: "\(r.model) b128 Adam step (\(r.implementation))", graft: Format.time(r.total.p50),
+                                reference: "\(Format.time(probe + f)) (GEMMs \(Format.time(probe)) + Adam floor \(Format.time(f)))",
+                                value: ratio, bound: 1.15, target: "≤ 1.15× (GEMMs + floor)", met: ratio <= 1.15))
+    }
+    for s in report.snapshot {
+        out.append(TargetResult(what: "Adam state snapshot, \(Format.size(s.nominalSize)) \(s.layout)",
+                                graft: String(format: "%.1f MB file", Double(s.fileBytes) / 1e6),
+                                reference: String(format: "%.1f MB raw state", Double(s.rawStateBytes) / 1e6),
+                                value: s.ratio, bound: 1.01, target: "≤ 1.01× raw", met: s.ratio <= 1.01))
+    }
+    for p in report.perTensor {
+        out.append(TargetResult(what: "Per-tensor overhead, Adam, \(p.tensors) × [\(p.elementsPerTensor)]",
+                                graft: String(format: "%.1f ns/tensor", p.nsPerTensor),
+                                reference: String(format: "%.1f ns/tensor (C floor)", p.floorNsPerTensor),
+                                value: p.nsPerTensor, bound: 50, target: "< 50 ns/tensor", met: p.nsPerTensor < 50))
+    }
+    return out
 }
 
-let targets = targetLines()
-if !targets.isEmpty {
-    emit("Targets (issue 7; measured medians, \(threads) threads)")
-    emit(Format.table(["workload", "Graft", "floor / GEMMs alone", "target", "status"], targets))
+report.targets = targetResults()
+if !report.targets.isEmpty {
+    emit("Targets (issue 12; per-tensor overhead: issue 13; measured medians, \(threads) threads)")
+    emit(Format.table(["target", "Graft", "reference", "measured", "bound", "status"], report.targets.map {
+        [$0.what, $0.graft, $0.reference, $0.bound == 50 ? String(format: "%.1f ns", $0.value) : String(format: "%.3f×", $0.value), $0.target,
+         $0.met ? "met" : String(format: "missed by %.0f%%", ($0.value / $0.bound - 1) * 100)]
+    }, leftColumns: 3))
     emit()
 }
 

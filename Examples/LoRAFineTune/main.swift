@@ -72,12 +72,8 @@ func parse(_ arguments: [String]) throws -> Options {
     var o = Options()
     var args = ArgumentList(arguments)
     func value(_ flag: String) throws -> String { try args.value(for: flag) }
-    func positiveInt(_ flag: String) throws -> Int { try args.positiveInt(for: flag) }
-    func number(_ flag: String, _ text: String, allowZero: Bool) throws -> Float {
-        guard let x = Float(text), x.isFinite, allowZero ? x >= 0 : x > 0 else {
-            throw DataError.invalidArgument("\(flag) needs a finite number \(allowZero ? "≥ 0" : "> 0"), got \"\(text)\"")
-        }
-        return x
+    func positiveNumber(_ flag: String, upTo limit: Float) throws -> Float {
+        try args.float(for: flag, in: 0...limit, excludingLowerBound: true)
     }
     func list(_ flag: String) throws -> [Float] {
         let text = try value(flag)
@@ -85,28 +81,30 @@ func parse(_ arguments: [String]) throws -> Options {
         guard !items.isEmpty, !items.contains(where: \.isEmpty) else {
             throw DataError.invalidArgument("\(flag) expects comma-separated numbers, got \"\(text)\"")
         }
-        return try items.map { try number(flag, $0, allowZero: true) }
+        return try items.map { try ArgumentList.float($0, flag: flag, in: 0...1e6) }
     }
     while let flag = args.next() {
         switch flag {
         case "--help", "-h": print(usage); exit(0)
         case "--backbone":
             o.backbone = try Backbone.parse(try value(flag))
-            guard o.backbone != .cnn else { throw DataError.invalidArgument("--backbone: LoRAFineTune supports mlp and vit (a CNN has no Dense layers worth adapting)") }
-        case "--rank": o.rank = try positiveInt(flag)
-        case "--alpha": o.alpha = try number(flag, try value(flag), allowZero: false)
-        case "--epochs": o.epochs = try positiveInt(flag)
-        case "--lr": o.learningRate = try number(flag, try value(flag), allowZero: false)
-        case "--adapter-lr": o.adapterLearningRate = try number(flag, try value(flag), allowZero: false)
+            guard o.backbone != .cnn else { throw UsageError("--backbone: LoRAFineTune supports mlp and vit (a CNN has no Dense layers worth adapting)") }
+        case "--rank": o.rank = try args.int(for: flag, in: 1...128)  // the narrowest adapted layer has 128 outputs
+        case "--alpha": o.alpha = try positiveNumber(flag, upTo: 1e6)
+        case "--epochs": o.epochs = try args.int(for: flag, in: ExampleCommandLine.epochs)
+        case "--lr": o.learningRate = try positiveNumber(flag, upTo: ExampleCommandLine.learningRate.upperBound)
+        case "--adapter-lr": o.adapterLearningRate = try positiveNumber(flag, upTo: ExampleCommandLine.learningRate.upperBound)
         case "--l2sp-alphas": o.l2spAlphas = try list(flag)
         case "--mus": o.mus = try list(flag)
-        case "--seed": o.seed = UInt64(try positiveInt(flag))
-        case "--threads": o.threads = try positiveInt(flag)
+        case "--seed": o.seed = try args.seed(for: flag)
+        case "--threads": o.threads = try args.int(for: flag, in: ExampleCommandLine.threads)
         case "--data": o.data = try value(flag)
-        case "--cache": o.cache = try value(flag)
+        case "--cache":
+            o.cache = try value(flag)
+            guard o.cache?.isEmpty == false else { throw UsageError("--cache needs a folder name, got an empty one") }
         case "--no-cache": o.cache = nil
         case "--output": o.output = try value(flag)
-        default: throw DataError.invalidArgument("unknown option \(flag) (see --help)")
+        default: throw DataError.invalidArgument("unknown option \(flag)")
         }
     }
     return o
@@ -217,7 +215,8 @@ func grouped(_ n: Int) -> String {
 // MARK: - Run
 
 do {
-    let options = try parse(Array(CommandLine.arguments.dropFirst()))
+    // Every flag, and the output folder, is checked before any work: exit 2 with one line.
+    let (options, outputFolder) = ExampleCommandLine.parseOrExit("LoRAFineTune", parse, output: \.output)
     ExampleEnvironment.configure(threads: options.threads)
     let wallStart = Date()
     let seed = options.seed
@@ -312,7 +311,7 @@ do {
         let (lora, _) = try loraModel()
         let plain = try plainModel()
         let batch = try Tensor(shape: [64, 256], scalars: Array(split.test.images.scalars[0..<(64 * 256)]))
-        let a = lora.model(batch).scalars, b = plain.model(batch).scalars
+        let a = try lora.model(batch).scalars, b = try plain.model(batch).scalars
         let difference = zip(a, b).map { abs($0 - $1) }.max() ?? 0
         guard difference < 1e-4 else { throw DataError.invalidArgument("LoRA model differs from the pre-trained one at start (\(difference))") }
     }
@@ -337,9 +336,9 @@ do {
         if !adapters.isEmpty {
             // Fold every adapter into its base (W + s B A), in place: a plain model with no
             // inference overhead (the trained model is not used after this).
-            let a = model.model(split.test.images).scalars
+            let a = (try model.model.forward(split.test.images)).scalars
             model.body.mergeLoRA()
-            let b = model.model(split.test.images).scalars
+            let b = (try model.model.forward(split.test.images)).scalars
             result.mergedMaxLogitDifference = zip(a, b).map { abs($0 - $1) }.max() ?? 0
         }
         return result
@@ -490,8 +489,7 @@ do {
     print(String(format: "\ntotal %.1f s (pre-training %@)", total,
                  pretrainSeconds > 0 ? String(format: "%.1f s", pretrainSeconds) : "from cache"))
 
-    let output = URL(fileURLWithPath: options.output)
-    try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+    let output = outputFolder
     let markdown = "# LoRA fine-tuning\n\n" + table.render() + "\n" + memory.render() + "\n" + omegaTable.render() + "\n" + notes + "\n"
     let md = output.appendingPathComponent("results.md")
     try Data(markdown.utf8).write(to: md, options: .atomic)

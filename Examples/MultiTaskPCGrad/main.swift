@@ -104,7 +104,6 @@ func parse(_ arguments: [String]) throws -> Options {
     var o = Options()
     var args = ArgumentList(arguments)
     func value(_ flag: String) throws -> String { try args.value(for: flag) }
-    func positive(_ flag: String) throws -> Int { try args.positiveInt(for: flag) }
     while let flag = args.next() {
         switch flag {
         case "--help", "-h": print(usage); exit(0)
@@ -120,21 +119,15 @@ func parse(_ arguments: [String]) throws -> Options {
             }
             guard tasks.count >= 2 else { throw UsageError("--tasks needs at least two tasks, got \"\(text)\"") }
             o.tasks = tasks
-        case "--epochs": o.epochs = try positive(flag)
-        case "--seed":
-            let v = try value(flag)
-            guard let s = UInt64(v) else { throw UsageError("--seed needs a whole number ≥ 0, got \"\(v)\"") }
-            o.seed = s
-        case "--seeds": o.seeds = try positive(flag)
-        case "--lr":
-            let v = try value(flag)
-            guard let x = Float(v), x.isFinite, x > 0 else { throw UsageError("--lr needs a positive number, got \"\(v)\"") }
-            o.learningRate = x
-        case "--batch-size": o.batchSize = try positive(flag)
-        case "--threads": o.threads = try positive(flag)
+        case "--epochs": o.epochs = try args.int(for: flag, in: ExampleCommandLine.epochs)
+        case "--seed": o.seed = try args.seed(for: flag)
+        case "--seeds": o.seeds = try args.int(for: flag, in: ExampleCommandLine.seedCount)
+        case "--lr": o.learningRate = try args.float(for: flag, in: ExampleCommandLine.learningRate, excludingLowerBound: true)
+        case "--batch-size": o.batchSize = try args.int(for: flag, in: ExampleCommandLine.batchSize)
+        case "--threads": o.threads = try args.int(for: flag, in: ExampleCommandLine.threads)
         case "--data": o.data = try value(flag)
         case "--output": o.output = try value(flag)
-        default: throw UsageError("unknown option \(flag) (see --help)")
+        default: throw UsageError("unknown option \(flag)")
         }
     }
     return o
@@ -262,12 +255,12 @@ func run(_ method: Method, options: Options, data: (train: MultiTaskData, test: 
             for k in tasks.indices { for (r, i) in rows.enumerated() { batchLabels[k][r] = data.train.labels[k][i] } }
 
             // One trunk forward; per task: head forward, loss, head and trunk backward.
-            let features = model.trunk.forward(batchImages)
+            let features = try model.trunk.forward(batchImages)
             var objectives: [[String: Tensor]] = []
             for k in tasks.indices {
                 model.zeroGradients()
                 let out = try losses[k](model.heads[k].forward(features), labels: batchLabels[k])
-                _ = model.trunk.backward(model.heads[k].backward(out.gradient))
+                _ = try model.trunk.backward(try model.heads[k].backward(out.gradient))
                 lossSums[k] += Double(out.value)
                 var gradients: [String: Tensor] = [:]
                 // Task k's gradient: the trunk and its own head (other heads: missing, so zero).
@@ -305,9 +298,9 @@ func evaluate(_ model: MultiTaskModel, on data: MultiTaskData, batchSize: Int = 
     while start < data.count {
         let n = min(batchSize, data.count - start)
         let rows = data.images.withUnsafeBufferPointer { Array($0[(start * width)..<((start + n) * width)]) }
-        let features = model.trunk.forward(try Tensor(shape: [n, width], scalars: rows))
+        let features = try model.trunk.forward(try Tensor(shape: [n, width], scalars: rows))
         for (k, head) in model.heads.enumerated() {
-            let logits = head.forward(features)
+            let logits = try head.forward(features)
             let classes = logits.shape[1]
             logits.withUnsafeBufferPointer { z in
                 for r in 0..<n {
@@ -334,7 +327,8 @@ func mean(_ values: [Double]) -> Double { MeanStd(values).mean }
 // MARK: - Main
 
 do {
-    let options = try parse(Array(CommandLine.arguments.dropFirst()))
+    // Every flag, and the output folder, is checked before any work: exit 2 with one line.
+    let (options, outputFolder) = ExampleCommandLine.parseOrExit("MultiTaskPCGrad", parse, output: \.output)
     ExampleEnvironment.configure(threads: options.threads)
     let wallStart = Date()
     let progress = ProgressLine()
@@ -399,8 +393,7 @@ do {
     print("\nTest accuracy (%) · \(setup)\n\n" + accuracyText)
     print("Conflicting task gradients in the trunk (PCGrad telemetry `last_projections` > 0; heads never conflict)\n\n" + conflictText)
 
-    let output = URL(fileURLWithPath: options.output)
-    try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+    let output = outputFolder
     let markdown = """
         # Multi-task PCGrad
 

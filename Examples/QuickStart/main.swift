@@ -10,19 +10,23 @@ let usage = """
 
     Fits p(y = 1 | x) = σ(x·w + b) to 2,000 noisy labels drawn from a known w*, b*
     by gradient descent on the mean cross-entropy, printing the loss every 25 steps.
-    Defaults: --steps 200 --learning-rate 0.5 --seed 42
+    Defaults: --steps 200 --learning-rate 0.5 --seed 42. Ranges: steps 0…1000000,
+    learning rate (0, 10]; a bad value prints one line on stderr and exits with status 2.
     """
 var steps = 200, learningRate: Float = 0.5, seed: UInt64 = 42
-var arguments = CommandLine.arguments.dropFirst()
-while let flag = arguments.popFirst() {
-    let value = arguments.first
-    switch flag {
-    case "-h", "--help": print(usage); exit(0)
-    case "--steps" where value.flatMap(Int.init).map { $0 >= 0 } == true: steps = Int(arguments.removeFirst())!
-    case "--learning-rate" where value.flatMap(Float.init).map { $0 > 0 } == true: learningRate = Float(arguments.removeFirst())!
-    case "--seed" where value.flatMap(UInt64.init) != nil: seed = UInt64(arguments.removeFirst())!
-    default: print("QuickStart: bad argument '\(flag)'\n\n\(usage)"); exit(2)
+do {
+    var arguments = ArgumentList(Array(CommandLine.arguments.dropFirst()))
+    while let flag = arguments.next() {
+        switch flag {
+        case "-h", "--help": print(usage); exit(0)
+        case "--steps": steps = try arguments.int(for: flag, in: 0...1_000_000)
+        case "--learning-rate": learningRate = try arguments.float(for: flag, in: ExampleCommandLine.learningRate, excludingLowerBound: true)
+        case "--seed": seed = try arguments.seed(for: flag)
+        default: throw UsageError("unknown option \(flag)")
+        }
     }
+} catch {
+    ExampleCommandLine.exitWithUsageError("QuickStart", error)
 }
 
 // Synthetic data: x ~ N(0, 1)^5, y ~ Bernoulli(σ(x·w* + b*)).

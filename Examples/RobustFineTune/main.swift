@@ -27,6 +27,12 @@ let usage = """
       --data DIR                the digits16 data folder (default: found from GRAFT_DATA or the working directory)
       --output DIR              where results go (default out/robust-finetune)
       --no-cache                do not read or write cached pre-trained weights
+      --pretrained FILE         start every method from this safetensors checkpoint (PyTorch names of
+                                nn.Sequential(OrderedDict(body=nn.Sequential(Linear, ReLU, …), head=Linear)):
+                                body.0.weight, body.0.bias, body.2.weight, …, head.weight, head.bias;
+                                hidden widths are read from it) instead of pre-training
+      --export DIR              write each method's fine-tuned model to DIR/METHOD.safetensors (seed N > 1:
+                                DIR/METHOD-seedN.safetensors) and the test split's indices to DIR/test-split.json
       --help                    this text
 
     Writes results.md, results.json, id-vs-ood.svg, omega.svg and hypergradient.svg to the output folder.
@@ -51,13 +57,14 @@ struct Options {
     var data: String?
     var output = "out/robust-finetune"
     var cache = true
+    var pretrained: String?
+    var export: String?
 }
 
 func parse(_ arguments: [String]) throws -> Options {
     var o = Options()
     var args = ArgumentList(arguments)
     func value(_ flag: String) throws -> String { try args.value(for: flag) }
-    func positive(_ flag: String) throws -> Int { try args.positiveInt(for: flag) }
     func pair(_ flag: String, _ text: String) throws -> (String, String) {
         let parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
@@ -69,13 +76,13 @@ func parse(_ arguments: [String]) throws -> Options {
         switch flag {
         case "--help", "-h": print(usage); exit(0)
         case "--backbone": o.backbone = try Backbone.parse(try value(flag))
-        case "--vit-depth": o.vitDepth = try positive(flag)
-        case "--seeds": o.seeds = try positive(flag)
+        case "--vit-depth": o.vitDepth = try args.int(for: flag, in: 1...64)
+        case "--seeds": o.seeds = try args.int(for: flag, in: ExampleCommandLine.seedCount)
         case "--methods": o.methods = try FineTuneMethod.parseList(try value(flag))
         case "--quick": o.quick = true
-        case "--epochs": o.epochs = try positive(flag)
-        case "--pretrain-epochs": o.pretrainEpochs = try positive(flag)
-        case "--threads": o.threads = try positive(flag)
+        case "--epochs": o.epochs = try args.int(for: flag, in: ExampleCommandLine.epochs)
+        case "--pretrain-epochs": o.pretrainEpochs = try args.int(for: flag, in: ExampleCommandLine.epochs)
+        case "--threads": o.threads = try args.int(for: flag, in: ExampleCommandLine.threads)
         case "--ood":
             let spec = try value(flag)
             guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex else {
@@ -87,19 +94,39 @@ func parse(_ arguments: [String]) throws -> Options {
         case "--data": o.data = try value(flag)
         case "--output": o.output = try value(flag)
         case "--no-cache": o.cache = false
-        default: throw DataError.invalidArgument("unknown option \(flag) (see --help)")
+        case "--pretrained": o.pretrained = try value(flag)
+        case "--export": o.export = try value(flag)
+        default: throw DataError.invalidArgument("unknown option \(flag)")
         }
+    }
+    if o.pretrained != nil && o.backbone != .mlp {
+        throw UsageError("--pretrained loads an MLP checkpoint; it cannot be combined with --backbone \(o.backbone.rawValue)")
     }
     return o
 }
 
 do {
-    let options = try parse(Array(CommandLine.arguments.dropFirst()))
+    // Every flag, and the output folder, is checked before any work: exit 2 with one line.
+    let (options, outputFolder) = ExampleCommandLine.parseOrExit("RobustFineTune", parse, output: \.output)
     ExampleEnvironment.configure(threads: options.threads)
     var configuration = options.quick ? ExperimentConfiguration.quick(options.backbone) : ExperimentConfiguration(backbone: options.backbone)
     if let d = options.vitDepth { configuration.vitDepth = d }
     if let e = options.epochs { configuration.epochs = e }
     if let e = options.pretrainEpochs { configuration.pretrainEpochs = e }
+
+    var given: [String: Tensor]?
+    if let file = options.pretrained {
+        let classifier: Classifier
+        do {
+            classifier = try Classifier.mlp(loadingSafetensors: URL(fileURLWithPath: file), input: 256, classes: 10)
+        } catch let error as SafetensorsError {
+            throw error  // already names the file
+        } catch {
+            throw DataError.invalidArgument("--pretrained \(file): \(error)")
+        }
+        configuration.hidden = classifier.body.namedParameters().filter { $0.parameter.shape.count == 2 }.map { $0.parameter.shape[0] }
+        given = classifier.weights()
+    }
 
     let progress = ProgressLine()
     let domains = try DigitDomains.load(explicitPath: options.data)
@@ -111,14 +138,20 @@ do {
     let extra = try options.ood.map { o in
         try DigitDataset.load(name: o.name, images: URL(fileURLWithPath: o.images), labels: URL(fileURLWithPath: o.labels))
     }
-    let output = URL(fileURLWithPath: options.output)
+    let output = outputFolder
     let experiment = try RobustFineTuneExperiment(configuration: configuration, methods: options.methods, pretrainData: pretrain,
                                                   finetuneData: finetune, extraOOD: extra,
                                                   cacheDirectory: options.cache ? output.appendingPathComponent("cache") : nil,
                                                   progress: progress)
+    experiment.givenPretrainedWeights = given
+    if let directory = options.export {
+        let exporter = try ModelExporter(directory: URL(fileURLWithPath: directory), finetuneName: finetune.name)
+        experiment.onMethodFinished = { try exporter.export($0) }
+    }
     print("Graft robust fine-tuning · OpenBLAS \(BLAS.coreName) kernels, \(BLAS.threads) BLAS thread(s), \(Parallel.threads) Graft thread(s)")
     print("backbone: \(configuration.backboneDescription) · fine-tuning lr \(configuration.learningRate), \(configuration.epochs) epochs")
-    print("pre-train: \(pretrain.count) images (augmented) · fine-tune: \(finetune.name) \(configuration.trainPerClass)/class · OOD: \(Corruption.allCases.map(\.name).joined(separator: ", "))\(extra.isEmpty ? "" : ", " + extra.map(\.name).joined(separator: ", "))")
+    if let file = options.pretrained { print("pre-trained: \(file) (MLP 256-\(configuration.hidden.map(String.init).joined(separator: "-"))-10, no pre-training)") }
+    print((options.pretrained == nil ? "pre-train: \(pretrain.count) images (augmented) · " : "") + "fine-tune: \(finetune.name) \(configuration.trainPerClass)/class · OOD: \(Corruption.allCases.map(\.name).joined(separator: ", "))\(extra.isEmpty ? "" : ", " + extra.map(\.name).joined(separator: ", "))")
     var seeds: [SeedResult] = []
     for seed in 1...options.seeds {
         let result = try experiment.run(seed: UInt64(seed))

@@ -5,4 +5,5 @@
 @_exported import GraftTensor
 @_exported import GraftNN
 @_exported import GraftOptim
+@_exported import GraftSafetensors
 @_exported import GraftTrain

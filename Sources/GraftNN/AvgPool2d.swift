@@ -11,7 +11,7 @@ public final class AvgPool2d: Layer {
     /// `s` (PyTorch's default: `k`).
     public let stride: Int
 
-    private var output = Tensor(zeros: [0, 0, 0, 0])
+    private var output = Tensor(zeros: [0])  // no forward yet (see Workspace.checkGradient)
     private var inputGradient = Tensor(zeros: [0, 0, 0, 0])
     private var inputShape: [Int] = []
 
@@ -26,11 +26,14 @@ public final class AvgPool2d: Layer {
     }
 
     /// The mean of every window.
-    public func forward(_ x: Tensor) -> Tensor {
-        precondition(x.rank == 4, "AvgPool2d: expected images [batch, C, H, W], got \(x.shape)")
+    public func forward(_ x: Tensor) throws -> Tensor {
+        guard x.rank == 4 else {
+            throw LayerError.inputShapeMismatch(layer: "AvgPool2d", expected: "images [batch, C, H, W]", actual: x.shape)
+        }
         guard let ho = ImageLayout.outputSize(x.shape[2], kernel: kernelSize, stride: stride, padding: 0),
               let wo = ImageLayout.outputSize(x.shape[3], kernel: kernelSize, stride: stride, padding: 0) else {
-            preconditionFailure("AvgPool2d: images \(x.shape) are smaller than the \(kernelSize)×\(kernelSize) window")
+            throw LayerError.inputShapeMismatch(layer: "AvgPool2d", expected: "images [batch, C, H ≥ \(kernelSize), W ≥ \(kernelSize)]",
+                                                actual: x.shape)
         }
         inputShape = x.shape
         let (planes, h, w) = (x.shape[0] * x.shape[1], x.shape[2], x.shape[3])
@@ -57,8 +60,8 @@ public final class AvgPool2d: Layer {
     }
 
     /// `g / k²` spread over each window.
-    public func backward(_ g: Tensor) -> Tensor {
-        Workspace.checkGradient(g, matches: output, layer: "AvgPool2d")
+    public func backward(_ g: Tensor) throws -> Tensor {
+        try Workspace.checkGradient(g, matches: output, layer: "AvgPool2d")
         Workspace.prepare(&inputGradient, shape: inputShape)
         let (planes, h, w, ho, wo) = (inputShape[0] * inputShape[1], inputShape[2], inputShape[3], output.shape[2], output.shape[3])
         let (k, s, scale) = (kernelSize, stride, 1 / Float(kernelSize * kernelSize))

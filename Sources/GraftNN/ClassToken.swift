@@ -12,7 +12,7 @@ public final class ClassToken: Layer {
     /// `c`, shape `[width]`, path segment `"token"`.
     public let token: Parameter
 
-    private var output = Tensor(zeros: [0, 0, 0])
+    private var output = Tensor(zeros: [0])  // no forward yet (see Workspace.checkGradient)
     private var inputGradient = Tensor(zeros: [0, 0, 0])
 
     /// A class token of `width`, drawn `N(0, 0.02²)` from `SeededGenerator(seed: seed)`.
@@ -25,8 +25,8 @@ public final class ClassToken: Layer {
     }
 
     /// `[c; x]` per sequence.
-    public func forward(_ x: Tensor) -> Tensor {
-        let (batch, tokens) = Workspace.sequenceShape(of: x, width: width, layer: "ClassToken")
+    public func forward(_ x: Tensor) throws -> Tensor {
+        let (batch, tokens) = try Workspace.sequenceShape(of: x, width: width, layer: "ClassToken")
         Workspace.prepare(&output, shape: [batch, tokens + 1, width])
         let (d, inBlock, outBlock) = (width, tokens * width, (tokens + 1) * width)
         x.withUnsafeBufferPointer { xb in
@@ -44,8 +44,8 @@ public final class ClassToken: Layer {
     }
 
     /// Adds `Σ_b g[b, 0, :]` to `∂L/∂c`; returns `g` without its first token.
-    public func backward(_ g: Tensor) -> Tensor {
-        Workspace.checkGradient(g, matches: output, layer: "ClassToken")
+    public func backward(_ g: Tensor) throws -> Tensor {
+        try Workspace.checkGradient(g, matches: output, layer: "ClassToken")
         let (batch, tokens) = (output.shape[0], output.shape[1] - 1)
         Workspace.prepare(&inputGradient, shape: [batch, tokens, width])
         let (d, inBlock, outBlock) = (width, tokens * width, (tokens + 1) * width)

@@ -34,7 +34,7 @@ public final class Conv2d: Layer {
     private var columns = Tensor(zeros: [0])
     private var columnGradient = Tensor(zeros: [0])
     private var wide = Tensor(zeros: [0])
-    private var output = Tensor(zeros: [0, 0, 0, 0])
+    private var output = Tensor(zeros: [0])  // no forward yet (see Workspace.checkGradient)
     private var inputGradient = Tensor(zeros: [0, 0, 0, 0])
     private var inputShape: [Int] = [0, 0, 0, 0]
 
@@ -88,9 +88,10 @@ public final class Conv2d: Layer {
     }
 
     /// The convolution of every image of the batch; keeps the im2col columns for `backward`.
-    public func forward(_ x: Tensor) -> Tensor {
+    public func forward(_ x: Tensor) throws -> Tensor {
         guard let shape = outputShape(for: x.shape) else {
-            preconditionFailure("Conv2d: expected images [batch, \(inputChannels), H, W] with H, W ≥ \(kernelSize - 2 * padding), got \(x.shape)")
+            throw LayerError.inputShapeMismatch(layer: "Conv2d", expected: "images [batch, \(inputChannels), H, W] with H, W ≥ \(kernelSize - 2 * padding)",
+                                                actual: x.shape)
         }
         inputShape = x.shape
         let (batch, h, w, ho, wo) = (x.shape[0], x.shape[2], x.shape[3], shape[2], shape[3])
@@ -135,18 +136,18 @@ public final class Conv2d: Layer {
     }
 
     /// Accumulates `∂L/∂W`, `∂L/∂bias` (when trainable) and returns `∂L/∂x` (see the type's notes).
-    public func backward(_ g: Tensor) -> Tensor {
-        backpropagate(g, inputGradientNeeded: true)
+    public func backward(_ g: Tensor) throws -> Tensor {
+        try backpropagate(g, inputGradientNeeded: true)
         return inputGradient
     }
 
     /// As `backward`, without the col2im of the input gradient.
-    public func accumulateParameterGradients(_ g: Tensor) {
-        backpropagate(g, inputGradientNeeded: false)
+    public func accumulateParameterGradients(_ g: Tensor) throws {
+        try backpropagate(g, inputGradientNeeded: false)
     }
 
-    private func backpropagate(_ g: Tensor, inputGradientNeeded: Bool) {
-        Workspace.checkGradient(g, matches: output, layer: "Conv2d")
+    private func backpropagate(_ g: Tensor, inputGradientNeeded: Bool) throws {
+        try Workspace.checkGradient(g, matches: output, layer: "Conv2d")
         let (batch, h, w, ho, wo) = (inputShape[0], inputShape[2], inputShape[3], output.shape[2], output.shape[3])
         let (rows, pixels, o) = (inputChannels * kernelSize * kernelSize, ho * wo, outputChannels)
         if inputGradientNeeded {

@@ -73,8 +73,8 @@ public final class Dense: Layer {
 
     /// `Y = X Wᵀ + 1 bᵀ` for `X` of shape `[batch, in]` (or `[…, in]`); keeps a copy of `X`
     /// for `backward`.
-    public func forward(_ x: Tensor) -> Tensor {
-        let batch = Workspace.rowCount(of: x, features: inputFeatures, layer: "Dense")
+    public func forward(_ x: Tensor) throws -> Tensor {
+        let batch = try Workspace.rowCount(of: x, features: inputFeatures, layer: "Dense")
         Workspace.copy(x, into: &input)
         Workspace.prepare(&output, like: x, lastDimension: outputFeatures)
         guard batch > 0 else { return output }
@@ -99,18 +99,18 @@ public final class Dense: Layer {
 
     /// Adds `Gᵀ X` to `weight.gradient` and `Σ_rows G` to `bias.gradient` (each only when
     /// trainable) and returns `G W`.
-    public func backward(_ g: Tensor) -> Tensor {
-        backpropagate(g, inputGradientNeeded: true)
+    public func backward(_ g: Tensor) throws -> Tensor {
+        try backpropagate(g, inputGradientNeeded: true)
         return inputGradient
     }
 
     /// As `backward`, without computing `G W` (the input gradient).
-    public func accumulateParameterGradients(_ g: Tensor) {
-        backpropagate(g, inputGradientNeeded: false)
+    public func accumulateParameterGradients(_ g: Tensor) throws {
+        try backpropagate(g, inputGradientNeeded: false)
     }
 
-    private func backpropagate(_ g: Tensor, inputGradientNeeded: Bool) {
-        Workspace.checkGradient(g, matches: output, layer: "Dense")
+    private func backpropagate(_ g: Tensor, inputGradientNeeded: Bool) throws {
+        try Workspace.checkGradient(g, matches: output, layer: "Dense")
         let batch = output.count / outputFeatures
         let (inputs, outputs) = (inputFeatures, outputFeatures)
         if inputGradientNeeded { Workspace.prepare(&inputGradient, shape: input.shape) }

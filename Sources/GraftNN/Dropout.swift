@@ -40,7 +40,7 @@ public final class Dropout: Layer {
     public func modeDidChange(to mode: LayerMode) { self.mode = mode }
 
     /// `x ⊙ m` in training (a fresh mask), `x` in evaluation.
-    public func forward(_ x: Tensor) -> Tensor {
+    public func forward(_ x: Tensor) throws -> Tensor {
         lastShape = x.shape
         lastWasIdentity = mode == .evaluation || probability == 0
         if lastWasIdentity { return x }
@@ -52,15 +52,16 @@ public final class Dropout: Layer {
             for i in 0..<m.count { m[i] = g.nextFloat() < p ? 0 : keep }
         }
         generator = g
-        ElementwiseKernels.chain(x, mask, into: &output, IdentityFunction())  // y = x ⊙ m
+        try ElementwiseKernels.chain(x, mask, into: &output, layer: "Dropout", IdentityFunction())  // y = x ⊙ m
         return output
     }
 
     /// `g ⊙ m` (or `g` when the last forward was the identity).
-    public func backward(_ g: Tensor) -> Tensor {
-        precondition(lastShape == g.shape, "Dropout: output gradient \(g.shape) does not match the last output \(lastShape ?? []) (call forward first)")
+    public func backward(_ g: Tensor) throws -> Tensor {
+        guard let lastShape else { throw LayerError.backwardBeforeForward(layer: "Dropout") }
+        guard lastShape == g.shape else { throw LayerError.gradientShapeMismatch(layer: "Dropout", expected: lastShape, actual: g.shape) }
         if lastWasIdentity { return g }
-        ElementwiseKernels.chain(g, mask, into: &inputGradient, IdentityFunction())
+        try ElementwiseKernels.chain(g, mask, into: &inputGradient, layer: "Dropout", IdentityFunction())
         return inputGradient
     }
 }

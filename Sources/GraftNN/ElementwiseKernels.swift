@@ -65,8 +65,9 @@ enum ElementwiseKernels {
     /// `dx[i] = g[i] · h(a[i])`, where `a` is a cached tensor of `g`'s shape (the output with
     /// `h` the derivative written in terms of the output, or a stored derivative or mask
     /// with `h` the identity).
-    static func chain<H: ScalarFunction>(_ g: Tensor, _ a: Tensor, into dx: inout Tensor, _ h: H) {
-        precondition(g.shape == a.shape, "output gradient \(g.shape) does not match the last output \(a.shape) (call forward first)")
+    /// Throws as `Workspace.checkGradient` when `g` and `a` differ in shape.
+    static func chain<H: ScalarFunction>(_ g: Tensor, _ a: Tensor, into dx: inout Tensor, layer: String, _ h: H) throws {
+        try Workspace.checkGradient(g, matches: a, layer: layer)
         Workspace.prepare(&dx, shape: g.shape)
         let n = g.count
         g.withUnsafeBufferPointer { gb in

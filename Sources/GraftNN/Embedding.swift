@@ -8,8 +8,9 @@ import GraftTensor
 /// Backward scatters: `∂L/∂W[v, :] += Σ_{positions with id v} g[…, :]`. Ids are not
 /// differentiable, so the returned input gradient is zero (of the ids' shape).
 ///
-/// An id that is not a whole number in range is a programmer error (it traps): check ids
-/// where they enter the program with `Embedding.validate(_:)`, which throws.
+/// An id that is not a whole number in range makes `forward` throw `LayerError.invalidTokenID`
+/// (naming the position and the input's shape) before it writes anything;
+/// `Embedding.validate(_:)` runs the same check on its own.
 public final class Embedding: Layer {
     /// The number of rows of the table.
     public let vocabularySize: Int
@@ -35,17 +36,27 @@ public final class Embedding: Layer {
         self.weight = Parameter(Tensor.randomNormal(shape: [vocabularySize, width], generator: &generator))
     }
 
-    /// Throws `LayerError.invalidHyperparameter` naming the first id that is not a whole
-    /// number in `0 ..< vocabularySize`.
+    /// Throws `LayerError.invalidTokenID` naming the first id that is not a whole number in
+    /// `0 ..< vocabularySize` (its flat position and the input's shape). `forward` runs the
+    /// same check, so calling this first is only needed to check ids before any work.
     public func validate(_ ids: Tensor) throws {
-        for id in ids.scalars where !(id >= 0 && id < Float(vocabularySize) && id == id.rounded()) {
-            throw LayerError.invalidHyperparameter(layer: "Embedding", argument: "token id", value: id,
-                                                   expected: "a whole number in 0..<\(vocabularySize)")
+        let vocabulary = Float(vocabularySize)
+        let bad: (position: Int, value: Float)? = ids.withUnsafeBufferPointer { ib in
+            for i in 0..<ib.count where !(ib[i] >= 0 && ib[i] < vocabulary && ib[i] == ib[i].rounded()) { return (i, ib[i]) }
+            return nil
+        }
+        if let bad {
+            throw LayerError.invalidTokenID(layer: "Embedding", position: bad.position, value: bad.value, shape: ids.shape,
+                                            vocabularySize: vocabularySize)
         }
     }
 
     /// `W[id, :]` for every id.
-    public func forward(_ x: Tensor) -> Tensor {
+    public func forward(_ x: Tensor) throws -> Tensor {
+        guard x.rank >= 1 else {
+            throw LayerError.inputShapeMismatch(layer: "Embedding", expected: "token ids [batch, …]", actual: x.shape)
+        }
+        try validate(x)  // one scan before any write, so a bad id leaves the layer as it was
         Workspace.copy(x, into: &ids)
         Workspace.prepare(&output, shape: x.shape + [width])
         let (n, d, v) = (x.count, width, vocabularySize)
@@ -53,8 +64,8 @@ public final class Embedding: Layer {
             weight.value.withUnsafeBufferPointer { wb in
                 output.withUnsafeMutableBufferPointer { yb in
                     for i in 0..<n {
-                        let id = Int(exactly: ib[i]) ?? -1
-                        precondition(id >= 0 && id < v, "Embedding: id \(ib[i]) at position \(i) is not in 0..<\(v)")
+                        let id = Int(ib[i])  // checked above
+                        checkPrecondition(id >= 0 && id < v, "Embedding: id \(ib[i]) at position \(i) is not in 0..<\(v)")
                         (yb.baseAddress! + i * d).update(from: wb.baseAddress! + id * d, count: d)
                     }
                 }
@@ -64,8 +75,8 @@ public final class Embedding: Layer {
     }
 
     /// Adds each output row's gradient to its id's row of `∂L/∂W`; returns zeros.
-    public func backward(_ g: Tensor) -> Tensor {
-        Workspace.checkGradient(g, matches: output, layer: "Embedding")
+    public func backward(_ g: Tensor) throws -> Tensor {
+        try Workspace.checkGradient(g, matches: output, layer: "Embedding")
         Workspace.prepare(&inputGradient, shape: ids.shape)
         let (n, d) = (ids.count, width)
         if weight.isTrainable {

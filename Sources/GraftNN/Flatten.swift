@@ -6,14 +6,14 @@ import GraftTensor
 /// Both passes reuse the incoming storage (a `Tensor` with a new shape shares the array), so
 /// neither copies scalars. Backward reshapes the gradient back to the input's shape.
 public final class Flatten: Layer {
-    private var inputShape: [Int] = []
+    private var inputShape: [Int]? = nil
 
     /// A flattening layer (no parameters).
     public init() {}
 
     /// The input viewed as `[batch, features]`.
-    public func forward(_ x: Tensor) -> Tensor {
-        precondition(x.rank >= 1, "Flatten: expected a batch [batch, …], got a scalar")
+    public func forward(_ x: Tensor) throws -> Tensor {
+        guard x.rank >= 1 else { throw LayerError.inputShapeMismatch(layer: "Flatten", expected: "[batch, …]", actual: x.shape) }
         inputShape = x.shape
         if x.rank == 2 { return x }
         let batch = x.shape[0]
@@ -21,14 +21,18 @@ public final class Flatten: Layer {
     }
 
     /// The gradient viewed with the last input's shape.
-    public func backward(_ g: Tensor) -> Tensor {
-        precondition(g.count == inputShape.reduce(1, *) && g.rank == 2 && g.shape[0] == (inputShape.first ?? -1),
-                     "Flatten: output gradient \(g.shape) does not match the last input \(inputShape) (call forward first)")
+    public func backward(_ g: Tensor) throws -> Tensor {
+        guard let inputShape else { throw LayerError.backwardBeforeForward(layer: "Flatten") }
+        let outputShape = inputShape.count == 2 ? inputShape
+            : [inputShape[0], inputShape[0] == 0 ? inputShape.dropFirst().reduce(1, *) : inputShape.reduce(1, *) / inputShape[0]]
+        guard g.shape == outputShape else {
+            throw LayerError.gradientShapeMismatch(layer: "Flatten", expected: outputShape, actual: g.shape)
+        }
         if g.shape == inputShape { return g }
         return Flatten.reshape(g, to: inputShape)
     }
 
     private static func reshape(_ t: Tensor, to shape: [Int]) -> Tensor {
-        do { return try t.reshaped(to: shape) } catch { preconditionFailure("Flatten: \(error)") }
+        do { return try t.reshaped(to: shape) } catch { preconditionFailureWithMessage("Flatten: \(error)") }
     }
 }

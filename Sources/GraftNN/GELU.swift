@@ -20,14 +20,14 @@ public final class GELU: Layer {
     public init() {}
 
     /// `½ x (1 + tanh(√(2/π)(x + 0.044715 x³)))` for every element.
-    public func forward(_ x: Tensor) -> Tensor {
+    public func forward(_ x: Tensor) throws -> Tensor {
         ElementwiseKernels.map(x, into: &output, derivative: &derivative, TanhGELU())
         return output
     }
 
     /// `g · ∂y/∂x`.
-    public func backward(_ g: Tensor) -> Tensor {
-        ElementwiseKernels.chain(g, derivative, into: &inputGradient, IdentityFunction())
+    public func backward(_ g: Tensor) throws -> Tensor {
+        try ElementwiseKernels.chain(g, derivative, into: &inputGradient, layer: "GELU", IdentityFunction())
         return inputGradient
     }
 }

@@ -28,21 +28,26 @@ import GraftTensor
 /// A layer keeps per-call state (its buffers and caches), so one layer object must not run
 /// on several threads at once, nor appear twice in one model (`Sequential` rejects that).
 ///
-/// Shapes are checked with `precondition`: a mis-shaped batch is a programmer error, and
-/// these checks sit on the hot path.
+/// Shapes are checked on every call (a few integer comparisons): a mis-shaped input throws
+/// `LayerError.inputShapeMismatch`, a gradient that does not match the last output
+/// `LayerError.gradientShapeMismatch`, and `backward` before any `forward`
+/// `LayerError.backwardBeforeForward`, naming the layer and both shapes, in every build
+/// configuration.
 public protocol Layer: AnyObject {
     /// Computes the layer's output for a batch `[batch, features]` and caches what
     /// `backward` needs.
-    func forward(_ input: Tensor) -> Tensor
+    /// - Throws: `LayerError.inputShapeMismatch` for an input of the wrong shape.
+    func forward(_ input: Tensor) throws -> Tensor
 
     /// Accumulates parameter gradients for the batch of the last `forward` and returns the
     /// gradient with respect to that batch's input (same shape as the input).
-    func backward(_ outputGradient: Tensor) -> Tensor
+    /// - Throws: `LayerError.gradientShapeMismatch` / `.backwardBeforeForward`.
+    func backward(_ outputGradient: Tensor) throws -> Tensor
 
     /// Accumulates parameter gradients like `backward`, for a caller that does not need the
     /// input gradient (the first layer of a model: its input is data). Layers may skip that
     /// work (`Dense` saves its largest GEMM); the default calls `backward`.
-    func accumulateParameterGradients(_ outputGradient: Tensor)
+    func accumulateParameterGradients(_ outputGradient: Tensor) throws
 
     /// Calls `body` with each parameter this layer owns directly and its path segment
     /// (`"weight"`, `"bias"`, …), in a fixed order. Default: none.
@@ -74,7 +79,7 @@ public enum LayerMode: Sendable, Equatable, Hashable {
 
 extension Layer {
     /// Calls `backward` and drops the input gradient.
-    public func accumulateParameterGradients(_ outputGradient: Tensor) { _ = backward(outputGradient) }
+    public func accumulateParameterGradients(_ outputGradient: Tensor) throws { _ = try backward(outputGradient) }
 
     /// No parameters of its own.
     public func forEachParameter(_ body: (_ name: String, _ parameter: Parameter) -> Void) {}
@@ -86,5 +91,5 @@ extension Layer {
     public func modeDidChange(to mode: LayerMode) {}
 
     /// `forward(input)`: lets a model be applied like a function, `model(x)`.
-    public func callAsFunction(_ input: Tensor) -> Tensor { forward(input) }
+    public func callAsFunction(_ input: Tensor) throws -> Tensor { try forward(input) }
 }

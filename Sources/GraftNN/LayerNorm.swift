@@ -47,8 +47,8 @@ public final class LayerNorm: Layer {
     }
 
     /// `γ ⊙ x̂ + β` for each row.
-    public func forward(_ x: Tensor) -> Tensor {
-        let batch = Workspace.rowCount(of: x, features: features, layer: "LayerNorm")
+    public func forward(_ x: Tensor) throws -> Tensor {
+        let batch = try Workspace.rowCount(of: x, features: features, layer: "LayerNorm")
         let f = features
         Workspace.prepare(&normalized, rows: batch, columns: f)
         Workspace.prepare(&output, shape: x.shape)
@@ -91,8 +91,8 @@ public final class LayerNorm: Layer {
     }
 
     /// Accumulates `∂L/∂γ`, `∂L/∂β` (when trainable) and returns `∂L/∂x` (see the type's notes).
-    public func backward(_ g: Tensor) -> Tensor {
-        Workspace.checkGradient(g, matches: output, layer: "LayerNorm")
+    public func backward(_ g: Tensor) throws -> Tensor {
+        try Workspace.checkGradient(g, matches: output, layer: "LayerNorm")
         let batch = output.count / features
         let f = features
         Workspace.prepare(&inputGradient, shape: output.shape)

@@ -21,14 +21,14 @@ public final class LeakyReLU: Layer {
     }
 
     /// `x > 0 ? x : s · x` for every element.
-    public func forward(_ x: Tensor) -> Tensor {
+    public func forward(_ x: Tensor) throws -> Tensor {
         ElementwiseKernels.map(x, into: &output, derivative: &derivative, LeakyRectifier(slope: slope))
         return output
     }
 
     /// `g · (x > 0 ? 1 : s)`.
-    public func backward(_ g: Tensor) -> Tensor {
-        ElementwiseKernels.chain(g, derivative, into: &inputGradient, IdentityFunction())
+    public func backward(_ g: Tensor) throws -> Tensor {
+        try ElementwiseKernels.chain(g, derivative, into: &inputGradient, layer: "LeakyReLU", IdentityFunction())
         return inputGradient
     }
 }

@@ -44,7 +44,7 @@ extension Layer {
         let adapters = try targets.map { try LoRA($0.dense, rank: rank, alpha: alpha, generator: &generator) }
         for (t, adapter) in zip(targets, adapters) {
             let replaced = t.parent.replaceSublayer(named: t.segment, with: adapter)
-            precondition(replaced, "addLoRA: \(type(of: t.parent)) listed \(t.segment) but did not replace it")
+            checkPrecondition(replaced, "addLoRA: \(type(of: t.parent)) listed \(t.segment) but did not replace it")
         }
         return targets.map(\.path)
     }
@@ -78,7 +78,7 @@ extension Layer {
             }
             for (segment, dense) in replacements {
                 let replaced = layer.replaceSublayer(named: segment, with: dense)
-                precondition(replaced, "mergeLoRA: \(type(of: layer)) listed \(segment) but did not replace it")
+                checkPrecondition(replaced, "mergeLoRA: \(type(of: layer)) listed \(segment) but did not replace it")
             }
         }
         visit(self, prefix: "")

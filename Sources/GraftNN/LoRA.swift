@@ -49,11 +49,13 @@ public final class LoRA: Layer {
     }
 
     /// Adapts `base` with rank-`rank` factors, `A` drawn from `generator`.
-    /// - Throws: `LayerError.invalidSize` unless `rank > 0`, `LayerError.invalidHyperparameter`
+    /// - Throws: `LayerError.invalidSize` unless `0 < rank ≤ min(in, out)` (a larger rank
+    ///   adds parameters without adding expressiveness), `LayerError.invalidHyperparameter`
     ///   for a non-finite `alpha`.
     public init(_ base: Dense, rank: Int, alpha: Float, generator: inout SeededGenerator) throws {
-        guard rank > 0 else {
-            throw LayerError.invalidSize(layer: "LoRA", argument: "rank", value: rank, expected: "> 0")
+        let fullRank = min(base.inputFeatures, base.outputFeatures)
+        guard rank > 0 && rank <= fullRank else {
+            throw LayerError.invalidSize(layer: "LoRA", argument: "rank", value: rank, expected: "1…\(fullRank) = min(in, out)")
         }
         guard alpha.isFinite else {
             throw LayerError.invalidHyperparameter(layer: "LoRA", argument: "alpha", value: alpha, expected: "a finite number")
@@ -69,9 +71,9 @@ public final class LoRA: Layer {
     }
 
     /// `X Wᵀ + 1 bᵀ + s (X Aᵀ) Bᵀ`; keeps copies of `X` and `H = X Aᵀ` for `backward`.
-    public func forward(_ x: Tensor) -> Tensor {
+    public func forward(_ x: Tensor) throws -> Tensor {
         let (inputs, outputs, r) = (base.inputFeatures, base.outputFeatures, rank)
-        let batch = Workspace.rowCount(of: x, features: inputs, layer: "LoRA")
+        let batch = try Workspace.rowCount(of: x, features: inputs, layer: "LoRA")
         Workspace.copy(x, into: &input)
         Workspace.prepare(&hidden, rows: batch, columns: r)
         Workspace.prepare(&output, like: x, lastDimension: outputs)
@@ -111,8 +113,8 @@ public final class LoRA: Layer {
     }
 
     /// Accumulates `∂L/∂A`, `∂L/∂B` (and the base gradients if unfrozen) and returns `∂L/∂X`.
-    public func backward(_ g: Tensor) -> Tensor {
-        Workspace.checkGradient(g, matches: output, layer: "LoRA")
+    public func backward(_ g: Tensor) throws -> Tensor {
+        try Workspace.checkGradient(g, matches: output, layer: "LoRA")
         let (inputs, outputs, r) = (base.inputFeatures, base.outputFeatures, rank)
         let batch = output.count / outputs
         Workspace.prepare(&hiddenGradient, rows: batch, columns: r)
@@ -194,7 +196,7 @@ public final class LoRA: Layer {
         do {
             return try Dense(weight: w, bias: base.bias?.value)
         } catch {
-            preconditionFailure("LoRA.merged: \(error)")  // the base's shapes were validated when it was built
+            preconditionFailureWithMessage("LoRA.merged: \(error)")  // the base's shapes were validated when it was built
         }
     }
 

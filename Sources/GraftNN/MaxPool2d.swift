@@ -12,7 +12,7 @@ public final class MaxPool2d: Layer {
     /// `s` (PyTorch's default: `k`).
     public let stride: Int
 
-    private var output = Tensor(zeros: [0, 0, 0, 0])
+    private var output = Tensor(zeros: [0])  // no forward yet (see Workspace.checkGradient)
     private var inputGradient = Tensor(zeros: [0, 0, 0, 0])
     private var argmax: [Int32] = []
     private var inputShape: [Int] = []
@@ -28,11 +28,14 @@ public final class MaxPool2d: Layer {
     }
 
     /// The maximum of every window.
-    public func forward(_ x: Tensor) -> Tensor {
-        precondition(x.rank == 4, "MaxPool2d: expected images [batch, C, H, W], got \(x.shape)")
+    public func forward(_ x: Tensor) throws -> Tensor {
+        guard x.rank == 4 else {
+            throw LayerError.inputShapeMismatch(layer: "MaxPool2d", expected: "images [batch, C, H, W]", actual: x.shape)
+        }
         guard let ho = ImageLayout.outputSize(x.shape[2], kernel: kernelSize, stride: stride, padding: 0),
               let wo = ImageLayout.outputSize(x.shape[3], kernel: kernelSize, stride: stride, padding: 0) else {
-            preconditionFailure("MaxPool2d: images \(x.shape) are smaller than the \(kernelSize)×\(kernelSize) window")
+            throw LayerError.inputShapeMismatch(layer: "MaxPool2d", expected: "images [batch, C, H ≥ \(kernelSize), W ≥ \(kernelSize)]",
+                                                actual: x.shape)
         }
         inputShape = x.shape
         let (planes, h, w) = (x.shape[0] * x.shape[1], x.shape[2], x.shape[3])
@@ -67,8 +70,8 @@ public final class MaxPool2d: Layer {
     }
 
     /// `g` routed to each window's maximum.
-    public func backward(_ g: Tensor) -> Tensor {
-        Workspace.checkGradient(g, matches: output, layer: "MaxPool2d")
+    public func backward(_ g: Tensor) throws -> Tensor {
+        try Workspace.checkGradient(g, matches: output, layer: "MaxPool2d")
         Workspace.prepare(&inputGradient, shape: inputShape)
         g.withUnsafeBufferPointer { gb in
             argmax.withUnsafeBufferPointer { ab in

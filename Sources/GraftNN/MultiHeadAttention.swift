@@ -46,6 +46,8 @@ public final class MultiHeadAttention: Layer {
     private var valueGradient = Tensor(zeros: [0, 0, 0])
     private var inputGradient = Tensor(zeros: [0, 0, 0])
     private var shape = (batch: 0, tokens: 0)
+    /// The shape of the last output, `[batch, tokens, width]` (`nil` before the first `forward`).
+    private var lastOutputShape: [Int]?
 
     /// Self-attention over `width`-wide tokens with `heads` heads; the four projections are
     /// `Dense(width, width)` initialised like PyTorch's `nn.Linear` from one generator seeded
@@ -68,12 +70,13 @@ public final class MultiHeadAttention: Layer {
     }
 
     /// Attention of every token of every sequence over its sequence.
-    public func forward(_ x: Tensor) -> Tensor {
-        let (batch, t) = Workspace.sequenceShape(of: x, width: width, layer: "MultiHeadAttention")
+    public func forward(_ x: Tensor) throws -> Tensor {
+        let (batch, t) = try Workspace.sequenceShape(of: x, width: width, layer: "MultiHeadAttention")
         shape = (batch, t)
-        Workspace.copy(query.forward(x), into: &q)
-        Workspace.copy(key.forward(x), into: &k)
-        Workspace.copy(value.forward(x), into: &v)
+        lastOutputShape = nil  // set again once this pass has succeeded
+        Workspace.copy(try query.forward(x), into: &q)
+        Workspace.copy(try key.forward(x), into: &k)
+        Workspace.copy(try value.forward(x), into: &v)
         Workspace.prepare(&probabilities, count: batch * heads * t * t)
         Workspace.prepare(&context, shape: x.shape)
         let (d, dh, h) = (width, headWidth, heads)
@@ -102,15 +105,22 @@ public final class MultiHeadAttention: Layer {
                 }
             }
         }
-        return output.forward(context)
+        let y = try output.forward(context)
+        lastOutputShape = y.shape
+        return y
     }
 
     /// Accumulates the projections' parameter gradients and returns `∂L/∂x` (see the type's notes).
-    public func backward(_ g: Tensor) -> Tensor {
-        let contextGradient = output.backward(g)
+    public func backward(_ g: Tensor) throws -> Tensor {
+        guard let lastOutputShape else { throw LayerError.backwardBeforeForward(layer: "MultiHeadAttention") }
+        guard g.shape == lastOutputShape else {
+            throw LayerError.gradientShapeMismatch(layer: "MultiHeadAttention", expected: lastOutputShape, actual: g.shape)
+        }
+        let contextGradient = try output.backward(g)
         let (batch, t) = shape
         let (d, dh, h) = (width, headWidth, heads)
-        precondition(contextGradient.shape == [batch, t, d], "MultiHeadAttention: output gradient \(g.shape) does not match the last output")
+        checkPrecondition(contextGradient.shape == [batch, t, d],
+                          "MultiHeadAttention: the output projection returned \(contextGradient.shape), expected \([batch, t, d])")
         let scale = 1 / Float(dh).squareRoot()
         Workspace.prepare(&scoreGradient, count: t * t)
         Workspace.prepare(&queryGradient, shape: [batch, t, d])
@@ -156,9 +166,9 @@ public final class MultiHeadAttention: Layer {
                 }
             }
         }
-        Workspace.copy(query.backward(queryGradient), into: &inputGradient)
-        Accumulate.add(key.backward(keyGradient), into: &inputGradient)
-        Accumulate.add(value.backward(valueGradient), into: &inputGradient)
+        Workspace.copy(try query.backward(queryGradient), into: &inputGradient)
+        Accumulate.add(try key.backward(keyGradient), into: &inputGradient)
+        Accumulate.add(try value.backward(valueGradient), into: &inputGradient)
         return inputGradient
     }
 
@@ -220,7 +230,7 @@ enum Softmax {
 enum Accumulate {
     /// `sum += addend`.
     static func add(_ addend: Tensor, into sum: inout Tensor) {
-        precondition(addend.shape == sum.shape, "gradient \(addend.shape) does not match \(sum.shape)")
+        checkPrecondition(addend.shape == sum.shape, "gradient \(addend.shape) does not match \(sum.shape)")
         addend.withUnsafeBufferPointer { ab in
             sum.withUnsafeMutableBufferPointer { sb in
                 for i in 0..<ab.count { sb[i] += ab[i] }

@@ -25,7 +25,7 @@ public final class PatchEmbedding: Layer {
     /// `(H/p)(W/p)`.
     public var tokenCount: Int { (imageSize.height / patchSize) * (imageSize.width / patchSize) }
 
-    private var output = Tensor(zeros: [0, 0, 0])
+    private var output = Tensor(zeros: [0])  // no forward yet (see Workspace.checkGradient)
     private var mapGradient = Tensor(zeros: [0, 0, 0, 0])
     private var inputShape: [Int] = []
 
@@ -49,13 +49,15 @@ public final class PatchEmbedding: Layer {
     }
 
     /// The patch tokens `[batch, (H/p)(W/p), width]`.
-    public func forward(_ x: Tensor) -> Tensor {
+    public func forward(_ x: Tensor) throws -> Tensor {
         let (h, w) = imageSize
         let per = channels * h * w
-        precondition((x.rank == 2 && x.shape[1] == per) || Array(x.shape.dropFirst()) == [channels, h, w],
-                     "PatchEmbedding: expected images [batch, \(channels), \(h), \(w)] or [batch, \(per)], got \(x.shape)")
+        guard (x.rank == 2 && x.shape[1] == per) || (x.rank == 4 && Array(x.shape.dropFirst()) == [channels, h, w]) else {
+            throw LayerError.inputShapeMismatch(layer: "PatchEmbedding", expected: "images [batch, \(channels), \(h), \(w)] or [batch, \(per)]",
+                                                actual: x.shape)
+        }
         inputShape = x.shape
-        let map = projection.forward(Reshape.reshape(x, to: [x.shape[0], channels, h, w]))
+        let map = try projection.forward(Reshape.reshape(x, to: [x.shape[0], channels, h, w]))
         let (batch, d, t) = (x.shape[0], width, tokenCount)
         Workspace.prepare(&output, shape: [batch, t, d])
         map.withUnsafeBufferPointer { mb in
@@ -69,19 +71,19 @@ public final class PatchEmbedding: Layer {
     }
 
     /// The convolution's backward pass on `g` transposed to `[batch, width, H/p, W/p]`.
-    public func backward(_ g: Tensor) -> Tensor {
-        transposeGradient(g)
-        return Reshape.reshape(projection.backward(mapGradient), to: inputShape)
+    public func backward(_ g: Tensor) throws -> Tensor {
+        try transposeGradient(g)
+        return Reshape.reshape(try projection.backward(mapGradient), to: inputShape)
     }
 
     /// As `backward`, without the input gradient (the images are data).
-    public func accumulateParameterGradients(_ g: Tensor) {
-        transposeGradient(g)
-        projection.accumulateParameterGradients(mapGradient)
+    public func accumulateParameterGradients(_ g: Tensor) throws {
+        try transposeGradient(g)
+        try projection.accumulateParameterGradients(mapGradient)
     }
 
-    private func transposeGradient(_ g: Tensor) {
-        Workspace.checkGradient(g, matches: output, layer: "PatchEmbedding")
+    private func transposeGradient(_ g: Tensor) throws {
+        try Workspace.checkGradient(g, matches: output, layer: "PatchEmbedding")
         let (batch, d, t) = (output.shape[0], width, tokenCount)
         Workspace.prepare(&mapGradient, shape: [batch, d, imageSize.height / patchSize, imageSize.width / patchSize])
         g.withUnsafeBufferPointer { gb in

@@ -13,7 +13,7 @@ public final class PositionalEmbedding: Layer {
     /// `P`, shape `[tokens, width]`, path segment `"weight"`.
     public let weight: Parameter
 
-    private var output = Tensor(zeros: [0, 0, 0])
+    private var output = Tensor(zeros: [0])  // no forward yet (see Workspace.checkGradient)
 
     /// A table for `tokens` positions of `width`, drawn `N(0, 0.02²)` from `SeededGenerator(seed: seed)`.
     /// - Throws: `LayerError.invalidSize` unless both sizes are positive.
@@ -27,9 +27,11 @@ public final class PositionalEmbedding: Layer {
     }
 
     /// `x + P`, broadcast over the batch.
-    public func forward(_ x: Tensor) -> Tensor {
-        let (batch, t) = Workspace.sequenceShape(of: x, width: width, layer: "PositionalEmbedding")
-        precondition(t == tokens, "PositionalEmbedding: the table has \(tokens) positions, the sequence \(t) tokens")
+    public func forward(_ x: Tensor) throws -> Tensor {
+        let (batch, t) = try Workspace.sequenceShape(of: x, width: width, layer: "PositionalEmbedding")
+        guard t == tokens else {  // the table has `tokens` positions
+            throw LayerError.inputShapeMismatch(layer: "PositionalEmbedding", expected: "[batch, \(tokens), \(width)]", actual: x.shape)
+        }
         Workspace.prepare(&output, shape: x.shape)
         let block = tokens * width
         x.withUnsafeBufferPointer { xb in
@@ -46,8 +48,8 @@ public final class PositionalEmbedding: Layer {
     }
 
     /// Adds `Σ_b g[b]` to `∂L/∂P`; returns `g`.
-    public func backward(_ g: Tensor) -> Tensor {
-        Workspace.checkGradient(g, matches: output, layer: "PositionalEmbedding")
+    public func backward(_ g: Tensor) throws -> Tensor {
+        try Workspace.checkGradient(g, matches: output, layer: "PositionalEmbedding")
         if weight.isTrainable {
             let block = tokens * width, batch = g.shape[0]
             g.withUnsafeBufferPointer { gb in

@@ -12,14 +12,14 @@ public final class ReLU: Layer {
     public init() {}
 
     /// `max(0, x)` for every element.
-    public func forward(_ x: Tensor) -> Tensor {
+    public func forward(_ x: Tensor) throws -> Tensor {
         ElementwiseKernels.map(x, into: &output, Rectifier())
         return output
     }
 
     /// `g · 1[y > 0]`.
-    public func backward(_ g: Tensor) -> Tensor {
-        ElementwiseKernels.chain(g, output, into: &inputGradient, RectifierDerivative())
+    public func backward(_ g: Tensor) throws -> Tensor {
+        try ElementwiseKernels.chain(g, output, into: &inputGradient, layer: "ReLU", RectifierDerivative())
         return inputGradient
     }
 }

@@ -7,7 +7,7 @@ import GraftTensor
 public final class Reshape: Layer {
     /// The shape of one example.
     public let shape: [Int]
-    private var inputShape: [Int] = []
+    private var inputShape: [Int]?
 
     /// A reshape of each example to `shape`.
     /// - Throws: `LayerError.invalidSize` unless every dimension is positive.
@@ -19,22 +19,28 @@ public final class Reshape: Layer {
     }
 
     /// The batch with each example viewed as `shape`.
-    public func forward(_ x: Tensor) -> Tensor {
+    public func forward(_ x: Tensor) throws -> Tensor {
         let per = shape.reduce(1, *)
-        precondition(x.rank >= 1 && (x.shape[0] == 0 || x.count / x.shape[0] == per) && x.count == x.shape[0] * per,
-                     "Reshape: cannot view \(x.shape) as [batch] + \(shape)")
+        guard x.rank >= 1 && (x.shape[0] == 0 || x.count / x.shape[0] == per) && x.count == x.shape[0] * per else {
+            throw LayerError.inputShapeMismatch(layer: "Reshape", expected: "[batch, …] with \(per) scalars per item (viewed as [batch] + \(shape))",
+                                                actual: x.shape)
+        }
         inputShape = x.shape
         return Reshape.reshape(x, to: [x.shape[0]] + shape)
     }
 
     /// The gradient viewed with the last input's shape.
-    public func backward(_ g: Tensor) -> Tensor {
-        precondition(g.count == inputShape.reduce(1, *), "Reshape: output gradient \(g.shape) does not match the last input \(inputShape)")
+    public func backward(_ g: Tensor) throws -> Tensor {
+        guard let inputShape else { throw LayerError.backwardBeforeForward(layer: "Reshape") }
+        let outputShape = [inputShape[0]] + shape
+        guard g.shape == outputShape else {
+            throw LayerError.gradientShapeMismatch(layer: "Reshape", expected: outputShape, actual: g.shape)
+        }
         return Reshape.reshape(g, to: inputShape)
     }
 
     static func reshape(_ t: Tensor, to shape: [Int]) -> Tensor {
         if t.shape == shape { return t }
-        do { return try t.reshaped(to: shape) } catch { preconditionFailure("Reshape: \(error)") }
+        do { return try t.reshaped(to: shape) } catch { preconditionFailureWithMessage("Reshape: \(error)") }
     }
 }

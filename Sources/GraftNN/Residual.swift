@@ -26,9 +26,11 @@ public final class Residual: Layer {
     }
 
     /// `x + f(x)`.
-    public func forward(_ x: Tensor) -> Tensor {
-        let fx = body.forward(x)
-        precondition(fx.shape == x.shape, "Residual: the block maps \(x.shape) to \(fx.shape); a skip connection needs equal shapes")
+    public func forward(_ x: Tensor) throws -> Tensor {
+        let fx = try body.forward(x)
+        guard fx.shape == x.shape else {  // a skip connection needs equal shapes
+            throw LayerError.shapeMismatch(layer: "Residual", argument: "block output", expected: x.shape, actual: fx.shape)
+        }
         Workspace.prepare(&output, shape: x.shape)
         let n = x.count
         x.withUnsafeBufferPointer { xb in
@@ -42,9 +44,9 @@ public final class Residual: Layer {
     }
 
     /// `g + (∂f/∂x)ᵀ g`.
-    public func backward(_ g: Tensor) -> Tensor {
-        Workspace.checkGradient(g, matches: output, layer: "Residual")
-        let d = body.backward(g)
+    public func backward(_ g: Tensor) throws -> Tensor {
+        try Workspace.checkGradient(g, matches: output, layer: "Residual")
+        let d = try body.backward(g)
         Workspace.prepare(&inputGradient, shape: g.shape)
         let n = g.count
         g.withUnsafeBufferPointer { gb in

@@ -66,30 +66,35 @@ public final class Sequential: Layer {
         children.first { $0.name == name }?.layer
     }
 
-    /// The child at `index` (application order).
-    public subscript(index: Int) -> any Layer { children[index].layer }
+    /// The child at `index` (application order). An index outside `0..<children.count` stops
+    /// the program with a message in every build configuration (`self[name]` returns `nil`
+    /// instead).
+    public subscript(index: Int) -> any Layer {
+        checkPrecondition(children.indices.contains(index), "Sequential: child index \(index) out of range 0..<\(children.count)")
+        return children[index].layer
+    }
 
     /// `f_n(… f_1(x))` (the input itself when there are no children).
-    public func forward(_ x: Tensor) -> Tensor {
+    public func forward(_ x: Tensor) throws -> Tensor {
         var h = x
-        for child in children { h = child.layer.forward(h) }
+        for child in children { h = try child.layer.forward(h) }
         return h
     }
 
     /// The children's backward passes from last to first.
-    public func backward(_ g: Tensor) -> Tensor {
+    public func backward(_ g: Tensor) throws -> Tensor {
         var d = g
-        for child in children.reversed() { d = child.layer.backward(d) }
+        for child in children.reversed() { d = try child.layer.backward(d) }
         return d
     }
 
     /// The children's backward passes from last to first; the first child only accumulates
     /// its parameter gradients (no input gradient is computed for the model's input).
-    public func accumulateParameterGradients(_ g: Tensor) {
+    public func accumulateParameterGradients(_ g: Tensor) throws {
         guard let first = children.first else { return }
         var d = g
-        for child in children.dropFirst().reversed() { d = child.layer.backward(d) }
-        first.layer.accumulateParameterGradients(d)
+        for child in children.dropFirst().reversed() { d = try child.layer.backward(d) }
+        try first.layer.accumulateParameterGradients(d)
     }
 
     /// Replaces the child with segment `name` (keeping the segment); `false` if there is none.

@@ -13,14 +13,14 @@ public final class Sigmoid: Layer {
     public init() {}
 
     /// `σ(x)` for every element.
-    public func forward(_ x: Tensor) -> Tensor {
+    public func forward(_ x: Tensor) throws -> Tensor {
         ElementwiseKernels.map(x, into: &output, Logistic())
         return output
     }
 
     /// `g · y (1 − y)`.
-    public func backward(_ g: Tensor) -> Tensor {
-        ElementwiseKernels.chain(g, output, into: &inputGradient, LogisticDerivative())
+    public func backward(_ g: Tensor) throws -> Tensor {
+        try ElementwiseKernels.chain(g, output, into: &inputGradient, layer: "Sigmoid", LogisticDerivative())
         return inputGradient
     }
 }

@@ -11,14 +11,14 @@ public final class Tanh: Layer {
     public init() {}
 
     /// `tanh x` for every element.
-    public func forward(_ x: Tensor) -> Tensor {
+    public func forward(_ x: Tensor) throws -> Tensor {
         ElementwiseKernels.map(x, into: &output, HyperbolicTangent())
         return output
     }
 
     /// `g · (1 − y²)`.
-    public func backward(_ g: Tensor) -> Tensor {
-        ElementwiseKernels.chain(g, output, into: &inputGradient, HyperbolicTangentDerivative())
+    public func backward(_ g: Tensor) throws -> Tensor {
+        try ElementwiseKernels.chain(g, output, into: &inputGradient, layer: "Tanh", HyperbolicTangentDerivative())
         return inputGradient
     }
 }

@@ -33,9 +33,11 @@ public final class TokenPooling: Layer {
     }
 
     /// The class token or the token mean of each sequence.
-    public func forward(_ x: Tensor) -> Tensor {
-        let (batch, t) = Workspace.sequenceShape(of: x, width: width, layer: "TokenPooling")
-        precondition(t > 0, "TokenPooling: a sequence needs at least one token")
+    public func forward(_ x: Tensor) throws -> Tensor {
+        let (batch, t) = try Workspace.sequenceShape(of: x, width: width, layer: "TokenPooling")
+        guard t > 0 else {  // a sequence needs at least one token
+            throw LayerError.inputShapeMismatch(layer: "TokenPooling", expected: "[batch, tokens ≥ 1, \(width)]", actual: x.shape)
+        }
         tokens = t
         Workspace.prepare(&output, rows: batch, columns: width)
         let d = width, block = t * width
@@ -59,8 +61,8 @@ public final class TokenPooling: Layer {
     }
 
     /// Scatters `g` back to the pooled tokens.
-    public func backward(_ g: Tensor) -> Tensor {
-        Workspace.checkGradient(g, matches: output, layer: "TokenPooling")
+    public func backward(_ g: Tensor) throws -> Tensor {
+        try Workspace.checkGradient(g, matches: output, layer: "TokenPooling")
         let batch = output.shape[0], t = tokens, d = width, block = t * width
         Workspace.prepare(&inputGradient, shape: [batch, t, d])
         let mean = mode == .mean

@@ -24,6 +24,8 @@ public final class TransformerBlock: Layer {
 
     private let attentionBranch: Residual
     private let mlpBranch: Residual
+    /// The shape of the last output (`nil` before the first successful `forward`).
+    private var lastOutputShape: [Int]?
 
     /// A block of `width` with `heads` heads and an MLP of hidden width `mlpRatio · width`,
     /// initialised from one generator seeded with `seed` (attention, then `fc1`, `fc2`).
@@ -55,13 +57,24 @@ public final class TransformerBlock: Layer {
     }
 
     /// `h = x + Attention(LN₁ x)`, then `h + MLP(LN₂ h)`.
-    public func forward(_ x: Tensor) -> Tensor {
-        mlpBranch.forward(attentionBranch.forward(x))
+    /// Throws `LayerError.inputShapeMismatch` (naming `TransformerBlock`) unless `x` is
+    /// `[batch, tokens, width]`.
+    public func forward(_ x: Tensor) throws -> Tensor {
+        lastOutputShape = nil  // set again once this pass has succeeded
+        _ = try Workspace.sequenceShape(of: x, width: width, layer: "TransformerBlock")
+        let y = try mlpBranch.forward(try attentionBranch.forward(x))
+        lastOutputShape = y.shape
+        return y
     }
 
-    /// The two residual branches' backward passes, last first.
-    public func backward(_ g: Tensor) -> Tensor {
-        attentionBranch.backward(mlpBranch.backward(g))
+    /// The two residual branches' backward passes, last first. Throws
+    /// `LayerError.backwardBeforeForward` / `.gradientShapeMismatch` naming `TransformerBlock`.
+    public func backward(_ g: Tensor) throws -> Tensor {
+        guard let lastOutputShape else { throw LayerError.backwardBeforeForward(layer: "TransformerBlock") }
+        guard g.shape == lastOutputShape else {
+            throw LayerError.gradientShapeMismatch(layer: "TransformerBlock", expected: lastOutputShape, actual: g.shape)
+        }
+        return try attentionBranch.backward(try mlpBranch.backward(g))
     }
 
     /// `"norm1"`, `"attention"`, `"norm2"`, `"mlp"`.

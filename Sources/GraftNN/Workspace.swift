@@ -37,21 +37,24 @@ enum Workspace {
         }
     }
 
-    /// Traps unless `input` is a `[batch, features]` matrix; returns the batch size.
+    /// The batch size of `input`; throws `LayerError.inputShapeMismatch` unless it is a
+    /// `[batch, features]` matrix.
     @inline(__always)
-    static func batchSize(of input: Tensor, features: Int, layer: StaticString) -> Int {
-        precondition(input.rank == 2 && input.shape[1] == features,
-                     "\(layer): expected input [batch, \(features)], got \(input.shape)")
+    static func batchSize(of input: Tensor, features: Int, layer: String) throws -> Int {
+        guard input.rank == 2 && input.shape[1] == features else {
+            throw LayerError.inputShapeMismatch(layer: layer, expected: "[batch, \(features)]", actual: input.shape)
+        }
         return input.shape[0]
     }
 
-    /// Traps unless `input` is a `[…, features]` tensor of rank ≥ 2; returns the number of
-    /// rows (the product of the leading dimensions), as PyTorch's `nn.Linear` and
-    /// `nn.LayerNorm` act on the last dimension of a `[batch, tokens, features]` sequence.
+    /// The number of rows of a `[…, features]` tensor of rank ≥ 2 (the product of the leading
+    /// dimensions), as PyTorch's `nn.Linear` and `nn.LayerNorm` act on the last dimension of a
+    /// `[batch, tokens, features]` sequence; throws `LayerError.inputShapeMismatch` otherwise.
     @inline(__always)
-    static func rowCount(of input: Tensor, features: Int, layer: StaticString) -> Int {
-        precondition(input.rank >= 2 && input.shape[input.rank - 1] == features,
-                     "\(layer): expected input [batch, …, \(features)], got \(input.shape)")
+    static func rowCount(of input: Tensor, features: Int, layer: String) throws -> Int {
+        guard input.rank >= 2 && input.shape[input.rank - 1] == features else {
+            throw LayerError.inputShapeMismatch(layer: layer, expected: "[batch, …, \(features)]", actual: input.shape)
+        }
         return input.rank == 2 ? input.shape[0] : input.count / features
     }
 
@@ -68,18 +71,27 @@ enum Workspace {
         }
     }
 
-    /// Traps unless `input` is a token sequence `[batch, tokens, width]`; returns `(batch, tokens)`.
+    /// `(batch, tokens)` of a token sequence `[batch, tokens, width]`; throws
+    /// `LayerError.inputShapeMismatch` for any other shape.
     @inline(__always)
-    static func sequenceShape(of input: Tensor, width: Int, layer: StaticString) -> (batch: Int, tokens: Int) {
-        precondition(input.rank == 3 && input.shape[2] == width,
-                     "\(layer): expected a sequence [batch, tokens, \(width)], got \(input.shape)")
+    static func sequenceShape(of input: Tensor, width: Int, layer: String) throws -> (batch: Int, tokens: Int) {
+        guard input.rank == 3 && input.shape[2] == width else {
+            throw LayerError.inputShapeMismatch(layer: layer, expected: "[batch, tokens, \(width)]", actual: input.shape)
+        }
         return (input.shape[0], input.shape[1])
     }
 
-    /// Traps unless `gradient` has the shape of the output the last `forward` produced.
+    /// Throws unless `gradient` has the shape of the output the last `forward` produced:
+    /// `LayerError.backwardBeforeForward` while `output` is still the initial empty buffer
+    /// (`[0]` or `[0, 0]`, shapes no forward pass of the layer leaves behind with a
+    /// non-empty gradient), `gradientShapeMismatch` otherwise.
     @inline(__always)
-    static func checkGradient(_ gradient: Tensor, matches output: Tensor, layer: StaticString) {
-        precondition(gradient.shape == output.shape,
-                     "\(layer): output gradient \(gradient.shape) does not match the last output \(output.shape) (call forward first)")
+    static func checkGradient(_ gradient: Tensor, matches output: Tensor, layer: String) throws {
+        guard gradient.shape == output.shape else {
+            if output.count == 0 && (output.shape == [0] || output.shape == [0, 0]) && gradient.count > 0 {
+                throw LayerError.backwardBeforeForward(layer: layer)
+            }
+            throw LayerError.gradientShapeMismatch(layer: layer, expected: output.shape, actual: gradient.shape)
+        }
     }
 }

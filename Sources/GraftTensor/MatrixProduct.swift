@@ -6,7 +6,7 @@ public enum BLAS {
     /// Converts a dimension to the `Int32` OpenBLAS takes, trapping on overflow (a
     /// programmer error: layer sizes are validated when layers are built).
     @inline(__always) static func i32(_ n: Int) -> Int32 {
-        precondition(n >= 0 && n <= Int(Int32.max), "dimension \(n) does not fit OpenBLAS's Int32")
+        checkPrecondition(n >= 0 && n <= Int(Int32.max), "dimension \(n) does not fit OpenBLAS's Int32")
         return Int32(n)
     }
 
@@ -63,10 +63,12 @@ public enum BLAS {
         return String(cString: p)
     }
 
-    /// The number of threads OpenBLAS uses; setting it calls `openblas_set_num_threads`.
+    /// The number of threads OpenBLAS uses; setting it calls `openblas_set_num_threads`
+    /// with the value clamped to `1…Int32.max` (OpenBLAS caps it further at the thread
+    /// count it was built for), so no value traps.
     public static var threads: Int {
         get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(Swift.max(1, newValue))) }
+        set { openblas_set_num_threads(Int32(clamping: Swift.max(1, newValue))) }
     }
 
     /// The kernel family OpenBLAS selected at load time (for example `Prescott`, `Cooperlake`).

@@ -79,15 +79,19 @@ public enum Parallel {
 
 /// Facts about the machine.
 public enum System {
-    /// Cores available to this process.
-    public static var activeProcessorCount: Int {
+    /// Cores available to this process, read once (glibc's `sysconf(_SC_NPROCESSORS_ONLN)`
+    /// opens and parses `/sys/devices/system/cpu/online` on every call, about 5 µs, and
+    /// `Parallel.threads` is read by every kernel call).
+    public static var activeProcessorCount: Int { cachedProcessorCount }
+
+    private static let cachedProcessorCount: Int = {
         #if canImport(Glibc)
         let n = sysconf(Int32(_SC_NPROCESSORS_ONLN))
         return n > 0 ? n : 1
         #else
         return 1
         #endif
-    }
+    }()
 }
 
 #if canImport(Glibc)

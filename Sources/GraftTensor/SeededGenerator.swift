@@ -76,7 +76,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable, Hasha
 
     /// A uniform integer in `0..<bound` (Lemire's multiply-shift with rejection; `bound > 0`).
     public mutating func next(below bound: Int) -> Int {
-        precondition(bound > 0, "bound must be positive")
+        checkPrecondition(bound > 0, "bound must be positive")
         let b = UInt64(bound)
         var m = nextWord().multipliedFullWidth(by: b)
         if m.low < b {

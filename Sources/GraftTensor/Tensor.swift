@@ -34,18 +34,28 @@ public struct Tensor: Sendable, Equatable, Hashable {
         self.storage = scalars
     }
 
-    /// A tensor of zeros. Traps on a negative dimension (use `elementCount(of:)` to validate
-    /// untrusted shapes first).
+    /// A tensor of `shape` with every element equal to `value` (zeros by default): the
+    /// initialiser for shapes that come from user data.
+    /// - Throws: `TensorError.invalidShape` for a negative dimension or an overflowing count.
+    public init(shape: [Int], repeating value: Float = 0) throws {
+        let n = try Tensor.elementCount(of: shape)
+        self.shape = shape
+        self.storage = [Float](repeating: value, count: n)
+    }
+
+    /// A tensor of zeros, for shapes known to be valid. An invalid shape stops the program
+    /// with the `TensorError` message in every build configuration; use
+    /// `try Tensor(shape:repeating:)` for shapes from user data.
     public init(zeros shape: [Int]) {
         self.init(repeating: 0, shape: shape)
     }
 
-    /// A tensor with every element equal to `value`.
+    /// A tensor with every element equal to `value`, for shapes known to be valid (as
+    /// `init(zeros:)`; `try Tensor(shape:repeating:)` throws instead).
     public init(repeating value: Float, shape: [Int]) {
-        let n: Int
-        do { n = try Tensor.elementCount(of: shape) } catch { preconditionFailure("\(error)") }
-        self.shape = shape
-        self.storage = [Float](repeating: value, count: n)
+        do { try self.init(shape: shape, repeating: value) } catch {
+            preconditionFailureWithMessage("Tensor(repeating:shape:): \(error)")
+        }
     }
 
     /// The number of elements of `shape`.
@@ -69,6 +79,7 @@ public struct Tensor: Sendable, Equatable, Hashable {
 
     /// Samples from a normal distribution N(mean, std²) using `generator` (Box–Muller on
     /// Xoshiro256** output: portable, the same seed gives the same tensor everywhere).
+    /// `shape` must be valid, as for `init(zeros:)`.
     public static func randomNormal(shape: [Int], mean: Float = 0, standardDeviation: Float = 1,
                                     generator: inout SeededGenerator) -> Tensor {
         var t = Tensor(zeros: shape)
@@ -79,6 +90,7 @@ public struct Tensor: Sendable, Equatable, Hashable {
     }
 
     /// Samples uniformly from `[lower, upper)` using `generator` (`nextFloat(in:_:)`).
+    /// `shape` must be valid, as for `init(zeros:)`.
     public static func randomUniform(shape: [Int], lower: Float = 0, upper: Float = 1,
                                      generator: inout SeededGenerator) -> Tensor {
         var t = Tensor(zeros: shape)
@@ -88,23 +100,48 @@ public struct Tensor: Sendable, Equatable, Hashable {
         return t
     }
 
-    /// Element `index` in row-major order.
+    /// Element `index` in row-major order. An index outside `0..<count` stops the program
+    /// with a message in every build configuration (`element(at:)` throws instead).
     @inlinable public subscript(flat index: Int) -> Float {
-        get { storage[index] }
-        set { storage[index] = newValue }
+        get {
+            checkPrecondition(index >= 0 && index < storage.count, "flat index \(index) out of bounds for shape \(shape)")
+            return storage[index]
+        }
+        set {
+            checkPrecondition(index >= 0 && index < storage.count, "flat index \(index) out of bounds for shape \(shape)")
+            storage[index] = newValue
+        }
     }
 
-    /// Element at a multi-dimensional index (bounds are checked).
+    /// Element at a multi-dimensional index. A wrong rank or an out-of-range index stops the
+    /// program with a message in every build configuration (`element(at:)` throws instead).
     public subscript(_ index: Int...) -> Float {
-        get { storage[flatIndex(index)] }
-        set { storage[flatIndex(index)] = newValue }
+        get { storage[trappingFlatIndex(index)] }
+        set { storage[trappingFlatIndex(index)] = newValue }
     }
 
-    private func flatIndex(_ index: [Int]) -> Int {
-        precondition(index.count == shape.count, "index \(index) has the wrong rank for shape \(shape)")
+    /// The element at `index` (one entry per dimension; `[]` for a scalar).
+    /// - Throws: `TensorError.indexOutOfBounds` for a wrong rank or an out-of-range entry.
+    public func element(at index: [Int]) throws -> Float {
+        storage[try flatIndex(index)]
+    }
+
+    /// Sets the element at `index` to `value`.
+    /// - Throws: `TensorError.indexOutOfBounds` for a wrong rank or an out-of-range entry.
+    public mutating func setElement(_ value: Float, at index: [Int]) throws {
+        storage[try flatIndex(index)] = value
+    }
+
+    private func trappingFlatIndex(_ index: [Int]) -> Int {
+        do { return try flatIndex(index) } catch { preconditionFailureWithMessage("\(error)") }
+    }
+
+    /// `Σ_k index[k] · stride[k]` (row-major).
+    private func flatIndex(_ index: [Int]) throws -> Int {
+        guard index.count == shape.count else { throw TensorError.indexOutOfBounds(index: index, shape: shape) }
         var flat = 0
         for (i, d) in zip(index, shape) {
-            precondition(i >= 0 && i < d, "index \(index) out of bounds for shape \(shape)")
+            guard i >= 0 && i < d else { throw TensorError.indexOutOfBounds(index: index, shape: shape) }
             flat = flat * d + i
         }
         return flat

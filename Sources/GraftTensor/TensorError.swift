@@ -11,6 +11,8 @@ public enum TensorError: Error, Equatable, CustomStringConvertible, Sendable {
     case invalidShape(shape: [Int], reason: String)
     /// An operation needs a specific rank.
     case rankMismatch(operation: String, expected: Int, shape: [Int])
+    /// An element index has the wrong number of entries or one outside its dimension.
+    case indexOutOfBounds(index: [Int], shape: [Int])
 
     public var description: String {
         switch self {
@@ -22,6 +24,9 @@ public enum TensorError: Error, Equatable, CustomStringConvertible, Sendable {
             return "invalid shape \(shape): \(reason)"
         case let .rankMismatch(operation, expected, shape):
             return "\(operation): expected a rank-\(expected) tensor, got shape \(shape)"
+        case let .indexOutOfBounds(index, shape):
+            return index.count == shape.count ? "index \(index) out of bounds for shape \(shape)"
+                : "index \(index) has \(index.count) entries, shape \(shape) has rank \(shape.count)"
         }
     }
 }

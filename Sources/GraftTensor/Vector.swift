@@ -13,14 +13,14 @@ public enum Vector {
 
     /// `y[i] += a * x[i]`.
     @inlinable public static func axpy(_ a: Float, _ x: UnsafeBufferPointer<Float>, _ y: UnsafeMutableBufferPointer<Float>) {
-        precondition(x.count == y.count, "axpy: counts \(x.count) and \(y.count) differ")
+        checkPrecondition(x.count == y.count, "axpy: counts \(x.count) and \(y.count) differ")
         guard let xp = x.baseAddress, let yp = y.baseAddress else { return }
         for i in 0..<x.count { yp[i] += a * xp[i] }
     }
 
     /// `y[i] = a * x[i] + b * y[i]`.
     @inlinable public static func axpby(_ a: Float, _ x: UnsafeBufferPointer<Float>, _ b: Float, _ y: UnsafeMutableBufferPointer<Float>) {
-        precondition(x.count == y.count, "axpby: counts \(x.count) and \(y.count) differ")
+        checkPrecondition(x.count == y.count, "axpby: counts \(x.count) and \(y.count) differ")
         guard let xp = x.baseAddress, let yp = y.baseAddress else { return }
         for i in 0..<x.count { yp[i] = a * xp[i] + b * yp[i] }
     }
@@ -52,7 +52,7 @@ public enum Vector {
 
     /// `Σ x[i] y[i]`, blocked (see the type's notes), parallel on large inputs.
     public static func dot(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>) -> Float {
-        precondition(x.count == y.count, "dot: counts \(x.count) and \(y.count) differ")
+        checkPrecondition(x.count == y.count, "dot: counts \(x.count) and \(y.count) differ")
         guard let xp = x.baseAddress, let yp = y.baseAddress else { return 0 }
         return Float(blockedReduce(count: x.count) { lo, hi in safeDotBlock(xp + lo, yp + lo, hi - lo) })
     }
@@ -60,7 +60,7 @@ public enum Vector {
     /// `Σ x[i] y[i]` in Double: the same blocked sum as `dot`, without rounding the result to
     /// float32 (so it does not overflow for products beyond float32's range).
     public static func dotDouble(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>) -> Double {
-        precondition(x.count == y.count, "dot: counts \(x.count) and \(y.count) differ")
+        checkPrecondition(x.count == y.count, "dot: counts \(x.count) and \(y.count) differ")
         guard let xp = x.baseAddress, let yp = y.baseAddress else { return 0 }
         return blockedReduce(count: x.count) { lo, hi in safeDotBlock(xp + lo, yp + lo, hi - lo) }
     }
@@ -99,7 +99,7 @@ public enum Vector {
     /// `out[r] = Σ_c x[r, c] y[r, c]` for `rows` rows of `x.count / rows` elements.
     public static func rowDots(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>,
                                rows: Int, into out: UnsafeMutableBufferPointer<Float>) {
-        precondition(x.count == y.count && rows == out.count && (rows == 0 ? x.count == 0 : x.count % rows == 0),
+        checkPrecondition(x.count == y.count && rows == out.count && (rows == 0 ? x.count == 0 : x.count % rows == 0),
                      "rowDots: \(x.count) and \(y.count) elements do not form \(rows) rows")
         guard rows > 0, let xp = x.baseAddress, let yp = y.baseAddress else { return }
         let cols = x.count / rows

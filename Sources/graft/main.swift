@@ -3,13 +3,15 @@ import GraftOptim
 
 /// `graft`: command-line tools around Graft's optimizers.
 let usage = """
-    usage: graft replay TRACE.json [--output FILE]
+    usage: graft replay TRACE.json|- [--output FILE]
 
     Replays a gradient trace (format graft-trace/1): applies each group's recipe to the
     recorded gradients and writes the final parameters and telemetry as
-    graft-trace-result/1 JSON to stdout, or to FILE with --output.
-    Malformed input exits with status 1 and a message naming the place; nothing is printed
-    on failure.
+    graft-trace-result/1 JSON to stdout, or to FILE with --output. TRACE may be a file, a
+    pipe such as /dev/stdin, or - for standard input; steps are applied as they are read.
+    FILE must be a regular file or not exist, and must not be the trace itself.
+    Malformed input, a step that leaves a parameter non-finite and a failed write exit with
+    status 1 and a message naming the place; nothing is printed on stdout on failure.
     """
 
 func fail(_ message: String) -> Never {
@@ -17,9 +19,25 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
+func errnoText() -> String { String(cString: strerror(errno)) }
+
+/// Writes all of `bytes` to `descriptor`, or fails naming `what`.
+func writeAll(_ bytes: [UInt8], to descriptor: Int32, _ what: String) {
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, bytes.count - offset) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { fail("cannot write \(what) (\(n < 0 ? errnoText() : "nothing written"))") }
+        offset += n
+    }
+}
+
+// A write to a closed pipe reports EPIPE instead of killing the process silently.
+signal(SIGPIPE, SIG_IGN)
+
 var args = Array(CommandLine.arguments.dropFirst())
 if args.contains("--help") || args.contains("-h") {
-    print(usage)
+    writeAll(Array((usage + "\n").utf8), to: 1, "the usage to standard output")
     exit(0)
 }
 if args.isEmpty { fail("no command given\n\(usage)") }
@@ -33,23 +51,58 @@ while !args.isEmpty {
         guard !args.isEmpty else { fail("--output needs a file name") }
         outputPath = args.removeFirst()
     default:
-        if a.hasPrefix("-") { fail("unknown option \(a)\n\(usage)") }
+        if a.hasPrefix("-") && a != "-" { fail("unknown option \(a)\n\(usage)") }
         guard tracePath == nil else { fail("more than one trace file given") }
         tracePath = a
     }
 }
 guard let tracePath else { fail("no trace file given\n\(usage)") }
-let data: Data
-do { data = try Data(contentsOf: URL(fileURLWithPath: tracePath)) } catch { fail("\(tracePath): cannot read (\(error.localizedDescription))") }
-do {
-    let result = try TraceReplay(try GradientTrace(data: data)).json()
-    if let outputPath {
-        try Data(result.utf8).write(to: URL(fileURLWithPath: outputPath), options: .atomic)
-    } else {
-        FileHandle.standardOutput.write(Data(result.utf8))
+
+// Standard output must be open before anything is read: with descriptor 1 closed, the trace
+// would be opened as descriptor 1 and the result written over it.
+if outputPath == nil && fcntl(1, F_GETFD) == -1 { fail("standard output is closed; redirect it or use --output FILE") }
+
+let input: Int32
+if tracePath == "-" {
+    input = 0
+} else {
+    input = open(tracePath, O_RDONLY | O_CLOEXEC)
+    if input < 0 { fail("\(tracePath): cannot open (\(errnoText()))") }
+}
+var inputStatus = stat()
+if fstat(input, &inputStatus) != 0 { fail("\(tracePath): cannot inspect (\(errnoText()))") }
+if (inputStatus.st_mode & S_IFMT) == S_IFDIR { fail("\(tracePath): is a directory") }
+
+if let outputPath {
+    guard !outputPath.isEmpty else { fail("--output needs a file name (got an empty one)") }
+    var status = stat()
+    if lstat(outputPath, &status) == 0 {
+        let kind = status.st_mode & S_IFMT
+        guard kind == S_IFREG else {
+            let what = kind == S_IFLNK ? "a symbolic link" : kind == S_IFDIR ? "a directory"
+                : kind == S_IFIFO ? "a FIFO" : kind == S_IFCHR || kind == S_IFBLK ? "a device" : "not a regular file"
+            fail("\(outputPath): refusing to replace \(what); --output must be a regular file or a new name")
+        }
+        if status.st_dev == inputStatus.st_dev && status.st_ino == inputStatus.st_ino {
+            fail("\(outputPath): is the trace being read; choose another output file")
+        }
+    } else if errno != ENOENT {
+        fail("\(outputPath): cannot inspect (\(errnoText()))")
     }
-} catch let e as TraceError {
-    fail("\(tracePath): \(e)")
+    let folder = (outputPath as NSString).deletingLastPathComponent
+    if access(folder.isEmpty ? "." : folder, W_OK) != 0 { fail("\(outputPath): cannot write into \(folder.isEmpty ? "." : folder) (\(errnoText()))") }
+}
+
+let result: String
+do {
+    result = try TraceReplay(streamingFrom: input).json()
 } catch {
     fail("\(tracePath): \(error)")
+}
+if let outputPath {
+    do { try Data(result.utf8).write(to: URL(fileURLWithPath: outputPath), options: .atomic) } catch {
+        fail("\(outputPath): cannot write the result (\(error.localizedDescription))")
+    }
+} else {
+    writeAll(Array(result.utf8), to: 1, "the result to standard output")
 }

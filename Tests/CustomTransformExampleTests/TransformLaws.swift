@@ -57,11 +57,11 @@ struct LawFixture {
 
     /// Steps `transform` over `steps` (t values) from `state` (fresh when `nil`) and `values`
     /// (the initial values when `nil`); returns the final values and state.
-    func run<T: GradientTransform>(_ transform: T, steps: ClosedRange<Int>, from state: T.State? = nil,
-                                   values: [Tensor]? = nil) -> (values: [Tensor], state: T.State) {
-        var state = state ?? transform.makeState(for: infos)
+    func run<T: GradientTransform>(_ transform: T, steps: ClosedRange<Int>, from state: TransformState? = nil,
+                                   values: [Tensor]? = nil) -> (values: [Tensor], state: TransformState) {
+        let state = state ?? transform.makeState(for: infos)
         var values = values ?? initialValues
-        for t in steps { step(&values, t: t) { transform.update($0, state: &state) } }
+        for t in steps { step(&values, t: t) { transform.update($0, state: state) } }
         return (values, state)
     }
 
@@ -111,19 +111,51 @@ enum TransformLaws {
         expectIdentical(first, second, "\(T.self) run twice", sourceLocation: sourceLocation)
     }
 
-    /// State round trip: the state after 3 steps, encoded to JSON and decoded, continues for
-    /// 3 more steps exactly as the original state does.
-    static func roundTripsState<T: GradientTransform>(_ transform: T, fixture: LawFixture = LawFixture(),
+    /// State round trip: an optimizer's snapshot after 3 steps, encoded to bytes, decoded and
+    /// restored into a fresh optimizer (fresh transform), continues for 3 more steps exactly as
+    /// the original does; re-encoding the restored state gives the same bytes.
+    static func roundTripsState<T: GradientTransform>(_ make: () throws -> T, fixture: LawFixture = LawFixture(),
                                                       sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let (values, state) = fixture.run(transform, steps: 1...3)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let json = try encoder.encode(state)
-        let decoded = try JSONDecoder().decode(T.State.self, from: json)
-        let continued = fixture.run(transform, steps: 4...6, from: state, values: values).values
-        let resumed = fixture.run(transform, steps: 4...6, from: decoded, values: values).values
-        expectIdentical(resumed, continued, "\(T.self) resumed from decoded state", sourceLocation: sourceLocation)
-        // Encoding the decoded state again gives the same bytes (nothing lost or invented).
-        #expect(try encoder.encode(decoded) == json, "\(T.self): re-encoded state differs", sourceLocation: sourceLocation)
+        func step(_ optimizer: Optimizer, _ t: Int) throws {
+            try optimizer.step(objectives: [Dictionary(uniqueKeysWithValues: zip(fixture.infos.map(\.path), fixture.gradients(step: t)))])
+        }
+        let (a, parametersA) = try fixture.optimizer(try make())
+        for t in 1...3 { try step(a, t) }
+        let bytes = try a.snapshot().encoded()
+        let values = parametersA.map(\.value)
+        for t in 4...6 { try step(a, t) }
+        let (b, parametersB) = try fixture.optimizer(try make())
+        for (p, v) in zip(parametersB, values) { p.value = v }
+        try b.restore(try OptimizerSnapshot(decoding: bytes))
+        #expect(try b.snapshot().encoded() == bytes, "\(T.self): re-encoded state differs", sourceLocation: sourceLocation)
+        for t in 4...6 { try step(b, t) }
+        expectIdentical(parametersB.map(\.value), parametersA.map(\.value), "\(T.self) resumed from decoded state", sourceLocation: sourceLocation)
+    }
+
+    /// Fused equals unfused: the members as one `@TransformBuilder` kernel give the same bits as
+    /// the same members run one after another over the whole group (each erased).
+    static func fusedEqualsUnfused<T: GradientTransform>(_ fused: T, members: [AnyGradientTransform], fixture: LawFixture = LawFixture(),
+                                                         sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let a = try fixture.runOptimizer(fused, steps: 1...6)
+        let b = try fixture.runOptimizer(SequenceTransform(members), steps: 1...6)
+        expectIdentical(a, b, "\(T.self) fused vs members one by one", sourceLocation: sourceLocation)
+    }
+
+    /// Parallel equals serial: the same run on one thread and on two threads (every tensor split
+    /// across both) gives the same bits.
+    static func parallelEqualsSerial<T: GradientTransform>(_ make: () throws -> T, fixture: LawFixture = LawFixture(),
+                                                           sourceLocation: SourceLocation = #_sourceLocation) throws {
+        func run(threads: Int) throws -> [Tensor] {
+            let saved = Parallel.threads
+            Parallel.threads = threads
+            defer { Parallel.threads = saved }
+            let (optimizer, parameters) = try fixture.optimizer(try make())
+            optimizer.parallelThreshold = 1
+            for t in 1...6 {
+                try optimizer.step(objectives: [Dictionary(uniqueKeysWithValues: zip(fixture.infos.map(\.path), fixture.gradients(step: t)))])
+            }
+            return parameters.map(\.value)
+        }
+        expectIdentical(try run(threads: 2), try run(threads: 1), "\(T.self) on 2 threads vs 1", sourceLocation: sourceLocation)
     }
 }

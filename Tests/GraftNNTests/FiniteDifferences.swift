@@ -74,16 +74,16 @@ enum FiniteDifferences {
                       replay: () -> Void = {}) -> (comparisons: [String: Comparison], touchedFrozen: [String]) {
         var generator = SeededGenerator(seed: seed)
         replay()
-        let y = layer.forward(input)
+        let y = try! layer.forward(input)
         let r = Tensor.randomNormal(shape: y.shape, generator: &generator)
         layer.zeroGradients()
-        let inputGradient = layer.backward(r)
+        let inputGradient = try! layer.backward(r)
         let parameters = layer.namedParameters()
         let gradients = parameters.map { $0.parameter.gradient }
 
         func objective(_ x: Tensor) -> Double {
             replay()
-            return projection(layer.forward(x), r)
+            return projection(try! layer.forward(x), r)
         }
         var results: [String: Comparison] = [:]
         var x = input

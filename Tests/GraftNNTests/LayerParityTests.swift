@@ -87,9 +87,9 @@ struct LayerParityTests {
         let model = try parityModels[name]!()
         try model.load(fixture.parameters.mapValues { try $0.tensor })  // strict: every path on both sides
         model.zeroGradients()
-        let y = model.forward(try fixture.input.tensor)
+        let y = try model.forward(fixture.input.tensor)
         Self.compare(y, fixture.output, "output", name)
-        let dx = model.backward(try fixture.outputGradient.tensor)
+        let dx = try model.backward(fixture.outputGradient.tensor)
         if let expected = fixture.inputGradient { Self.compare(dx, expected, "input gradient", name) }
         let trainable = model.namedParameters().filter(\.parameter.isTrainable)
         #expect(Set(trainable.map(\.path)) == Set(fixture.parameterGradients.keys), "\(name): trainable parameters differ")

@@ -13,11 +13,11 @@ struct LoRATests {
     func zeroBGivesExactlyTheBaseOutput(bias: Bool) throws {
         let base = try Dense(7, 5, bias: bias, seed: 1)
         let x = batch(6, 7, seed: 2)
-        let expected = base.forward(x)
+        let expected = try base.forward(x)
         let lora = try LoRA(base, rank: 3, alpha: 8, seed: 3)
         #expect(lora.b.value.scalars.allSatisfy { $0 == 0 })
         #expect(lora.a.value.scalars.contains { $0 != 0 })
-        #expect(lora.forward(x) == expected)
+        #expect(try lora.forward(x) == expected)
     }
 
     @Test func initFreezesTheBaseAndAnchorsFactorsAtZero() throws {
@@ -39,8 +39,8 @@ struct LoRATests {
         randomize(lora.b, seed: 3)
         lora.zeroGradients()
         let x = batch(5, 4, seed: 4)
-        _ = lora.forward(x)
-        _ = lora.backward(batch(5, 3, seed: 5))
+        _ = try lora.forward(x)
+        _ = try lora.backward(batch(5, 3, seed: 5))
         #expect(base.weight.gradient.scalars.allSatisfy { $0 == 0 })
         #expect(base.bias!.gradient.scalars.allSatisfy { $0 == 0 })
         #expect(lora.a.gradient.scalars.contains { $0 != 0 })
@@ -57,18 +57,26 @@ struct LoRATests {
         let lora = try LoRA(try Dense(6, 4, seed: 1), rank: 2, alpha: 3, seed: 2)
         randomize(lora.b, seed: 3)
         let x = batch(3, 6, seed: 4)
-        let y = lora.forward(x)
+        let y = try lora.forward(x)
         let merged = lora.merged()
-        let z = merged.forward(x)
+        let z = try merged.forward(x)
         for (a, b) in zip(y.scalars, z.scalars) { #expect(abs(a - b) <= 1e-5 * max(1, abs(a))) }
         #expect(merged.weight.isTrainable)
         #expect(merged.weight.value != lora.base.weight.value)
     }
 
     @Test func invalidConfigurationsThrow() throws {
-        #expect(throws: LayerError.invalidSize(layer: "LoRA", argument: "rank", value: 0, expected: "> 0")) {
+        #expect(throws: LayerError.invalidSize(layer: "LoRA", argument: "rank", value: 0, expected: "1…2 = min(in, out)")) {
             try LoRA(try Dense(2, 2, seed: 1), rank: 0, alpha: 1, seed: 1)
         }
+        // Issue 13: a rank above min(in, out) is refused before any allocation (rank 10⁹ asked for 1 TB).
+        #expect(throws: LayerError.invalidSize(layer: "LoRA", argument: "rank", value: 1_000_000_000, expected: "1…3 = min(in, out)")) {
+            try LoRA(try Dense(3, 5, seed: 1), rank: 1_000_000_000, alpha: 1, seed: 1)
+        }
+        #expect(throws: LayerError.invalidSize(layer: "LoRA", argument: "rank", value: Int.max, expected: "1…3 = min(in, out)")) {
+            try LoRA(try Dense(5, 3, seed: 1), rank: Int.max, alpha: 1, seed: 1)
+        }
+        #expect(try LoRA(try Dense(5, 3, seed: 1), rank: 3, alpha: 1, seed: 1).rank == 3)
         #expect(throws: LayerError.invalidHyperparameter(layer: "LoRA", argument: "alpha", value: .infinity, expected: "a finite number")) {
             try LoRA(try Dense(2, 2, seed: 1), rank: 1, alpha: .infinity, seed: 1)
         }

@@ -27,8 +27,8 @@ import GraftTensor
             let p = m.namedParameters().first { $0.path.hasSuffix("lora_b") }!.parameter
             p.value = Tensor(repeating: 0.1, shape: p.shape)
         }
-        _ = a.forward(x); _ = a.backward(upstream)
-        _ = b.forward(x); b.accumulateParameterGradients(upstream)
+        _ = try a.forward(x); _ = try a.backward(upstream)
+        _ = try b.forward(x); try b.accumulateParameterGradients(upstream)
         for (pa, pb) in zip(a.namedParameters(), b.namedParameters()) {
             #expect(pa.path == pb.path)
             #expect(pa.parameter.gradient == pb.parameter.gradient, "\(pa.path)")

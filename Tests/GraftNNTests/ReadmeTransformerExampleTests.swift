@@ -19,7 +19,7 @@ struct ReadmeTransformerExampleTests {
             try TokenPooling(.classToken, width: 64).named("pool")
             try Dense(64, 10, seed: 4).named("head")
         }
-        let logits = vit(Tensor(zeros: [32, 256]))            // [32, 10]
+        let logits = try vit(Tensor(zeros: [32, 256]))            // [32, 10]
         // PEFT-style LoRA on the attention projections; everything else frozen.
         vit.freeze()
         vit["head"]!.unfreeze()

@@ -16,16 +16,16 @@ struct LawTests {
     func checkChainEqualsMembers<C: GradientTransform>(_ chained: C, members: [AnyGradientTransform], steps: Int = 5) throws {
         let params = makeProblemParameters()
         let whole = Harness(params: params), byHand = Harness(params: params)
-        var chainState = chained.makeState(for: whole.infos)
-        var memberStates = members.map { $0.makeState(for: byHand.infos) }
+        let chainState = chained.makeState(for: whole.infos)
+        let memberStates = members.map { $0.makeState(for: byHand.infos) }
         for t in 1...steps {
             let g = makeGradients(for: params, step: t)
             whole.load(g)
-            chained.update(whole.group(step: t), state: &chainState)
+            chained.update(whole.group(step: t), state: chainState)
             whole.apply()
             byHand.load(g)
             let group = byHand.group(step: t)
-            for i in members.indices { members[i].update(group, state: &memberStates[i]) }
+            for i in members.indices { members[i].update(group, state: memberStates[i]) }
             byHand.apply()
             #expect(whole.snapshot == byHand.snapshot, "step \(t): chain and members by hand differ")
         }

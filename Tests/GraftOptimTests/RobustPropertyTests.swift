@@ -50,7 +50,7 @@ struct RobustPropertyTests {
             let g = makeGradients(for: params, step: t)
             harness.load(g)
             let group = harness.group(step: t)
-            projection.update(group, state: &state)
+            projection.update(group, state: state)
             for k in 0..<2 {  // the anchored tensors
                 let c = minus(harness.value(k), anchors[harness.infos[k].path]!.scalars)
                 let raw = g[harness.infos[k].path]!.scalars
@@ -65,7 +65,7 @@ struct RobustPropertyTests {
                 }
                 #expect(dHat >= -1e-5 * scale - 1e-7)
             }
-            lr.update(group, state: &lrState)
+            lr.update(group, state: lrState)
             for k in 0..<2 {
                 let c = minus(harness.value(k), anchors[harness.infos[k].path]!.scalars)
                 let step = harness.update(k)
@@ -115,20 +115,20 @@ struct RobustPropertyTests {
         // c = θ − θ0 = [1, 0, 0, 2]; g1: d > 0; g2: d = 0 exactly (orthogonal); g3: d < 0.
         let harness = Harness(infos: [info], values: [[2, 1, 1, 3]], anchorValues: [[1, 1, 1, 1]])
         let transform = try DirectionalProjection(omega: .fixed(omega))
-        var state = transform.makeState(for: [info])
+        let state = transform.makeState(for: [info])
         for g: [Float] in [[1, 5, -7, 0.5], [0, 4, -3, 0]] {
             harness.load(["w": tensor([2, 2], g)])
-            transform.update(harness.group(step: 1), state: &state)
+            transform.update(harness.group(step: 1), state: state)
             #expect(harness.update(0) == g)
         }
-        #expect(state[0].projectedSteps == 0)
+        #expect(digrapState(state).projectedSteps == 0)
         let g3: [Float] = [-1, 5, 0, -1]  // d = −3, ‖c‖² = 5
         harness.load(["w": tensor([2, 2], g3)])
-        transform.update(harness.group(step: 2), state: &state)
+        transform.update(harness.group(step: 2), state: state)
         let k = omega * (-3 / 5)
         let expected = [g3[0] - k * 1, g3[1], g3[2], g3[3] - k * 2]
         #expect(maxDifference(harness.update(0), expected) <= 1e-6)
-        #expect(state[0].projectedSteps == 1 && state[0].lastConflict)
+        #expect(digrapState(state).projectedSteps == 1 && digrapState(state).lastConflict)
     }
 
     /// θ = θ0 at the first step: c = 0, so nothing is projected (no 0/0) and the step is Adam's.
@@ -169,16 +169,16 @@ struct RobustPropertyTests {
         let harness = Harness(infos: [info], values: [theta], anchorValues: [anchor])
         let mu: Float = 0.5
         let transform = try DirectionalProjection(omega: .learned(mu: mu), hypergradient: mode)
-        var state = transform.makeState(for: [info])
+        let state = transform.makeState(for: [info])
         let g1: [Float] = [-1, -1, -1, -1, 3, -2, 1, 0, 2, 0, 0, 0]
         harness.load(["w": tensor([3, 4], g1)])
-        transform.update(harness.group(step: 1), state: &state)
-        #expect(state[0].omega == 0)
+        transform.update(harness.group(step: 1), state: state)
+        #expect(digrapState(state).omega == 0)
         let c1 = minus(theta, anchor)
         let d1 = dot(g1, c1)
         #expect(d1 < 0)
         let p1 = c1.map { Double($0) * d1 / (dot(c1, c1) + 1e-8) }
-        #expect(maxDifference(state[0].previousDirection!.scalars, p1.map(Float.init)) <= 1e-6)
+        #expect(maxDifference(digrapState(state).previousDirection!.scalars, p1.map(Float.init)) <= 1e-6)
         harness.apply()
 
         // g2: row 0 zero, row 1 arbitrary (p's row 1 is zero), row 2 = −p1's row 2.
@@ -186,7 +186,7 @@ struct RobustPropertyTests {
         g2[4] = 1; g2[5] = -3
         for i in 8..<12 { g2[i] = -Float(p1[i]) }
         harness.load(["w": tensor([3, 4], g2)])
-        transform.update(harness.group(step: 2), state: &state)
+        transform.update(harness.group(step: 2), state: state)
 
         func cosine(_ x: ArraySlice<Double>, _ y: ArraySlice<Double>) -> Double {
             let xy = zip(x, y).reduce(0) { $0 + $1.0 * $1.1 }
@@ -198,11 +198,11 @@ struct RobustPropertyTests {
             ? (0..<3).reduce(0.0) { $0 + cosine(g2d[($1 * 4)..<($1 * 4 + 4)], p1[($1 * 4)..<($1 * 4 + 4)]) }
             : cosine(g2d[...], p1[...])
         if mode == .rows { #expect(abs(h + 1) < 1e-6, "only row 2 contributes, with cosine −1") }
-        #expect(abs(Double(state[0].lastHypergradient) - h) <= 1e-5, "h = \(state[0].lastHypergradient), expected \(h)")
+        #expect(abs(Double(digrapState(state).lastHypergradient) - h) <= 1e-5, "h = \(digrapState(state).lastHypergradient), expected \(h)")
         let mHat = 0.1 * h / (1 - 0.9 * 0.9), vHat = 0.001 * h * h / (1 - 0.999 * 0.999)
         let omega = min(max(-Double(mu) * mHat / (vHat.squareRoot() + 1e-8), 0), 1)
-        #expect(abs(Double(state[0].omega) - omega) <= 1e-5, "ω = \(state[0].omega), expected \(omega)")
-        #expect(state[0].omega > 0)
+        #expect(abs(Double(digrapState(state).omega) - omega) <= 1e-5, "ω = \(digrapState(state).omega), expected \(omega)")
+        #expect(digrapState(state).omega > 0)
         #expect(harness.update(0).allSatisfy { $0.isFinite })
     }
 
@@ -402,14 +402,14 @@ struct RobustPropertyTests {
         for sign: Float in [-1, 1] {  // gγ < 0 (γ grows; k does not apply) and gγ > 0 (scaled by k)
             let harness = Harness(infos: [info], values: [theta], anchorValues: [anchor])
             let ftp = try TrainableProjection(k: k, mu: mu)
-            var state = ftp.makeState(for: [info])
+            let state = ftp.makeState(for: [info])
             // Step 1: the incoming update u1 (as after ScaleByLearningRate); γ = 1e-8.
             let u1: [Float] = [0.1, -0.2, 0.05, 0.3, 0.1, -0.1]
             harness.load(["w": tensor([2, 3], u1)])
-            ftp.update(harness.group(step: 1), state: &state)
+            ftp.update(harness.group(step: 1), state: state)
             let chat1 = (0..<6).map { theta[$0] + u1[$0] - anchor[$0] }
             let n1 = (0..<2).map { r in (0..<3).reduce(Float(0)) { $0 + abs(chat1[r * 3 + $1]) } + 1e-8 }
-            #expect(state[0].gamma == 1e-8)
+            #expect(ftpState(state).gamma == 1e-8)
             harness.apply()
             let theta2 = harness.value(0)
             for i in 0..<6 { #expect(abs(theta2[i] - anchor[i]) <= 1e-6, "t = 1 returns to θ0") }
@@ -417,7 +417,7 @@ struct RobustPropertyTests {
             // Step 2: g2 = sign · ĉ1 gives gγ = sign · Σ_rows ‖ĉ_row‖² / N_row.
             let g2 = chat1.map { sign * $0 }
             harness.load(["w": tensor([2, 3], g2)])
-            ftp.update(harness.group(step: 2), state: &state)
+            ftp.update(harness.group(step: 2), state: state)
             var gg = 0.0
             for r in 0..<2 { gg += (0..<3).reduce(0.0) { $0 + Double(g2[r * 3 + $1]) * Double(chat1[r * 3 + $1]) } / Double(n1[r]) }
             #expect((gg > 0) == (sign > 0))
@@ -427,10 +427,10 @@ struct RobustPropertyTests {
             let chat2 = (0..<6).map { theta2[$0] + g2[$0] - anchor[$0] }
             let n2 = (0..<2).map { r in (0..<3).reduce(Float(0)) { $0 + abs(chat2[r * 3 + $1]) } + 1e-8 }
             let gamma = min(max(1e-8 - step, 1e-8), Double(n2.max()!))
-            #expect(abs(Double(state[0].gamma) - gamma) <= 1e-7 + 1e-5 * gamma, "k = \(k), sign \(sign): γ = \(state[0].gamma), expected \(gamma)")
-            if sign < 0 { #expect(state[0].gamma > 1e-3, "a negative γ-gradient grows γ whatever k is") }
-            if sign < 0 && mu > 1 { #expect(Double(state[0].gamma) == Double(n2.max()!), "γ is clamped to the largest N") }
-            if sign > 0 { #expect(state[0].gamma == 1e-8, "a positive γ-gradient can only shrink γ, which is clamped at 1e-8") }
+            #expect(abs(Double(ftpState(state).gamma) - gamma) <= 1e-7 + 1e-5 * gamma, "k = \(k), sign \(sign): γ = \(ftpState(state).gamma), expected \(gamma)")
+            if sign < 0 { #expect(ftpState(state).gamma > 1e-3, "a negative γ-gradient grows γ whatever k is") }
+            if sign < 0 && mu > 1 { #expect(Double(ftpState(state).gamma) == Double(n2.max()!), "γ is clamped to the largest N") }
+            if sign > 0 { #expect(ftpState(state).gamma == 1e-8, "a positive γ-gradient can only shrink γ, which is clamped at 1e-8") }
             // θ3 = θ0 + clamp(γ / N, 0, 1) ĉ per row.
             let u = harness.update(0)
             for r in 0..<2 {
@@ -513,5 +513,36 @@ struct RobustPropertyTests {
         #expect(optimizer.anchor(for: "body.weight") == initial)
         #expect(params[0].parameter.value != initial)
         #expect(optimizer.anchor(for: "body.bias") == nil, "Adam uses no anchor, so none is stored")
+    }
+}
+
+/// ω learned from a configured start (issue 19): ω at t = 1 is the start, the clamp [0, κ]
+/// holds, and a start outside it is refused.
+@Suite("DiGraP: learned ω from a configured start")
+struct LearnedOmegaStartTests {
+    @Test func omegaStartsAtTheConfiguredValue() throws {
+        let params = makeProblemParameters()
+        let o = try Optimizer(parameters: params, groups: [ParameterGroup("all", selecting: .all,
+            transform: try Recipes.digrap(learningRate: 0.01, omega: .learned(mu: 0.5, kappa: 1, initial: 1)))])
+        let before = try #require(o.state(of: "digrap", for: "body.weight", as: DirectionalProjection.TensorState.self))
+        #expect(before.omega == 1)
+        try o.step(objectives: [makeGradients(for: params, step: 1)])
+        let after1 = try #require(o.state(of: "digrap", for: "body.weight", as: DirectionalProjection.TensorState.self))
+        #expect(after1.omega == 1, "ω is not updated at t = 1")
+        for t in 2...6 { try o.step(objectives: [makeGradients(for: params, step: t)]) }
+        let later = try #require(o.state(of: "digrap", for: "body.weight", as: DirectionalProjection.TensorState.self))
+        #expect(later.omega >= 0 && later.omega <= 1)
+        // Snapshot/restore carries ω and its moments.
+        let snapshot = try o.snapshot()
+        let (fresh, _) = (try Optimizer(parameters: makeProblemParameters(), groups: [ParameterGroup("all", selecting: .all,
+            transform: try Recipes.digrap(learningRate: 0.01, omega: .learned(mu: 0.5, kappa: 1, initial: 1)))]), 0)
+        try fresh.restore(snapshot)
+        #expect(fresh.state(of: "digrap", for: "body.weight", as: DirectionalProjection.TensorState.self) == later)
+    }
+
+    @Test func startOutsideTheClampIsRefused() {
+        #expect(throws: OptimizerError.self) { try DirectionalProjection(omega: .learned(mu: 0.5, kappa: 1, initial: 1.5)) }
+        #expect(throws: OptimizerError.self) { try DirectionalProjection(omega: .learned(mu: 0.5, initial: -0.1)) }
+        #expect(throws: OptimizerError.self) { try DirectionalProjection(omega: .learned(mu: 0.5, initial: .nan)) }
     }
 }

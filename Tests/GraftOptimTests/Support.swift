@@ -272,8 +272,7 @@ final class SlotProbeLog: @unchecked Sendable {
 struct SlotProbe: TensorTransform {
     let log: SlotProbeLog
     var usesAnchors: Bool { true }
-    func makeTensorState(for parameter: ParameterInfo) -> EmptyState { EmptyState() }
-    func update(_ slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
+    func update(_ slot: TensorSlot, state: StateView, step: StepInfo) {
         log.append(.init(path: slot.info.path, anchor: slot.info.anchor, hasAnchorValues: slot.anchorValues != nil, step: step.step))
     }
 }
@@ -289,8 +288,17 @@ final class UpdateLog: @unchecked Sendable {
 /// Captures `slot.update` into an `UpdateLog` without changing it.
 struct CaptureUpdate: TensorTransform {
     let log: UpdateLog
-    func makeTensorState(for parameter: ParameterInfo) -> EmptyState { EmptyState() }
-    func update(_ slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
+    func update(_ slot: TensorSlot, state: StateView, step: StepInfo) {
         log.set(slot.info.path, Array(slot.update))
     }
+}
+
+/// The DiGraP state of parameter `k` of a by-hand `TransformState` whose first member is DiGraP.
+func digrapState(_ state: TransformState, _ k: Int = 0) -> DirectionalProjection.TensorState {
+    state.inspect(member: 0, parameter: k) as! DirectionalProjection.TensorState
+}
+
+/// The FTP state of parameter `k` of a by-hand `TransformState` whose first member is FTP.
+func ftpState(_ state: TransformState, _ k: Int = 0) -> TrainableProjection.TensorState {
+    state.inspect(member: 0, parameter: k) as! TrainableProjection.TensorState
 }

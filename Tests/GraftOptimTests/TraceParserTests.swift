@@ -114,8 +114,6 @@ struct TraceParserTests {
         Case("select not strings", at: "groups[0].select[1]", "expected a string", [("groups.0.select", #"["w", 3]"#)]),
         Case("missing group name", at: "groups[1].name", "required key is missing", [("groups.1.name", nil)]),
         Case("unknown path in gradients", at: "steps[0].gradients[0][\"v\"]", "unknown parameter path", [("steps.0.gradients.0.v", "[1]")]),
-        Case("unknown path in provided_gradient", at: "steps[0].provided_gradient[\"q\"]", "unknown parameter path",
-             [("steps.0.provided_gradient", #"{"q": [1]}"#)]),
         Case("no objectives", at: "steps[0].gradients", "at least one objective", [("steps.0.gradients", "[]")]),
         Case("negative lr_scale", at: "steps[1].lr_scale", "≥ 0", [("steps.1.lr_scale", "-0.5")]),
         Case("missing lr", at: "groups[1].recipe.lr", "required key is missing", [(chainRecipe + ".lr", nil)]),

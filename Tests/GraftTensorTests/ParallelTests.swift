@@ -64,6 +64,20 @@ struct ParallelTests {
         #expect(Parallel.threads == Swift.max(1, System.activeProcessorCount))
     }
 
+    /// Issue 13: `--threads 2147483648` trapped in `Int32(...)`; a thread count beyond
+    /// `Int32` is clamped (OpenBLAS then caps it at its own maximum), and reading the count
+    /// stays consistent.
+    @Test func hugeBLASThreadCountsDoNotTrap() {
+        let before = BLAS.threads
+        BLAS.threads = 2_147_483_648
+        #expect(BLAS.threads >= 1)
+        BLAS.threads = Int.max
+        #expect(BLAS.threads >= 1)
+        BLAS.threads = before
+        #expect(BLAS.threads == before)
+        #expect(System.activeProcessorCount == System.activeProcessorCount && System.activeProcessorCount >= 1)
+    }
+
     /// Reductions combine per-block results in block order, so one and two threads give
     /// bit-identical results; on integer data they are also exact.
     @Test func reductionsAreIdenticalOnOneAndTwoThreads() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import GraftOptim
+import GraftSafetensors
 import GraftTensor
 @testable import GraftTrain
 
@@ -140,5 +141,23 @@ import GraftTensor
             try checkpoint.restore(into: target, optimizer: targetOpt)
         }
         #expect(try unchanged())
+    }
+}
+
+@Suite("Optimizer state export")
+struct OptimizerStateExportTests {
+    @Test func adamStateExportsUnderReadableNames() throws {
+        let p = NamedParameter(path: "head.weight", parameter: Parameter(try Tensor(shape: [2, 2], scalars: [1, 2, 3, 4])))
+        let o = try Optimizer(parameters: [p], groups: [ParameterGroup("head", selecting: .all, transform: try Recipes.adam(learningRate: 0.1))])
+        p.parameter.gradient = try Tensor(shape: [2, 2], scalars: [0.5, -1, 2, 0])
+        try o.step()
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("graft-opt-\(UInt32.random(in: 0...UInt32.max)).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try o.exportStateSafetensors(to: url)
+        let (tensors, metadata) = try Safetensors.read(path: url.path)
+        let adam = try #require(o.state(of: "adam", for: "head.weight", as: ScaleByAdam.TensorState.self))
+        #expect(tensors["head/adam/head.weight/m"] == adam.m)
+        #expect(tensors["head/adam/head.weight/v"] == adam.v)
+        #expect(metadata["graft.group.head.step"] == "1")
     }
 }

@@ -173,3 +173,59 @@ private func imageFile(magic: UInt32 = IDX.imageMagic, dims: [Int32], payload: I
         #expect(DataError.payloadSizeMismatch(file: "F", expectedBytes: 4, actualBytes: 5).description.contains("trailing"))
     }
 }
+
+/// Issue 13: symbolic links to data and checkpoint files are followed (as `FileBytes`
+/// documents); a dangling link is a missing file.
+@Suite("File links")
+struct FileLinkTests {
+    @Test func symbolicLinksAreFollowed() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let target = try dir.write([1, 2, 3, 4], to: "target")
+        try FileManager.default.createSymbolicLink(atPath: dir.file("link").path, withDestinationPath: target.path)
+        try FileManager.default.createSymbolicLink(atPath: dir.file("link2").path, withDestinationPath: "link")
+        #expect(try FileBytes.read(dir.file("link")) == [1, 2, 3, 4])
+        #expect(try FileBytes.read(dir.file("link2")) == [1, 2, 3, 4])
+        #expect(throws: DataError.fileTooLarge(file: dir.file("link").path, bytes: 4, limit: 3)) {
+            try FileBytes.read(dir.file("link"), limit: 3)
+        }
+        try FileManager.default.createSymbolicLink(atPath: dir.file("dangling").path, withDestinationPath: dir.file("none").path)
+        #expect(throws: DataError.missingFile(file: dir.file("dangling").path)) { try FileBytes.read(dir.file("dangling")) }
+        try FileManager.default.createSymbolicLink(atPath: dir.file("zero").path, withDestinationPath: "/dev/zero")
+        #expect(throws: DataError.unreadableFile(file: dir.file("zero").path, reason: "not a regular file")) {
+            try FileBytes.read(dir.file("zero"))
+        }
+    }
+
+    /// A checkpoint and an IDX file reached through links load like the files themselves.
+    @Test func checkpointAndIDXThroughLinks() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let labels = try dir.write([0, 0, 8, 1, 0, 0, 0, 3, 1, 2, 3], to: "labels-idx1-ubyte")
+        try FileManager.default.createSymbolicLink(atPath: dir.file("linked-labels").path, withDestinationPath: labels.path)
+        #expect(try IDX.readLabels(at: dir.file("linked-labels")) == IDX.readLabels(at: labels))
+        let archive = TensorArchive(tensors: ["w": try Tensor(shape: [2], scalars: [1, 2])], metadata: ["k": "v"])
+        try AtomicFile.write(archive.encoded(), to: dir.file("a.ckpt"))
+        try FileManager.default.createSymbolicLink(atPath: dir.file("latest.ckpt").path, withDestinationPath: "a.ckpt")
+        #expect(try TensorArchive.read(from: dir.file("latest.ckpt")) == archive)
+    }
+
+    /// Temporary files of killed saves (`.NAME.tmp-PID-…` of a process that is gone) are
+    /// removed by the next save of NAME; a live process's file and other names stay.
+    @Test func staleTemporaryFilesAreRemovedByTheNextSave() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let dead = Int32(Int32.max - 1)  // above any pid_max: never a running process
+        let stale = try dir.write([UInt8](repeating: 7, count: 1000), to: ".model.ckpt.tmp-\(dead)-12345")
+        let live = try dir.write([1], to: ".model.ckpt.tmp-1-99")  // pid 1 always runs
+        let other = try dir.write([1], to: ".other.ckpt.tmp-\(dead)-1")
+        let unrelated = try dir.write([1], to: ".model.ckpt.tmp-notapid")
+        try AtomicFile.write([1, 2, 3], to: dir.file("model.ckpt"))
+        let fm = FileManager.default
+        #expect(!fm.fileExists(atPath: stale.path))
+        #expect(fm.fileExists(atPath: live.path) && fm.fileExists(atPath: other.path) && fm.fileExists(atPath: unrelated.path))
+        #expect(try FileBytes.read(dir.file("model.ckpt")) == [1, 2, 3])
+        let names = try fm.contentsOfDirectory(atPath: dir.url.path).sorted()
+        #expect(names == [".model.ckpt.tmp-1-99", ".model.ckpt.tmp-notapid", ".other.ckpt.tmp-\(dead)-1", "model.ckpt"])
+    }
+}

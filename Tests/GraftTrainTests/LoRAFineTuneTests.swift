@@ -38,7 +38,7 @@ import GraftTensor
             let labels = (0..<8).map { _ in Int(g.next() % 3) }
             model.model.zeroGradients()
             let out = try loss(model.model(x), labels: labels)
-            _ = model.model.backward(out.gradient)
+            _ = try model.model.backward(out.gradient)
             try optimizer.step()
         }
     }

@@ -102,3 +102,12 @@ public struct AnyGradientAggregator: GradientAggregator {
     /// Decodes a state previously encoded from this aggregator's state.
     public func decodeState(from decoder: any Decoder) throws -> State { try decodeImpl(decoder) }
 }
+
+/// A reference box so erased aggregator state mutates in place.
+protocol StateBox: AnyObject, Encodable {}
+
+final class TypedStateBox<Value: Codable & Sendable>: StateBox, @unchecked Sendable {
+    var value: Value
+    init(value: Value) { self.value = value }
+    func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
+}

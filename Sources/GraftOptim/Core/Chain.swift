@@ -1,122 +1,85 @@
 /// Two transforms applied one after the other: `first` over the whole group, then `second`.
 ///
-/// Chains nest, so a chain of n members is a statically typed tree and the compiler
-/// specialises the whole update; build them with `@TransformBuilder`:
+/// The builder makes a `Chain` only where a member cannot be fused (a whole-group member such
+/// as `ClipByGlobalNorm`, or an erased one); consecutive fusable members become one `Fused`
+/// kernel. Build chains with `@TransformBuilder`:
 /// ```swift
-/// let adam = Chain {
-///     ScaleByAdam()
+/// let adam = chain {
+///     try ScaleByAdam()
 ///     try ScaleByLearningRate(1e-3)
 /// }
 /// ```
 public struct Chain<First: GradientTransform, Second: GradientTransform>: GradientTransform {
-    /// The state of both members.
-    public struct State: Codable, Sendable {
-        /// The first member's state.
-        public var first: First.State
-        /// The second member's state.
-        public var second: Second.State
-        enum CodingKeys: String, CodingKey { case first, second }
-    }
-
-    public func decodeState(from decoder: any Decoder) throws -> State {
-        let c = try decoder.container(keyedBy: State.CodingKeys.self)
-        return State(first: try first.decodeState(from: try c.superDecoder(forKey: .first)),
-                     second: try second.decodeState(from: try c.superDecoder(forKey: .second)))
-    }
-
     /// The member applied first.
     public let first: First
     /// The member applied second, to the first's output.
     public let second: Second
 
     /// `first`, then `second`.
-    public init(_ first: First, _ second: Second) {
+    @inlinable public init(_ first: First, _ second: Second) {
         self.first = first
         self.second = second
     }
 
-    public func makeState(for parameters: [ParameterInfo]) -> State {
-        State(first: first.makeState(for: parameters), second: second.makeState(for: parameters))
+    public var members: [TransformMember] { first.members + second.members }
+    @inlinable public var memberCount: Int { first.memberCount + second.memberCount }
+
+    @inlinable public func update(_ group: GroupStep, state: GroupState) {
+        first.update(group, state: state)
+        second.update(group, state: state.advanced(by: first.memberCount))
     }
 
-    public func update(_ group: GroupStep, state: inout State) {
-        if isElementwise {
-            // Both members block by block while the block is in cache.
-            withUnsafeMutablePointer(to: &state) { pointer in
-                group.forEachTensor { k in
-                    let slot = group.slots[k]
-                    slot.forBlocks { range in
-                        var lo = range.lowerBound
-                        while lo < range.upperBound {
-                            let hi = Swift.min(range.upperBound, lo + TensorSlot.blockSize)
-                            updateElements(lo..<hi, slot.update.baseAddress! + lo, of: slot, state: &pointer.pointee, step: group.info)
-                            lo = hi
-                        }
-                    }
-                }
-            }
-            return
-        }
-        first.update(group, state: &state.first)
-        second.update(group, state: &state.second)
-    }
-
-    public var isElementwise: Bool { first.isElementwise && second.isElementwise }
-
-    public func updateElements(_ range: Range<Int>, _ update: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout State, step: StepInfo) {
-        first.updateElements(range, update, of: slot, state: &state.first, step: step)
-        second.updateElements(range, update, of: slot, state: &state.second, step: step)
-    }
-
-    public func inspect(_ state: State, member: String?, index: Int) -> (any Sendable)? {
-        guard let member else { return nil }
-        return first.inspect(state.first, member: member, index: index)
-            ?? second.inspect(state.second, member: member, index: index)
-    }
-
-    public func telemetry(_ state: State, index: Int) -> [String: Double] {
-        first.telemetry(state.first, index: index).merging(second.telemetry(state.second, index: index)) { _, b in b }
-    }
-
-    public var memberNames: [String] { first.memberNames + second.memberNames }
     public var usesAnchors: Bool { first.usesAnchors || second.usesAnchors }
     public var usesProvidedGradient: Bool { first.usesProvidedGradient || second.usesProvidedGradient }
 }
 
-extension Chain where First == Identity, Second == Identity {
-    /// Builds a chain from a `@TransformBuilder` block.
-    public static func build<T: GradientTransform>(@TransformBuilder _ body: () throws -> T) rethrows -> T {
-        try body()
-    }
-}
-
-/// Builds chains of transforms; supports `if`, `if`/`else` and nesting.
-@resultBuilder
-public enum TransformBuilder {
-    public static func buildExpression<T: GradientTransform>(_ t: T) -> T { t }
-    public static func buildPartialBlock<T: GradientTransform>(first: T) -> T { first }
-    public static func buildPartialBlock<A: GradientTransform, B: GradientTransform>(accumulated: A, next: B) -> Chain<A, B> {
-        Chain(accumulated, next)
-    }
-    public static func buildBlock() -> Identity { Identity() }
-    public static func buildOptional<T: GradientTransform>(_ t: T?) -> OptionalTransform<T> { OptionalTransform(t) }
-    public static func buildEither<A: GradientTransform, B: GradientTransform>(first: A) -> Either<A, B> { .first(first) }
-    public static func buildEither<A: GradientTransform, B: GradientTransform>(second: B) -> Either<A, B> { .second(second) }
-}
-
 /// Builds a transform from a `@TransformBuilder` block: `let t = try chain { … }`.
-public func chain<T: GradientTransform>(@TransformBuilder _ body: () throws -> T) rethrows -> T {
+@inlinable public func chain<T: GradientTransform>(@TransformBuilder _ body: () throws -> T) rethrows -> T {
     try body()
 }
 
+/// Builds chains of transforms; supports `if`, `if`/`else` and nesting. Consecutive fusable
+/// members (elementwise rules and reductions such as DiGraP) are composed into one `Fused`
+/// kernel; the others are chained.
+@resultBuilder
+public enum TransformBuilder {
+    @inlinable public static func buildExpression<T: GradientTransform>(_ t: T) -> T { t }
+    @inlinable public static func buildPartialBlock<T: GradientTransform>(first: T) -> T { first }
+
+    /// Two fusable members: one kernel.
+    @inlinable public static func buildPartialBlock<A: FusableTransform, B: FusableTransform>(accumulated: A, next: B) -> Fused<A, B> {
+        Fused(accumulated, next)
+    }
+
+    /// A chain ending in a fusable member, then a fusable member: the tail becomes one kernel.
+    @inlinable public static func buildPartialBlock<P: GradientTransform, A: FusableTransform, B: FusableTransform>(
+        accumulated: Chain<P, A>, next: B) -> Chain<P, Fused<A, B>> {
+        Chain(accumulated.first, Fused(accumulated.second, next))
+    }
+
+    /// Anything else: one after the other.
+    @inlinable public static func buildPartialBlock<A: GradientTransform, B: GradientTransform>(accumulated: A, next: B) -> Chain<A, B> {
+        Chain(accumulated, next)
+    }
+
+    @inlinable public static func buildBlock() -> Identity { Identity() }
+    @inlinable public static func buildOptional<T: GradientTransform>(_ t: T?) -> OptionalTransform<T> { OptionalTransform(t) }
+    @inlinable public static func buildEither<A: GradientTransform, B: GradientTransform>(first: A) -> Either<A, B> { .first(first) }
+    @inlinable public static func buildEither<A: GradientTransform, B: GradientTransform>(second: B) -> Either<A, B> { .second(second) }
+}
+
 /// The transform that leaves the update unchanged.
-public struct Identity: GradientTransform {
+public struct Identity: ElementwiseTransform {
+    /// Lanes that do nothing.
+    public struct Lanes: ElementLanes {
+        @inlinable init() {}
+        @inlinable public func apply(_ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) {}
+        @inlinable public func apply(_ u: inout Float, theta: Float, at i: Int) {}
+    }
     /// The identity transform.
-    public init() {}
-    public func makeState(for parameters: [ParameterInfo]) -> EmptyState { EmptyState() }
-    public func update(_ group: GroupStep, state: inout EmptyState) {}
-    public var isElementwise: Bool { true }
-    public func updateElements(_ range: Range<Int>, _ update: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout EmptyState, step: StepInfo) {}
+    @inlinable public init() {}
+    public var kind: String { "identity" }
+    @inlinable public func lanes(_ prepared: Void, tensor: KernelTensor, state: StateView, commit: Bool) -> Lanes { Lanes() }
 }
 
 /// A transform present or absent (the builder's `if` without `else`).
@@ -124,43 +87,50 @@ public struct OptionalTransform<Wrapped: GradientTransform>: GradientTransform {
     /// The transform, or `nil` when the builder's `if` was false.
     public let wrapped: Wrapped?
     /// Wraps a transform that may be absent.
-    public init(_ wrapped: Wrapped?) { self.wrapped = wrapped }
+    @inlinable public init(_ wrapped: Wrapped?) { self.wrapped = wrapped }
 
-    public func makeState(for parameters: [ParameterInfo]) -> Wrapped.State? { wrapped?.makeState(for: parameters) }
-
-    public func update(_ group: GroupStep, state: inout Wrapped.State?) {
-        // The state is nil exactly when `wrapped` is (see makeState). Never test or copy `state`
-        // itself: other threads may be updating other tensors' parts of it in place.
-        guard let wrapped else { return }
-        wrapped.update(group, state: &state!)  // in place: the payload stays uniquely referenced
-    }
-
-    public func inspect(_ state: Wrapped.State?, member: String?, index: Int) -> (any Sendable)? {
-        guard let wrapped, let state else { return nil }
-        return wrapped.inspect(state, member: member, index: index)
-    }
-
-    public func telemetry(_ state: Wrapped.State?, index: Int) -> [String: Double] {
-        guard let wrapped, let state else { return [:] }
-        return wrapped.telemetry(state, index: index)
-    }
-
-    public var memberNames: [String] { wrapped?.memberNames ?? [] }
-    public func decodeState(from decoder: any Decoder) throws -> Wrapped.State? {
-        guard let wrapped else { return nil }
-        if try decoder.singleValueContainer().decodeNil() { return nil }
-        return try wrapped.decodeState(from: decoder)
-    }
-
-    public var isElementwise: Bool { wrapped?.isElementwise ?? true }
-
-    public func updateElements(_ range: Range<Int>, _ update: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout Wrapped.State?, step: StepInfo) {
-        guard let wrapped else { return }  // see `update`: `state` is shared across threads here
-        wrapped.updateElements(range, update, of: slot, state: &state!, step: step)
-    }
-
+    public var members: [TransformMember] { wrapped?.members ?? [] }
+    @inlinable public var memberCount: Int { wrapped?.memberCount ?? 0 }
+    @inlinable public func update(_ group: GroupStep, state: GroupState) { wrapped?.update(group, state: state) }
     public var usesAnchors: Bool { wrapped?.usesAnchors ?? false }
     public var usesProvidedGradient: Bool { wrapped?.usesProvidedGradient ?? false }
+    @inlinable public func makeKernelRunner() -> KernelRunner? {
+        if let wrapped { return wrapped.makeKernelRunner() }
+        return Identity().makeKernelRunner()
+    }
+}
+
+extension OptionalTransform: FusableTransform where Wrapped: FusableTransform {
+    @inlinable public var reductionPasses: Int { wrapped?.reductionPasses ?? 0 }
+    @inlinable public func reductionApplies(_ pass: Int, to parameter: ParameterInfo) -> Bool {
+        wrapped?.reductionApplies(pass, to: parameter) ?? false
+    }
+    @inlinable public func scratchSize(segments: Int) -> Int { wrapped?.scratchSize(segments: segments) ?? 0 }
+    @inlinable public func prepareKernel(_ step: StepInfo) -> Wrapped.KernelPrepared? { wrapped?.prepareKernel(step) }
+    @inlinable public func bindKernel(_ prepared: Wrapped.KernelPrepared?, _ tensor: KernelTensor, _ state: GroupState,
+                                      pass: Int, commit: Bool) -> OptionalLanes<Wrapped.KernelLanes> {
+        guard let wrapped, let prepared else { return OptionalLanes(lanes: nil) }
+        return OptionalLanes(lanes: wrapped.bindKernel(prepared, tensor, state, pass: pass, commit: commit))
+    }
+    @inlinable public func finishReduction(_ pass: Int, _ prepared: Wrapped.KernelPrepared?, _ tensor: KernelTensor, _ state: GroupState) {
+        if let wrapped, let prepared { wrapped.finishReduction(pass, prepared, tensor, state) }
+    }
+}
+
+/// The lanes of an optional member (nothing when absent).
+public struct OptionalLanes<L: LaneFunction>: LaneFunction {
+    @usableFromInline var lanes: L?
+    @inlinable init(lanes: L?) { self.lanes = lanes }
+    @inlinable @inline(__always) public mutating func apply(_ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) -> Bool {
+        lanes?.apply(&u, theta: theta, at: i) ?? true
+    }
+    @inlinable @inline(__always) public mutating func apply(_ u: inout Float, theta: Float, at i: Int) -> Bool {
+        lanes?.apply(&u, theta: theta, at: i) ?? true
+    }
+    @inlinable public mutating func beginSegment(_ segment: Int, row: Int, precise: Bool) {
+        lanes?.beginSegment(segment, row: row, precise: precise)
+    }
+    @inlinable public mutating func endSegment(_ segment: Int) -> Bool { lanes?.endSegment(segment) ?? true }
 }
 
 /// One of two transforms (the builder's `if`/`else`).
@@ -168,69 +138,24 @@ public enum Either<A: GradientTransform, B: GradientTransform>: GradientTransfor
     case first(A)
     case second(B)
 
-    /// The state of the branch in use (the other is `nil`).
-    public struct State: Codable, Sendable {
-        /// The first branch's state (when it is the branch in use).
-        public var first: A.State?
-        /// The second branch's state (when it is the branch in use).
-        public var second: B.State?
-        enum CodingKeys: String, CodingKey { case first, second }
-    }
-
-    public func decodeState(from decoder: any Decoder) throws -> State {
-        let c = try decoder.container(keyedBy: State.CodingKeys.self)
+    public var members: [TransformMember] {
         switch self {
-        case let .first(a): return State(first: try a.decodeState(from: try c.superDecoder(forKey: .first)), second: nil)
-        case let .second(b): return State(first: nil, second: try b.decodeState(from: try c.superDecoder(forKey: .second)))
+        case let .first(a): return a.members
+        case let .second(b): return b.members
         }
     }
 
-    public func makeState(for parameters: [ParameterInfo]) -> State {
+    @inlinable public var memberCount: Int {
         switch self {
-        case let .first(a): return State(first: a.makeState(for: parameters), second: nil)
-        case let .second(b): return State(first: nil, second: b.makeState(for: parameters))
+        case let .first(a): return a.memberCount
+        case let .second(b): return b.memberCount
         }
     }
 
-    public func update(_ group: GroupStep, state: inout State) {
+    @inlinable public func update(_ group: GroupStep, state: GroupState) {
         switch self {
-        case let .first(a): a.update(group, state: &state.first!)
-        case let .second(b): b.update(group, state: &state.second!)
-        }
-    }
-
-    public func inspect(_ state: State, member: String?, index: Int) -> (any Sendable)? {
-        switch self {
-        case let .first(a): return state.first.flatMap { a.inspect($0, member: member, index: index) }
-        case let .second(b): return state.second.flatMap { b.inspect($0, member: member, index: index) }
-        }
-    }
-
-    public func telemetry(_ state: State, index: Int) -> [String: Double] {
-        switch self {
-        case let .first(a): return state.first.map { a.telemetry($0, index: index) } ?? [:]
-        case let .second(b): return state.second.map { b.telemetry($0, index: index) } ?? [:]
-        }
-    }
-
-    public var memberNames: [String] {
-        switch self {
-        case let .first(a): return a.memberNames
-        case let .second(b): return b.memberNames
-        }
-    }
-
-    public var isElementwise: Bool {
-        switch self {
-        case let .first(a): return a.isElementwise
-        case let .second(b): return b.isElementwise
-        }
-    }
-
-    public func updateElements(_ range: Range<Int>, _ update: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout State, step: StepInfo) {
-        switch self {
-        case let .first(a): a.updateElements(range, update, of: slot, state: &state.first!, step: step)
-        case let .second(b): b.updateElements(range, update, of: slot, state: &state.second!, step: step)
+        case let .first(a): a.update(group, state: state)
+        case let .second(b): b.update(group, state: state)
         }
     }
 
@@ -245,6 +170,13 @@ public enum Either<A: GradientTransform, B: GradientTransform>: GradientTransfor
         switch self {
         case let .first(a): return a.usesProvidedGradient
         case let .second(b): return b.usesProvidedGradient
+        }
+    }
+
+    @inlinable public func makeKernelRunner() -> KernelRunner? {
+        switch self {
+        case let .first(a): return a.makeKernelRunner()
+        case let .second(b): return b.makeKernelRunner()
         }
     }
 }

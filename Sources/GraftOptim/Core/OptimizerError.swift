@@ -26,6 +26,9 @@ public enum OptimizerError: Error, Equatable, CustomStringConvertible, Sendable 
     case noObjectives
     /// A NaN or ±Inf in a gradient under the `.throw` policy.
     case nonFiniteGradient(path: String, group: String, step: Int)
+    /// A step whose finite inputs produced a non-finite new value (e.g. a learning rate near
+    /// float32's limit). The step was applied: restore a checkpoint to continue.
+    case nonFiniteUpdate(path: String, group: String, step: Int)
     /// A step that needs a caller-provided gradient (DiGraP's `provided` hypergradient source) lacks it.
     case missingProvidedGradient(group: String, step: Int)
     /// A member name looked up in `state(of:for:)` that the chain does not have.
@@ -55,6 +58,8 @@ public enum OptimizerError: Error, Equatable, CustomStringConvertible, Sendable 
             return "a step needs at least one objective gradient"
         case let .nonFiniteGradient(path, group, step):
             return "non-finite gradient (NaN or Inf) for '\(path)' in group '\(group)' at step \(step); nothing was updated"
+        case let .nonFiniteUpdate(path, group, step):
+            return "step \(step) of group '\(group)' produced a non-finite value for '\(path)' from finite gradients (learning rate or scale too large?); the step was applied"
         case let .missingProvidedGradient(group, step):
             return "group '\(group)' learns ω from a provided gradient, but step \(step) has none"
         case let .unknownMember(name):

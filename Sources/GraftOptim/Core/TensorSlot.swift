@@ -49,24 +49,6 @@ public struct TensorSlot: @unchecked Sendable {
     @inlinable public func forChunks(_ body: (Range<Int>) -> Void) {
         if splitsAcrossCores { Parallel.forChunks(count: count, body) } else if count > 0 { body(0..<count) }
     }
-
-    /// Elements per block of the blocked, fused elementwise path (a block of each buffer fits
-    /// in L1 together).
-    public static let blockSize = 8192
-
-    /// Runs `body` over `0..<count`: serially, or, when `splitsAcrossCores`, the first block on
-    /// this thread (so lazily unique state storage is made unique before any concurrency) and
-    /// the rest split over the cores on block boundaries.
-    public func forBlocks(_ body: (Range<Int>) -> Void) {
-        let n = count
-        guard n > 0 else { return }
-        guard splitsAcrossCores, n > TensorSlot.blockSize else { body(0..<n); return }
-        let first = TensorSlot.blockSize
-        body(0..<first)
-        Parallel.forChunks(count: n - first, alignment: TensorSlot.blockSize) { r in
-            body((r.lowerBound + first)..<(r.upperBound + first))
-        }
-    }
 }
 
 /// The step-wide facts every transform of a group sees.
@@ -91,6 +73,8 @@ public struct GroupStep: @unchecked Sendable {
     public let slots: [TensorSlot]
     /// How the group's tensors are spread over the cores.
     public let plan: Plan
+    /// Groups with at least this many elements spread kernels over the threads.
+    public let parallelThreshold: Int
 
     /// Tensors with at least this many elements split their own kernels over the cores.
     public static let largeTensorThreshold = Parallel.minimumElements
@@ -135,11 +119,16 @@ public struct GroupStep: @unchecked Sendable {
 
     /// A group step over `slots`, spread over the cores by `plan` (computed from the slots when
     /// not given).
-    public init(info: StepInfo, slots: [TensorSlot], plan: Plan? = nil) {
+    public init(info: StepInfo, slots: [TensorSlot], plan: Plan? = nil, parallelThreshold: Int = GroupStep.parallelThreshold) {
         self.info = info
         self.slots = slots
         self.plan = plan ?? Plan(for: slots)
+        self.parallelThreshold = parallelThreshold
     }
+
+    /// The default element count from which a group's kernels use every thread: 2^16
+    /// (below it one thread finishes before a second one is woken).
+    public static let parallelThreshold = 1 << 16
 
     /// Calls `body` once per tensor index: large tensors one after another (their kernels split
     /// over the cores), small tensors spread over the cores. `body` must only touch state of

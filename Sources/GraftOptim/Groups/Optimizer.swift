@@ -16,36 +16,6 @@ public enum NonFinitePolicy: Sendable, Equatable {
 /// checks every input first (paths, shapes, finiteness) and only then updates, so a
 /// thrown error leaves parameters and state exactly as they were.
 public final class Optimizer {
-    /// One group at run time.
-    final class GroupRuntime {
-        let group: ParameterGroup
-        let transform: AnyGradientTransform
-        let members: [Int]
-        let infos: [ParameterInfo]
-        var state: AnyGradientTransform.State
-        var aggregatorState: AnyGradientAggregator.State
-        var updates: [Tensor]
-        var aggregates: [Tensor] = []
-        var zeros: [Tensor?]
-        var anchors: [Tensor?]
-        var step = 0
-        var skipped = 0
-        /// The spread over the cores, made at the first step (remade if the thread count changes).
-        var plan: GroupStep.Plan?
-
-        init(group: ParameterGroup, transform: AnyGradientTransform, members: [Int], infos: [ParameterInfo], anchors: [Tensor?]) {
-            self.group = group
-            self.transform = transform
-            self.members = members
-            self.infos = infos
-            self.state = transform.makeState(for: infos)
-            self.aggregatorState = group.aggregator.makeState(for: infos)
-            self.updates = infos.map { Tensor(zeros: $0.shape) }
-            self.zeros = infos.map { _ in nil }
-            self.anchors = anchors
-        }
-    }
-
     /// Every parameter given to the optimizer, in order.
     public let parameters: [NamedParameter]
     /// The non-finite gradient policy.
@@ -126,7 +96,7 @@ public final class Optimizer {
                 }
             }
             for (k, i) in members.enumerated() { placement[i] = (runtimes.count, k) }
-            runtimes.append(GroupRuntime(group: g, transform: transform, members: members, infos: members.map { infos[$0] }, anchors: anchors))
+            runtimes.append(GroupRuntime(group: g, transform: transform, indices: members, infos: members.map { infos[$0] }, anchors: anchors))
         }
         self.runtimes = runtimes
         self.placement = placement
@@ -161,9 +131,7 @@ public final class Optimizer {
     /// The state of the chain member named `member` for a parameter (cast it to the member's
     /// `TensorState`), or `nil`.
     public func state(of member: String, for path: String) -> (any Sendable)? {
-        guard let i = indexByPath[path], let place = placement[i] else { return nil }
-        let rt = runtimes[place.group]
-        return rt.transform.inspect(rt.state, member: member, index: place.index)
+        try? requireState(of: member, for: path)
     }
 
     /// The state of a named chain member for a parameter, or a typed error: `unknownPath` for
@@ -171,7 +139,8 @@ public final class Optimizer {
     public func requireState(of member: String, for path: String) throws -> any Sendable {
         guard let i = indexByPath[path], let place = placement[i] else { throw OptimizerError.unknownPath(path: path) }
         let rt = runtimes[place.group]
-        guard let state = rt.transform.inspect(rt.state, member: member, index: place.index) else {
+        guard let m = rt.memberIndex(named: member),
+              let state = rt.members[m].inspect(rt.storages[m].view(place.index), rt.infos[place.index]) else {
             throw OptimizerError.unknownMember(name: member)
         }
         return state
@@ -182,21 +151,34 @@ public final class Optimizer {
         state(of: member, for: path) as? S
     }
 
-    /// Telemetry of a parameter from its group's aggregator and transform.
+    /// Telemetry of a parameter from its group's aggregator and every chain member.
     public func telemetry(for path: String) -> [String: Double] {
         guard let i = indexByPath[path], let place = placement[i] else { return [:] }
         let rt = runtimes[place.group]
-        return rt.group.aggregator.telemetry(rt.aggregatorState, index: place.index)
-            .merging(rt.transform.telemetry(rt.state, index: place.index)) { _, b in b }
+        var out = rt.group.aggregator.telemetry(rt.aggregatorState, index: place.index)
+        for (m, member) in rt.members.enumerated() {
+            out.merge(member.telemetry(rt.storages[m].view(place.index), rt.infos[place.index])) { _, b in b }
+        }
+        return out
     }
 
     /// The step count t of a group (steps it has taken).
     public func stepCount(ofGroup name: String) -> Int? { runtimes.first { $0.group.name == name }?.step }
 
+    /// Whether a group's whole chain runs as one fused kernel (`nil` for an unknown group).
+    public func isFused(group name: String) -> Bool? { runtimes.first { $0.group.name == name }.map { $0.kernel != nil } }
+
+    /// Groups of at least this many elements spread their kernels over every thread
+    /// (default `GroupStep.parallelThreshold`; tests lower it to exercise the parallel path).
+    public var parallelThreshold = GroupStep.parallelThreshold {
+        didSet { for rt in runtimes { rt.kernelPlan = nil } }
+    }
+
     // MARK: Stepping
 
     /// One step with each parameter's own `gradient` (one objective).
     public func step(learningRateScale: Float = 1, providedGradients: [String: Tensor]? = nil) throws {
+        try checkParameterShapes()
         for p in parameters where p.parameter.gradient.shape != p.parameter.shape {
             throw OptimizerError.shapeMismatch(path: p.path, expected: p.parameter.shape, actual: p.parameter.gradient.shape)
         }
@@ -211,10 +193,22 @@ public final class Optimizer {
     public func step(objectives: [[String: Tensor]], learningRateScale: Float = 1,
                      providedGradients: [String: Tensor]? = nil) throws {
         guard !objectives.isEmpty else { throw OptimizerError.noObjectives }
+        try checkParameterShapes()
         let resolved = try objectives.map(resolve)
         try withExtendedLifetime(objectives) {
             try withExtendedLifetime(providedGradients) {
                 try run(objectives: resolved, provided: try resolveProvided(providedGradients), learningRateScale: learningRateScale)
+            }
+        }
+    }
+
+    /// A parameter whose value was replaced by a tensor of another shape after the optimizer
+    /// was built is refused (its state and plan were made for the registered shape).
+    private func checkParameterShapes() throws {
+        for rt in runtimes {
+            for (k, i) in rt.indices.enumerated() where parameters[i].parameter.value.shape != rt.infos[k].shape {
+                throw OptimizerError.shapeMismatch(path: rt.infos[k].path, expected: rt.infos[k].shape,
+                                                   actual: parameters[i].parameter.value.shape)
             }
         }
     }
@@ -247,107 +241,111 @@ public final class Optimizer {
         guard learningRateScale.isFinite, learningRateScale >= 0 else {
             throw OptimizerError.invalidHyperparameter(key: "lr_scale", value: "\(learningRateScale)", allowed: "[0, ∞)")
         }
-        // 1. Check everything before changing anything.
+        // 1. Check everything before changing anything (one parallel read of every input).
         var skip = [Bool](repeating: false, count: runtimes.count)
         for (gi, rt) in runtimes.enumerated() {
             if rt.transform.usesProvidedGradient && provided == nil {
                 throw OptimizerError.missingProvidedGradient(group: rt.group.name, step: rt.step + 1)
             }
-            var bad: String?
-            for i in rt.members where bad == nil {
-                for row in objectives { if let g = row[i], !Vector.allFinite(g) { bad = parameters[i].path; break } }
-                if bad == nil, let g = provided?[i], !Vector.allFinite(g) { bad = parameters[i].path }
+            var buffers: [(UnsafeBufferPointer<Float>, Int)] = []
+            for i in rt.indices {
+                for row in objectives { if let g = row[i] { buffers.append((g, i)) } }
+                if let g = provided?[i] { buffers.append((g, i)) }
             }
-            if let bad {
+            if let bad = FiniteCheck.firstNonFinite(buffers, parallelThreshold: parallelThreshold) {
                 if nonFinitePolicy == .throw {
-                    throw OptimizerError.nonFiniteGradient(path: bad, group: rt.group.name, step: rt.step + 1)
+                    throw OptimizerError.nonFiniteGradient(path: parameters[bad].path, group: rt.group.name, step: rt.step + 1)
                 }
                 skip[gi] = true
             }
         }
         if skip.contains(true) { skippedSteps += 1 }
-        // 2. Update each group.
+        // 2. Update each group; a new θ that is not finite (from finite inputs) is reported.
+        var nonFinite: (path: String, group: String, step: Int)?
         for (gi, rt) in runtimes.enumerated() where !skip[gi] {
-            stepGroup(rt, objectives: objectives, provided: provided, learningRateScale: learningRateScale)
+            if let k = stepGroup(rt, objectives: objectives, provided: provided, learningRateScale: learningRateScale), nonFinite == nil {
+                nonFinite = (rt.infos[k].path, rt.group.name, rt.step)
+            }
         }
         if skip.contains(false) { stepCount += 1 }
+        if let nonFinite { throw OptimizerError.nonFiniteUpdate(path: nonFinite.path, group: nonFinite.group, step: nonFinite.step) }
     }
 
+    /// Steps one group; returns the index of a member whose new value is not finite.
     private func stepGroup(_ rt: GroupRuntime, objectives: [[UnsafeBufferPointer<Float>?]],
-                           provided: [UnsafeBufferPointer<Float>?]?, learningRateScale: Float) {
+                           provided: [UnsafeBufferPointer<Float>?]?, learningRateScale: Float) -> Int? {
         let t = rt.step + 1
         let info = StepInfo(step: t, learningRateScale: learningRateScale)
-        // Objective gradients of this group's members, zeros for missing ones.
+        let raw = aggregate(rt, objectives: objectives, info: info)
+        defer { rt.step = t }
+        if let kernel = rt.kernel {
+            // One pass per reduction, then one elementwise pass that reads g and writes θ.
+            if rt.kernelPlan?.threads != Parallel.threads {
+                rt.kernelPlan = KernelPlan(parameters: rt.infos, runner: kernel, threads: Parallel.threads, parallelThreshold: parallelThreshold)
+            }
+            let plan = rt.kernelPlan!
+            rt.kernelTensors.removeAll(keepingCapacity: true)
+            rt.inputs.removeAll(keepingCapacity: true)
+            rt.outputs.removeAll(keepingCapacity: true)
+            for (k, i) in rt.indices.enumerated() {
+                let value = parameters[i].parameter.value.unsafeMutableStorage()
+                let base = value.baseAddress ?? rt.emptyBuffer
+                let g = raw[k].baseAddress ?? UnsafePointer(rt.emptyBuffer)
+                rt.kernelTensors.append(KernelTensor(index: k, count: value.count, rows: plan.rows[k], segmentsPerRow: plan.segmentsPerRow[k],
+                                                     rank: rt.ranks[k], value: UnsafePointer(base),
+                                                     anchor: rt.anchors[k]?.unsafeStorage().baseAddress,
+                                                     hasAnchor: rt.anchored[k], gradient: g,
+                                                     providedGradient: provided.map { ($0[i] ?? zeroBuffer(rt, k)).baseAddress ?? g },
+                                                     scratch: plan.scratch.map { $0 + plan.scratchOffsets[k] }))
+                rt.inputs.append(g)
+                rt.outputs.append(base)
+            }
+            let workers = max(1, plan.pieces.count)
+            rt.flags.initialize(repeating: .max, count: workers)
+            kernel.run(KernelRun(step: info, tensors: rt.kernelTensors, inputs: rt.inputs, outputs: rt.outputs, addsToValue: true,
+                                 plan: plan, state: rt.groupState, nonFiniteOutput: rt.flags))
+            let bad = (0..<workers).map { rt.flags[$0] }.min()!
+            return bad == .max ? nil : bad
+        }
+        // Unfused: u ← g, every member over the group, θ ← θ + u.
+        if rt.updates.isEmpty { rt.updates = rt.infos.map { Tensor(zeros: $0.shape) } }
+        let values = rt.indices.map { parameters[$0].parameter.value.unsafeMutableStorage() }
+        var slots: [TensorSlot] = []
+        slots.reserveCapacity(rt.indices.count)
+        for (k, i) in rt.indices.enumerated() {
+            let u = rt.updates[k].unsafeMutableStorage()
+            if let src = raw[k].baseAddress, let dst = u.baseAddress { dst.update(from: src, count: u.count) }
+            let providedG: UnsafeBufferPointer<Float>? = provided.map { $0[i] ?? zeroBuffer(rt, k) }
+            slots.append(TensorSlot(index: k, info: rt.infos[k], value: UnsafeBufferPointer(values[k]),
+                                    anchorValues: rt.anchors[k]?.unsafeStorage(), gradient: raw[k], providedGradient: providedG,
+                                    update: u, splitsAcrossCores: u.count >= GroupStep.largeTensorThreshold))
+        }
+        let group = GroupStep(info: info, slots: slots, parallelThreshold: parallelThreshold)
+        rt.transform.update(group, state: rt.groupState)
+        var bad: Int?
+        for (k, slot) in slots.enumerated() {
+            guard let th = values[k].baseAddress, let u = slot.update.baseAddress else { continue }
+            var check: Float = 0
+            for j in 0..<slot.count { th[j] += u[j]; check += th[j] - th[j] }
+            if !(check == 0) && bad == nil { bad = k }
+        }
+        return bad
+    }
+
+    /// The group's aggregated raw gradient per member (the objective's own buffers when there
+    /// is one objective and the plain sum).
+    private func aggregate(_ rt: GroupRuntime, objectives: [[UnsafeBufferPointer<Float>?]], info: StepInfo) -> [UnsafeBufferPointer<Float>] {
+        if objectives.count == 1 && rt.group.aggregator.isSum {
+            return rt.indices.enumerated().map { k, i in objectives[0][i] ?? zeroBuffer(rt, k) }
+        }
         var perObjective: [[UnsafeBufferPointer<Float>]] = []
         for row in objectives {
-            var list: [UnsafeBufferPointer<Float>] = []
-            list.reserveCapacity(rt.members.count)
-            for (k, i) in rt.members.enumerated() {
-                if let g = row[i] { list.append(g) } else { list.append(zeroBuffer(rt, k)) }
-            }
-            perObjective.append(list)
+            perObjective.append(rt.indices.enumerated().map { k, i in row[i] ?? zeroBuffer(rt, k) })
         }
-        let raw: [UnsafeBufferPointer<Float>]
-        if perObjective.count == 1 && rt.group.aggregator.isSum {
-            raw = perObjective[0]
-        } else {
-            if rt.aggregates.isEmpty { rt.aggregates = rt.infos.map { Tensor(zeros: $0.shape) } }
-            let outs = rt.aggregates.indices.map { rt.aggregates[$0].unsafeMutableStorage() }
-            rt.group.aggregator.aggregate(perObjective, into: outs, state: &rt.aggregatorState, step: info)
-            raw = outs.map { UnsafeBufferPointer($0) }
-        }
-        let values = rt.members.map { parameters[$0].parameter.value.unsafeMutableStorage() }
-        var slots: [TensorSlot] = []
-        slots.reserveCapacity(rt.members.count)
-        for (k, i) in rt.members.enumerated() {
-            let u = rt.updates[k].unsafeMutableStorage()
-            let anchorValues: UnsafeBufferPointer<Float>? = rt.anchors[k]?.unsafeStorage()
-            let providedG: UnsafeBufferPointer<Float>? = provided.map { $0[i] ?? zeroBuffer(rt, k) }
-            slots.append(TensorSlot(index: k, info: rt.infos[k], value: UnsafeBufferPointer(values[k]), anchorValues: anchorValues,
-                                    gradient: raw[k], providedGradient: providedG, update: u,
-                                    splitsAcrossCores: u.count >= GroupStep.largeTensorThreshold))
-        }
-        if rt.plan?.threads != Parallel.threads { rt.plan = GroupStep.Plan(for: slots) }
-        let group = GroupStep(info: info, slots: slots, plan: rt.plan)
-        if rt.transform.isElementwise {
-            // One pass over memory: per block of each tensor, copy g into a cache-resident
-            // buffer, run the whole chain on it, θ ← θ + u. (`slot.update` is not written.)
-            let transform = rt.transform
-            withUnsafeMutablePointer(to: &rt.state) { state in
-                group.forEachTensor { k in
-                    let slot = group.slots[k]
-                    guard let g = slot.gradient.baseAddress, let th = values[k].baseAddress else { return }
-                    slot.forBlocks { range in
-                        withUnsafeTemporaryAllocation(of: Float.self, capacity: TensorSlot.blockSize) { scratch in
-                            let u = scratch.baseAddress!
-                            var lo = range.lowerBound
-                            while lo < range.upperBound {
-                                let n = Swift.min(range.upperBound - lo, TensorSlot.blockSize)
-                                u.update(from: g + lo, count: n)
-                                transform.updateElements(lo..<(lo + n), u, of: slot, state: &state.pointee, step: info)
-                                let t = th + lo
-                                for j in 0..<n { t[j] += u[j] }
-                                lo += n
-                            }
-                        }
-                    }
-                }
-            }
-        } else {
-            group.forEachTensor { k in
-                let s = group.slots[k]
-                guard let src = s.gradient.baseAddress, let dst = s.update.baseAddress else { return }
-                s.forChunks { r in (dst + r.lowerBound).update(from: src + r.lowerBound, count: r.count) }
-            }
-            rt.transform.update(group, state: &rt.state)
-            // θ ← θ + u
-            group.forEachTensor { k in
-                let s = group.slots[k]
-                guard let th = values[k].baseAddress, let u = s.update.baseAddress else { return }
-                s.forChunks { r in for j in r { th[j] += u[j] } }
-            }
-        }
-        rt.step = t
+        if rt.aggregates.isEmpty { rt.aggregates = rt.infos.map { Tensor(zeros: $0.shape) } }
+        let outs = rt.aggregates.indices.map { rt.aggregates[$0].unsafeMutableStorage() }
+        rt.group.aggregator.aggregate(perObjective, into: outs, state: &rt.aggregatorState, step: info)
+        return outs.map { UnsafeBufferPointer($0) }
     }
 
     private func zeroBuffer(_ rt: GroupRuntime, _ k: Int) -> UnsafeBufferPointer<Float> {

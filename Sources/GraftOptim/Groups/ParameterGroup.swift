@@ -21,7 +21,7 @@ public struct ParameterGroup: Sendable {
 
     /// A group with a transform.
     /// - Throws: `emptyGroup` when `selecting` is empty.
-    public init<T: GradientTransform>(_ name: String, selecting: [ParameterSelector],
+    @inlinable public init<T: GradientTransform>(_ name: String, selecting: [ParameterSelector],
                                       aggregator: some GradientAggregator = SumAggregator(), transform: T) throws {
         guard !selecting.isEmpty else { throw OptimizerError.emptyGroup(group: name) }
         self.name = name
@@ -31,13 +31,13 @@ public struct ParameterGroup: Sendable {
     }
 
     /// A group with one selector and a transform.
-    public init<T: GradientTransform>(_ name: String, selecting: ParameterSelector,
+    @inlinable public init<T: GradientTransform>(_ name: String, selecting: ParameterSelector,
                                       aggregator: some GradientAggregator = SumAggregator(), transform: T) throws {
         try self.init(name, selecting: [selecting], aggregator: aggregator, transform: transform)
     }
 
     /// A group whose chain is built with `@TransformBuilder`.
-    public init<T: GradientTransform>(_ name: String, selecting: ParameterSelector...,
+    @inlinable public init<T: GradientTransform>(_ name: String, selecting: ParameterSelector...,
                                       aggregator: some GradientAggregator = SumAggregator(),
                                       @TransformBuilder _ body: () throws -> T) throws {
         try self.init(name, selecting: selecting, aggregator: aggregator, transform: try body())

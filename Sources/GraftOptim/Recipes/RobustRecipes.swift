@@ -8,12 +8,8 @@ public enum ProjectionPlacement: String, Sendable, Equatable {
 
 extension Recipes {
     /// L2-SP (Li et al., 2018): `AnchorDecay(α, β) → base step rule`.
-    public static func l2sp(learningRate: Schedule, alpha: Float, beta: Float = 0, base: StepRule = .sgd()) throws -> some GradientTransform {
-        let rule = try base.transform(learningRate: learningRate)
-        return try chain {
-            try AnchorDecay(alpha: alpha, beta: beta).named("l2sp")
-            rule
-        }
+    public static func l2sp(learningRate: Schedule, alpha: Float, beta: Float = 0, base: StepRule = .sgd()) throws -> AnyGradientTransform {
+        try base.preceded(by: try AnchorDecay(alpha: alpha, beta: beta).named("l2sp"), learningRate: learningRate)
     }
 
     /// DiGraP (Huang et al., ICLR 2025): `DirectionalProjection → Adam → ×(−α)` (gradient
@@ -23,19 +19,14 @@ extension Recipes {
                               hypergradient: DirectionalProjection.Hypergradient = .rows,
                               placement: ProjectionPlacement = .gradient,
                               source: DirectionalProjection.HypergradientSource = .training,
-                              beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) throws -> some GradientTransform {
+                              beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) throws -> AnyGradientTransform {
         let projection = try DirectionalProjection(omega: omega, hypergradient: hypergradient, source: source).named("digrap")
         let adam = try ScaleByAdam(beta1: beta1, beta2: beta2, epsilon: epsilon).named("adam")
         let scale = try ScaleByLearningRate(learningRate)
-        // Elementwise neighbours are nested together so they run fused, block by block.
-        return chain {
-            if placement == .gradient {
-                projection
-                chain { adam; scale }
-            } else {
-                adam
-                chain { projection; scale }
-            }
+        // Either way one kernel: a reduction pass, then one elementwise pass.
+        switch placement {
+        case .gradient: return AnyGradientTransform(chain { projection; adam; scale })
+        case .update: return AnyGradientTransform(chain { adam; projection; scale })
         }
     }
 
@@ -48,21 +39,18 @@ extension Recipes {
     }
 
     /// FTP (Tian et al., 2023): `base step rule → TrainableProjection(k, μ)` (member `"ftp"`).
-    public static func ftp(learningRate: Schedule, k: Float = 1, mu: Float = 1e-2, base: StepRule = .adam()) throws -> some GradientTransform {
-        let rule = try base.transform(learningRate: learningRate)
-        return try chain {
-            rule
-            try TrainableProjection(k: k, mu: mu).named("ftp")
-        }
+    public static func ftp(learningRate: Schedule, k: Float = 1, mu: Float = 1e-2, base: StepRule = .adam()) throws -> AnyGradientTransform {
+        try base.followed(by: try TrainableProjection(k: k, mu: mu).named("ftp"), learningRate: learningRate)
     }
 
     /// SPD / AdamSPD (Tian et al., 2024): `Adam → ×(−α) → SelectiveProjectionDecay(λ)` (member `"spd"`).
     public static func spd(learningRate: Schedule, lambda: Float, beta1: Float = 0.9, beta2: Float = 0.999,
-                           epsilon: Float = 1e-8) throws -> some GradientTransform {
+                           epsilon: Float = 1e-8) throws -> some FusableTransform {
         let adam = try ScaleByAdam(beta1: beta1, beta2: beta2, epsilon: epsilon).named("adam")
         let scale = try ScaleByLearningRate(learningRate)
         return try chain {
-            chain { adam; scale }
+            adam
+            scale
             try SelectiveProjectionDecay(lambda: lambda).named("spd")
         }
     }

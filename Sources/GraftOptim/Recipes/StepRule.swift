@@ -22,4 +22,37 @@ public enum StepRule: Sendable, Equatable {
                                                           weightDecay: weightDecay, amsgrad: amsgrad))
         }
     }
+
+    /// `before → rule`, fused into one kernel (how L2-SP wraps its base rule).
+    public func preceded<B: FusableTransform>(by before: B, learningRate: Schedule) throws -> AnyGradientTransform {
+        switch self {
+        case let .sgd(momentum, dampening, nesterov, weightDecay):
+            return AnyGradientTransform(Fused(before, try Recipes.sgd(learningRate: learningRate, momentum: momentum, dampening: dampening,
+                                                                      nesterov: nesterov, weightDecay: weightDecay)))
+        case let .adam(beta1, beta2, epsilon, weightDecay, amsgrad):
+            return AnyGradientTransform(Fused(before, try Recipes.adam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                                                                       weightDecay: weightDecay, amsgrad: amsgrad)))
+        case let .adamW(beta1, beta2, epsilon, weightDecay, amsgrad):
+            return AnyGradientTransform(Fused(before, try Recipes.adamW(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                                                                        weightDecay: weightDecay, amsgrad: amsgrad)))
+        }
+    }
+
+    /// `rule → after`, fused into one kernel (how FTP wraps its base rule).
+    public func followed<A: FusableTransform>(by after: A, learningRate: Schedule) throws -> AnyGradientTransform {
+        switch self {
+        case let .sgd(momentum, dampening, nesterov, weightDecay):
+            let rule = try Recipes.sgd(learningRate: learningRate, momentum: momentum, dampening: dampening, nesterov: nesterov,
+                                       weightDecay: weightDecay)
+            return AnyGradientTransform(Fused(rule, after))
+        case let .adam(beta1, beta2, epsilon, weightDecay, amsgrad):
+            let rule = try Recipes.adam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                                        weightDecay: weightDecay, amsgrad: amsgrad)
+            return AnyGradientTransform(Fused(rule, after))
+        case let .adamW(beta1, beta2, epsilon, weightDecay, amsgrad):
+            let rule = try Recipes.adamW(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                                         weightDecay: weightDecay, amsgrad: amsgrad)
+            return AnyGradientTransform(Fused(rule, after))
+        }
+    }
 }

@@ -17,24 +17,27 @@ public struct AnchorDecay: ElementwiseTransform {
         self.beta = beta
     }
 
+    public var kind: String { "anchor_decay" }
     public var usesAnchors: Bool { true }
-    public func makeTensorState(for parameter: ParameterInfo) -> EmptyState { EmptyState() }
 
-    public func update(_ range: Range<Int>, _ u: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
-        guard let values = slot.value.baseAddress else { return }
-        let th = values + range.lowerBound, n = range.count
-        if !slot.hasAnchor {
-            let b = beta
-            if b != 0 { for k in 0..<n { u[k] += b * th[k] } }
-            return
+    @inlinable public func lanes(_ prepared: Void, tensor: KernelTensor, state: StateView, commit: Bool) -> Lanes {
+        if !tensor.hasAnchor { return Lanes(factor: beta, anchor: nil) }
+        return Lanes(factor: alpha, anchor: tensor.anchor)
+    }
+
+    /// `u + f (θ − θ0)` (θ0 = 0 for a zero anchor or no anchor).
+    public struct Lanes: ElementLanes {
+        @usableFromInline let factor: Float
+        @usableFromInline let anchor: UnsafePointer<Float>?
+        @inlinable init(factor: Float, anchor: UnsafePointer<Float>?) {
+            self.factor = factor
+            self.anchor = anchor
         }
-        let a = alpha
-        guard a != 0 else { return }
-        if let anchors = slot.anchorValues?.baseAddress {
-            let anchor = anchors + range.lowerBound
-            for k in 0..<n { u[k] += a * (th[k] - anchor[k]) }
-        } else {
-            for k in 0..<n { u[k] += a * th[k] }
+        @inlinable @inline(__always) public func apply(_ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) {
+            if let anchor { u += factor * (theta - Lane.load(anchor, i)) } else { u += factor * theta }
+        }
+        @inlinable @inline(__always) public func apply(_ u: inout Float, theta: Float, at i: Int) {
+            if let anchor { u += factor * (theta - anchor[i]) } else { u += factor * theta }
         }
     }
 }

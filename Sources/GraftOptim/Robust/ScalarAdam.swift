@@ -9,7 +9,7 @@ import Darwin
 /// with the *global* step t in the bias corrections (so the first update, at t = 2, has
 /// `m̂ = 0.526 h`). Computed and stored in Double (a float32 `v` would overflow for
 /// hypergradients above ~1e19, such as FTP's under huge gradients).
-public struct ScalarAdam: Codable, Sendable, Equatable {
+public struct ScalarAdam: Sendable, Equatable {
     /// The first moment.
     public var m: Double = 0
     /// The second moment.
@@ -17,6 +17,11 @@ public struct ScalarAdam: Codable, Sendable, Equatable {
 
     /// Moments at zero.
     public init() {}
+    /// Moments `m` and `v`.
+    public init(m: Double, v: Double) {
+        self.m = m
+        self.v = v
+    }
 
     /// Returns `x` after one Adam step on gradient `h` at step `t`.
     public mutating func step(_ x: Float, gradient h: Double, learningRate: Float, step t: Int,

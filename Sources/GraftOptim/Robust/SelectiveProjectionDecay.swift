@@ -5,10 +5,12 @@ import GraftTensor
 /// `ScaleByLearningRate` (`u` is the full update), per tensor, to anchored parameters:
 /// `θ̃ = θ + u`; `c = −<g, θ − θ0>`; if `c < 0`,
 /// `r = clamp((‖θ̃ − θ0‖ − ‖θ − θ0‖) / ‖θ̃ − θ0‖, 0, 1)` (0 when θ̃ = θ0) and
-/// `θ ← θ̃ − λ r (θ̃ − θ0)`; otherwise `θ ← θ̃`. Memory: θ0 only.
-public struct SelectiveProjectionDecay: TensorTransform {
-    /// Telemetry.
-    public struct TensorState: Codable, Sendable, Equatable {
+/// `θ ← θ̃ − λ r (θ̃ − θ0)`; otherwise `θ ← θ̃`. Two passes, fused with the step rule before
+/// it: a reduction (`<g, c>`, `‖c‖²`, `‖c + u‖²`), then the decay as a lane function.
+/// State per parameter: scalars only (counters, the last ratio). Memory: θ0.
+public struct SelectiveProjectionDecay: FusableTransform {
+    /// A copy of one parameter's telemetry (for inspection).
+    public struct TensorState: Sendable, Equatable {
         /// Steps where the decay applied (`c < 0`).
         public var decayedSteps = 0
         /// The last ratio r.
@@ -26,51 +28,104 @@ public struct SelectiveProjectionDecay: TensorTransform {
         self.lambda = lambda
     }
 
+    public var kind: String { "selective_projection_decay" }
     public var usesAnchors: Bool { true }
-    public func makeTensorState(for parameter: ParameterInfo) -> TensorState { TensorState(isActive: parameter.hasAnchor) }
-
-    public func update(_ slot: TensorSlot, state: inout TensorState, step: StepInfo) {
-        guard slot.hasAnchor, slot.count > 0 else { return }
-        let n = slot.count
-        let u = slot.update.baseAddress!, th = slot.value.baseAddress!, a = slot.anchorValues?.baseAddress
-        let g = slot.gradient.baseAddress!
-        var gc = 0.0, oldSq = 0.0, newSq = 0.0
-        var lo = 0
-        while lo < n {
-            let hi = min(n, lo + Vector.reductionBlock)
-            var s1: Float = 0, s2: Float = 0, s3: Float = 0
-            for i in lo..<hi {
-                let c = th[i] - (a?[i] ?? 0)
-                let cNew = c + u[i]
-                s1 += g[i] * c; s2 += c * c; s3 += cNew * cNew
-            }
-            if s1.isFinite && s2.isFinite && s3.isFinite {
-                gc += Double(s1); oldSq += Double(s2); newSq += Double(s3)
-            } else {
-                // Float overflow on finite inputs: redo the block in Double.
-                for i in lo..<hi {
-                    let c = Double(th[i]) - Double(a?[i] ?? 0)
-                    let cNew = c + Double(u[i])
-                    gc += Double(g[i]) * c; oldSq += c * c; newSq += cNew * cNew
-                }
-            }
-            lo = hi
-        }
-        let condition = -gc
-        guard condition < 0 else { state.lastRatio = 0; return }
-        state.decayedSteps += 1
-        let newNorm = newSq.squareRoot(), oldNorm = oldSq.squareRoot()
-        let ratio = newNorm > 0 ? Float(min(max((newNorm - oldNorm) / newNorm, 0), 1)) : 0
-        state.lastRatio = ratio
-        let f = lambda * ratio
-        guard f != 0 else { return }
-        // u ← u − λ r (θ̃ − θ0) with θ̃ − θ0 = θ + u − θ0.
-        if let a { slot.forChunks { r in for i in r { u[i] -= f * (th[i] + u[i] - a[i]) } } }
-        else { slot.forChunks { r in for i in r { u[i] -= f * (th[i] + u[i]) } } }
+    public func stateLayout(for parameter: ParameterInfo) -> StateLayout {
+        StateLayout(scalars: ["decayed_steps", "last_ratio", "active"])
+    }
+    public func initializeState(_ state: StateView, for parameter: ParameterInfo) { state[scalar: 2] = parameter.hasAnchor ? 1 : 0 }
+    public func inspectState(_ state: StateView, for parameter: ParameterInfo) -> (any Sendable)? {
+        TensorState(decayedSteps: Int(state[scalar: 0]), lastRatio: Float(state[scalar: 1]), isActive: state[scalar: 2] != 0)
+    }
+    public func telemetry(_ state: StateView, for parameter: ParameterInfo) -> [String: Double] {
+        guard state[scalar: 2] != 0 else { return [:] }
+        return ["decayed_steps": state[scalar: 0], "ratio": Double(Float(state[scalar: 1]))]
     }
 
-    public func tensorTelemetry(_ state: TensorState) -> [String: Double] {
-        guard state.isActive else { return [:] }
-        return ["decayed_steps": Double(state.decayedSteps), "ratio": Double(state.lastRatio)]
+    // MARK: Kernel
+
+    @inlinable public var reductionPasses: Int { 1 }
+    @inlinable public func reductionApplies(_ pass: Int, to parameter: ParameterInfo) -> Bool { parameter.hasAnchor && parameter.count > 0 }
+    @inlinable public func scratchSize(segments: Int) -> Int { 1 + 3 * segments }
+    @inlinable public func prepareKernel(_ step: StepInfo) {}
+
+    @inlinable public func bindKernel(_ prepared: Void, _ tensor: KernelTensor, _ state: GroupState, pass: Int, commit: Bool) -> Lanes {
+        guard pass >= 0, tensor.hasAnchor, tensor.count > 0, let scratch = tensor.scratch else { return Lanes(mode: .inert) }
+        var lanes = Lanes(mode: pass == 0 ? .reduce : .apply)
+        lanes.anchor = tensor.anchor
+        lanes.gradient = tensor.gradient
+        lanes.scratch = scratch
+        lanes.factor = pass == 0 ? 0 : Float(scratch[0])
+        return lanes
+    }
+
+    public func finishReduction(_ pass: Int, _ prepared: Void, _ tensor: KernelTensor, _ state: GroupState) {
+        guard let scratch = tensor.scratch else { return }
+        let view = state.view(tensor.index)
+        var gc = 0.0, oldSq = 0.0, newSq = 0.0
+        for s in 0..<tensor.segments {
+            gc += scratch[1 + 3 * s]; oldSq += scratch[2 + 3 * s]; newSq += scratch[3 + 3 * s]
+        }
+        scratch[0] = 0
+        guard -gc < 0 else { view[scalar: 1] = 0; return }
+        view[scalar: 0] += 1
+        let newNorm = newSq.squareRoot(), oldNorm = oldSq.squareRoot()
+        let ratio = newNorm > 0 ? Float(min(max((newNorm - oldNorm) / newNorm, 0), 1)) : 0
+        view[scalar: 1] = Double(ratio)
+        scratch[0] = Double(lambda * ratio)
+    }
+
+    /// Partial sums, then `u ← u − λ r (θ + u − θ0)`.
+    public struct Lanes: LaneFunction {
+        @usableFromInline enum Mode { case inert, reduce, apply }
+        @usableFromInline let mode: Mode
+        @usableFromInline var anchor: UnsafePointer<Float>?
+        @usableFromInline var gradient: UnsafePointer<Float>?
+        @usableFromInline var scratch: UnsafeMutablePointer<Double>?
+        @usableFromInline var factor: Float = 0
+        @usableFromInline var sums = SegmentSums()
+        @inlinable init(mode: Mode) { self.mode = mode }
+
+        @inlinable @inline(__always)
+        public mutating func apply(_ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) -> Bool {
+            switch mode {
+            case .inert: return true
+            case .reduce:
+                let c = anchor.map { theta - Lane.load($0, i) } ?? theta
+                let next = c + u
+                sums.add(Lane.load(gradient!, i) * c, c * c, next * next)
+                return false
+            case .apply:
+                guard factor != 0 else { return true }
+                let a = anchor.map { Lane.load($0, i) } ?? SIMD8<Float>()
+                u -= factor * (theta + u - a)
+                return true
+            }
+        }
+
+        @inlinable @inline(__always)
+        public mutating func apply(_ u: inout Float, theta: Float, at i: Int) -> Bool {
+            switch mode {
+            case .inert: return true
+            case .reduce:
+                let a = anchor?[i] ?? 0
+                let c = theta - a, next = c + u, g = gradient![i]
+                let cd = Double(theta) - Double(a), nd = cd + Double(u)
+                sums.add(g * c, c * c, next * next, precise: Double(g) * cd, cd * cd, nd * nd)
+                return false
+            case .apply:
+                guard factor != 0 else { return true }
+                u -= factor * (theta + u - (anchor?[i] ?? 0))
+                return true
+            }
+        }
+
+        @inlinable public mutating func beginSegment(_ segment: Int, row: Int, precise: Bool) {
+            if mode == .reduce { sums.reset(precise: precise) }
+        }
+        @inlinable public mutating func endSegment(_ segment: Int) -> Bool {
+            guard mode == .reduce, let scratch else { return true }
+            return sums.store(3, into: scratch + 1 + 3 * segment)
+        }
     }
 }

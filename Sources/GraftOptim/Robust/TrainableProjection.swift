@@ -10,11 +10,13 @@ import GraftTensor
 ///    [1e-8, max N];
 /// 3. `θ ← θ0 + clamp(γ / N, 0, 1) ⊙ ĉ` per row, so `u ← θ0 + s ĉ − θ`.
 ///
-/// As in the authors' code, γ = 1e-8 at t = 1 pulls θ almost exactly back to θ0.
-/// Memory: θ0 plus ĉ_{t−1} (4 bytes per parameter) and one N per row.
-public struct TrainableProjection: TensorTransform {
-    /// Per-tensor state.
-    public struct TensorState: Codable, Sendable, Equatable {
+/// As in the authors' code, γ = 1e-8 at t = 1 pulls θ almost exactly back to θ0. Two passes
+/// fused with the step rule: a per-row reduction (`<g, ĉ_{t−1}>`, `‖ĉ‖₁`), then the projection.
+/// State per parameter: tensors `previous_displacement` ĉ_{t−1} and `previous_norms` (one N
+/// per row); scalars γ, γ's Adam moments, whether norms exist, whether the tensor is active.
+public struct TrainableProjection: FusableTransform {
+    /// A copy of one parameter's state (for inspection).
+    public struct TensorState: Sendable, Equatable {
         /// The projection radius γ.
         public var gamma: Float = 1e-8
         /// Adam moments of γ.
@@ -40,69 +42,148 @@ public struct TrainableProjection: TensorTransform {
         self.mu = mu
     }
 
+    public var kind: String { "trainable_projection" }
     public var usesAnchors: Bool { true }
 
-    public func makeTensorState(for parameter: ParameterInfo) -> TensorState {
-        TensorState(previousDisplacement: parameter.hasAnchor ? Tensor(zeros: parameter.shape) : nil, isActive: parameter.hasAnchor)
+    @usableFromInline static func rows(_ parameter: ParameterInfo) -> Int { parameter.rank >= 2 ? parameter.rows : 1 }
+
+    public func stateLayout(for parameter: ParameterInfo) -> StateLayout {
+        guard parameter.hasAnchor else { return StateLayout(scalars: ["gamma", "gamma_m", "gamma_v", "has_norms", "active"]) }
+        return StateLayout(tensors: [.init(name: "previous_displacement", shape: parameter.shape),
+                                     .init(name: "previous_norms", shape: [Self.rows(parameter)])],
+                           scalars: ["gamma", "gamma_m", "gamma_v", "has_norms", "active"])
+    }
+    public func initializeState(_ state: StateView, for parameter: ParameterInfo) {
+        state[scalar: 0] = Double(Float(1e-8))
+        state[scalar: 4] = parameter.hasAnchor ? 1 : 0
+    }
+    public func inspectState(_ state: StateView, for parameter: ParameterInfo) -> (any Sendable)? {
+        let active = state[scalar: 4] != 0
+        return TensorState(gamma: Float(state[scalar: 0]), gammaAdam: ScalarAdam(m: state[scalar: 1], v: state[scalar: 2]),
+                           previousDisplacement: active ? state.copyTensor(0, shape: parameter.shape) : nil,
+                           previousNorms: active && state[scalar: 3] != 0 ? Array(state.tensorBuffer(1)) : [], isActive: active)
+    }
+    public func telemetry(_ state: StateView, for parameter: ParameterInfo) -> [String: Double] {
+        state[scalar: 4] != 0 ? ["gamma": Double(Float(state[scalar: 0]))] : [:]
     }
 
-    public func update(_ slot: TensorSlot, state: inout TensorState, step: StepInfo) {
-        guard slot.hasAnchor, slot.count > 0 else { return }
-        let n = slot.count
-        let rows = slot.info.rank >= 2 ? slot.info.rows : 1
-        let cols = n / rows
-        let u = slot.update.baseAddress!, th = slot.value.baseAddress!, a = slot.anchorValues?.baseAddress
-        let g = slot.gradient.baseAddress!
-        let chat = state.previousDisplacement!.unsafeMutableStorage().baseAddress!
-        // γ's gradient from the previous ĉ and N (before ĉ is overwritten).
+    // MARK: Kernel
+
+    @inlinable public var reductionPasses: Int { 1 }
+    @inlinable public func reductionApplies(_ pass: Int, to parameter: ParameterInfo) -> Bool { parameter.hasAnchor && parameter.count > 0 }
+    /// Scratch: one scale per row (rows ≤ segments), then 2 partial sums per segment.
+    @inlinable public func scratchSize(segments: Int) -> Int { 3 * segments }
+    @inlinable public func prepareKernel(_ step: StepInfo) -> Int { step.step }
+
+    @inlinable public func bindKernel(_ t: Int, _ tensor: KernelTensor, _ state: GroupState, pass: Int, commit: Bool) -> Lanes {
+        guard pass >= 0, tensor.hasAnchor, tensor.count > 0, let scratch = tensor.scratch else { return Lanes(mode: .inert) }
+        let view = state.view(tensor.index)
+        var lanes = Lanes(mode: pass == 0 ? .reduce : .apply)
+        lanes.anchor = tensor.anchor
+        lanes.gradient = tensor.gradient
+        lanes.displacement = view.tensor(0)
+        lanes.readsPrevious = t > 1 && view[scalar: 3] != 0
+        lanes.scales = scratch
+        lanes.partials = scratch + tensor.segments
+        lanes.commit = commit
+        return lanes
+    }
+
+    public func finishReduction(_ pass: Int, _ t: Int, _ tensor: KernelTensor, _ state: GroupState) {
+        guard let scratch = tensor.scratch else { return }
+        let view = state.view(tensor.index)
+        let rows = tensor.rows, perRow = tensor.segmentsPerRow
+        let partials = scratch + tensor.segments
+        let previousNorms = view.tensor(1)
         var gammaGradient = 0.0
-        if step.step > 1 && state.previousNorms.count == rows {
-            for r in 0..<rows {
-                let dot = Vector.dotDouble(UnsafeBufferPointer(start: g + r * cols, count: cols),
-                                           UnsafeBufferPointer(start: chat + r * cols, count: cols))
-                gammaGradient += dot / Double(state.previousNorms[r])
-            }
-        }
-        // ĉ = θ + u − θ0 and the per-row L1 norms N.
         var norms = [Float](repeating: 0, count: rows)
+        let readsPrevious = t > 1 && view[scalar: 3] != 0
         for r in 0..<rows {
-            var l1 = 0.0
-            var lo = r * cols
-            let end = lo + cols
-            while lo < end {
-                let hi = min(end, lo + Vector.reductionBlock)
-                var s: Float = 0
-                for i in lo..<hi {
-                    let c = th[i] + u[i] - (a?[i] ?? 0)
-                    chat[i] = c
-                    s += abs(c)
-                }
-                if !s.isFinite { s = 0; l1 += (lo..<hi).reduce(0.0) { $0 + abs(Double(chat[$1])) } } else { l1 += Double(s) }
-                lo = hi
-            }
+            var dot = 0.0, l1 = 0.0
+            for s in (r * perRow)..<((r + 1) * perRow) { dot += partials[2 * s]; l1 += partials[2 * s + 1] }
+            if readsPrevious { gammaGradient += dot / Double(previousNorms[r]) }
             norms[r] = Float(min(l1, Double(Float.greatestFiniteMagnitude))) + 1e-8
         }
-        if step.step == 1 {
-            state.gamma = 1e-8
+        var gamma = Float(view[scalar: 0])
+        if t == 1 {
+            gamma = 1e-8
         } else {
             // A product that overflowed double (inputs near float32's limit) carries no direction.
             if !gammaGradient.isFinite { gammaGradient = 0 }
             if gammaGradient > 0 { gammaGradient *= Double(k) }
-            let next = state.gammaAdam.step(state.gamma, gradient: gammaGradient, learningRate: mu, step: step.step)
-            state.gamma = Float(min(max(next, 1e-8), Double(norms.max() ?? 1e-8)))
+            var adam = ScalarAdam(m: view[scalar: 1], v: view[scalar: 2])
+            let next = adam.step(gamma, gradient: gammaGradient, learningRate: mu, step: t)
+            view[scalar: 1] = adam.m
+            view[scalar: 2] = adam.v
+            gamma = Float(min(max(next, 1e-8), Double(norms.max() ?? 1e-8)))
         }
-        // θ_new = θ0 + clamp(γ / N, 0, 1) ĉ  ⇒  u = θ_new − θ.
-        let gamma = state.gamma
+        view[scalar: 0] = Double(gamma)
         for r in 0..<rows {
-            let s = min(max(gamma / norms[r], 0), 1)
-            for i in (r * cols)..<((r + 1) * cols) {
-                u[i] = (a?[i] ?? 0) + s * chat[i] - th[i]
-            }
+            scratch[r] = Double(min(max(gamma / norms[r], 0), 1))
+            previousNorms[r] = norms[r]
         }
-        state.previousNorms = norms
+        view[scalar: 3] = 1
     }
 
-    public func tensorTelemetry(_ state: TensorState) -> [String: Double] {
-        state.isActive ? ["gamma": Double(state.gamma)] : [:]
+    /// Partial sums `<g, ĉ_{t−1}>`, `‖ĉ‖₁` per segment; then `u ← θ0 + s_row ĉ − θ` and ĉ stored.
+    public struct Lanes: LaneFunction {
+        @usableFromInline enum Mode { case inert, reduce, apply }
+        @usableFromInline let mode: Mode
+        @usableFromInline var anchor: UnsafePointer<Float>?
+        @usableFromInline var gradient: UnsafePointer<Float>?
+        @usableFromInline var displacement: UnsafeMutablePointer<Float>?
+        @usableFromInline var scales: UnsafeMutablePointer<Double>?
+        @usableFromInline var partials: UnsafeMutablePointer<Double>?
+        @usableFromInline var readsPrevious = false, commit = false
+        @usableFromInline var scale: Float = 0
+        @usableFromInline var sums = SegmentSums()
+        @inlinable init(mode: Mode) { self.mode = mode }
+
+        @inlinable @inline(__always)
+        public mutating func apply(_ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) -> Bool {
+            switch mode {
+            case .inert: return true
+            case .reduce:
+                let a = anchor.map { Lane.load($0, i) } ?? SIMD8<Float>()
+                let c = theta + u - a
+                let dot = readsPrevious ? Lane.load(gradient!, i) * Lane.load(displacement!, i) : SIMD8<Float>()
+                sums.add(dot, c.replacing(with: -c, where: c .< 0), SIMD8<Float>())
+                return false
+            case .apply:
+                let a = anchor.map { Lane.load($0, i) } ?? SIMD8<Float>()
+                let c = theta + u - a
+                if commit { Lane.store(c, displacement!, i) }
+                u = a + scale * c - theta
+                return true
+            }
+        }
+
+        @inlinable @inline(__always)
+        public mutating func apply(_ u: inout Float, theta: Float, at i: Int) -> Bool {
+            switch mode {
+            case .inert: return true
+            case .reduce:
+                let a = anchor?[i] ?? 0
+                let c = theta + u - a
+                let dot: Float = readsPrevious ? gradient![i] * displacement![i] : 0
+                let dd = readsPrevious ? Double(gradient![i]) * Double(displacement![i]) : 0
+                sums.add(dot, abs(c), 0, precise: dd, abs(Double(c)), 0)
+                return false
+            case .apply:
+                let a = anchor?[i] ?? 0
+                let c = theta + u - a
+                if commit { displacement![i] = c }
+                u = a + scale * c - theta
+                return true
+            }
+        }
+
+        @inlinable public mutating func beginSegment(_ segment: Int, row: Int, precise: Bool) {
+            if mode == .reduce { sums.reset(precise: precise) } else if mode == .apply { scale = Float(scales![row]) }
+        }
+        @inlinable public mutating func endSegment(_ segment: Int) -> Bool {
+            guard mode == .reduce, let partials else { return true }
+            return sums.store(2, into: partials + 2 * segment)
+        }
     }
 }

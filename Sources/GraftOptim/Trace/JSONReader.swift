@@ -1,14 +1,12 @@
-import Foundation
-
-/// A strict reader over `JSONSerialization` output that reports errors with their JSON path
-/// and rejects unknown keys.
+/// A strict reader over a parsed `JSONObject` that reports errors with their JSON path and
+/// rejects unknown keys. Numbers read as `Float` must lie in float32's finite range.
 struct JSONObjectReader {
-    let object: [String: Any]
+    let object: JSONObject
     let location: String
     private(set) var consumed = Set<String>()
 
-    init(_ value: Any?, at location: String) throws {
-        guard let object = value as? [String: Any] else { throw TraceError(location, "expected an object") }
+    init(_ value: JSONValue?, at location: String) throws {
+        guard let object = value?.object else { throw TraceError(location, "expected an object") }
         self.object = object
         self.location = location
     }
@@ -17,11 +15,11 @@ struct JSONObjectReader {
 
     mutating func has(_ key: String) -> Bool { consumed.insert(key); return object[key] != nil }
 
-    mutating func value(_ key: String) -> Any? { consumed.insert(key); return object[key] }
+    mutating func value(_ key: String) -> JSONValue? { consumed.insert(key); return object[key] }
 
     mutating func string(_ key: String) throws -> String {
         guard let v = value(key) else { throw TraceError(at(key), "required key is missing") }
-        guard let s = v as? String else { throw TraceError(at(key), "expected a string") }
+        guard let s = v.string else { throw TraceError(at(key), "expected a string") }
         return s
     }
 
@@ -40,19 +38,25 @@ struct JSONObjectReader {
         return try number(key)
     }
 
+    /// A required number that must be a finite float32.
+    mutating func float(_ key: String) throws -> Float {
+        try JSONObjectReader.float(try number(key), at: at(key))
+    }
+
     mutating func optionalFloat(_ key: String, default d: Float) throws -> Float {
-        try optionalNumber(key).map(Float.init) ?? d
+        guard has(key) else { return d }
+        return try float(key)
     }
 
     mutating func optionalBool(_ key: String, default d: Bool) throws -> Bool {
         guard let v = value(key) else { return d }
-        guard let n = v as? NSNumber, isJSONBoolean(n) else { throw TraceError(at(key), "expected true or false") }
-        return n.boolValue
+        guard case let .bool(b) = v else { throw TraceError(at(key), "expected true or false") }
+        return b
     }
 
-    mutating func array(_ key: String) throws -> [Any] {
+    mutating func array(_ key: String) throws -> [JSONValue] {
         guard let v = value(key) else { throw TraceError(at(key), "required key is missing") }
-        guard let a = v as? [Any] else { throw TraceError(at(key), "expected an array") }
+        guard let a = v.array else { throw TraceError(at(key), "expected an array") }
         return a
     }
 
@@ -63,29 +67,46 @@ struct JSONObjectReader {
         }
     }
 
-    static func number(_ v: Any, at location: String) throws -> Double {
-        guard let n = v as? NSNumber, !isJSONBoolean(n) else { throw TraceError(location, "expected a number") }
-        let d = n.doubleValue
-        guard d.isFinite else { throw TraceError(location, "expected a finite number") }
+    static func number(_ v: JSONValue, at location: String) throws -> Double {
+        guard case let .number(d) = v else { throw TraceError(location, "expected a number") }
+        guard d.isFinite else { throw TraceError(location, "number out of range") }
         return d
     }
 
-    static func floats(_ v: Any?, at location: String) throws -> [Float] {
-        guard let a = v as? [Any] else { throw TraceError(location, "expected an array of numbers") }
+    /// `d` as a `Float`, refusing magnitudes that round to ±inf in float32 (|d| ≳ 3.4028235e38).
+    static func float(_ d: Double, at location: String) throws -> Float {
+        let f = Float(d)
+        guard f.isFinite else {
+            throw TraceError(location, "\(d) is out of float32 range (|x| ≤ \(Float.greatestFiniteMagnitude))")
+        }
+        return f
+    }
+
+    /// An array of finite float32 numbers.
+    static func floats(_ v: JSONValue?, at location: @autoclosure () -> String) throws -> [Float] {
+        if case let .numbers(n) = v {
+            var out = [Float](repeating: 0, count: n.count)
+            var bad = -1
+            out.withUnsafeMutableBufferPointer { o in
+                for i in 0..<n.count {
+                    let f = Float(n[i])
+                    if !f.isFinite && bad < 0 { bad = i }
+                    o[i] = f
+                }
+            }
+            if bad >= 0 { throw TraceError("\(location())[\(bad)]", "\(n[bad]) is out of float32 range (|x| ≤ \(Float.greatestFiniteMagnitude))") }
+            return out
+        }
+        let location = location()
+        guard let a = v?.array else { throw TraceError(location, "expected an array of numbers") }
         var out = [Float]()
         out.reserveCapacity(a.count)
         for (i, x) in a.enumerated() {
-            guard let n = x as? NSNumber, !isJSONBoolean(n) else { throw TraceError("\(location)[\(i)]", "expected a number") }
-            out.append(Float(n.doubleValue))
+            guard case let .number(d) = x else { throw TraceError("\(location)[\(i)]", "expected a number") }
+            let f = Float(d)
+            guard f.isFinite else { throw TraceError("\(location)[\(i)]", "\(d) is out of float32 range (|x| ≤ \(Float.greatestFiniteMagnitude))") }
+            out.append(f)
         }
         return out
     }
 }
-
-/// Whether an NSNumber came from a JSON `true` / `false` (JSONSerialization yields a
-/// distinct boolean subclass, on Linux `__NSCFBoolean`).
-func isJSONBoolean(_ n: NSNumber) -> Bool {
-    ObjectIdentifier(type(of: n)) == booleanNumberType
-}
-
-private let booleanNumberType = ObjectIdentifier(type(of: NSNumber(value: true)))

@@ -7,13 +7,16 @@ public struct TraceRecipe {
     public let transform: AnyGradientTransform
     /// The method name.
     public let method: String
+    /// Whether the recipe reads each step's `provided_gradient` (DiGraP or a
+    /// `directional_projection` with `hypergradient_source` `"provided"`).
+    public var usesProvidedGradient: Bool { transform.usesProvidedGradient }
 
     /// The transform names accepted in a `chain` recipe's `transforms` list.
     public static let chainTransformNames = ["add_decayed_weights", "anchor_decay", "adam", "momentum", "scale",
                                              "scale_by_learning_rate", "clip_by_global_norm", "directional_projection",
                                              "trainable_projection", "selective_projection_decay", "identity"]
 
-    init(_ value: Any?, at location: String, isBase: Bool, baseLearningRate: Float? = nil) throws {
+    init(_ value: JSONValue?, at location: String, isBase: Bool, baseLearningRate: Float? = nil) throws {
         var r = try JSONObjectReader(value, at: location)
         let method = try r.string("method")
         self.method = method
@@ -22,7 +25,7 @@ public struct TraceRecipe {
             if r.has("lr") { throw TraceError(r.at("lr"), "a base recipe takes the outer recipe's lr") }
             lr = baseLearningRate ?? 0
         } else {
-            lr = Float(try r.number("lr"))
+            lr = try r.float("lr")
         }
         func built<T>(_ make: () throws -> T) throws -> T {
             do { return try make() } catch let e as OptimizerError { throw TraceError(location, "\(e)") }
@@ -34,7 +37,7 @@ public struct TraceRecipe {
             let rule = try TraceRecipe.stepRule(method, &r)
             transform = try built { try rule.transform(learningRate: schedule) }
         case "l2sp":
-            let alpha = Float(try r.number("alpha"))
+            let alpha = try r.float("alpha")
             let beta = try r.optionalFloat("beta", default: 0)
             let rule = try TraceRecipe.base(&r)
             transform = AnyGradientTransform(try built { try Recipes.l2sp(learningRate: schedule, alpha: alpha, beta: beta, base: rule) })
@@ -42,12 +45,12 @@ public struct TraceRecipe {
             let omega: DirectionalProjection.Omega
             let kappa = try r.optionalFloat("kappa", default: 1)
             if r.has("omega") {
-                omega = .fixed(Float(try r.number("omega")))
+                omega = .fixed(try r.float("omega"))
                 for key in ["mu", "kappa"] where r.has(key) {
                     throw TraceError(r.at(key), "is ignored with a fixed omega: remove it, or remove omega to learn ω")
                 }
             } else {
-                omega = .learned(mu: Float(try r.number("mu")), kappa: kappa)
+                omega = .learned(mu: try r.float("mu"), kappa: kappa)
             }
             let hyper = try TraceRecipe.choice(&r, "hypergradient", DirectionalProjection.Hypergradient.self, default: .rows)
             let placement = try TraceRecipe.choice(&r, "placement", ProjectionPlacement.self, default: .gradient)
@@ -83,7 +86,7 @@ public struct TraceRecipe {
             let rule = try TraceRecipe.base(&r)
             transform = AnyGradientTransform(try built { try Recipes.ftp(learningRate: schedule, k: k, mu: mu, base: rule) })
         case "spd":
-            let lambda = Float(try r.number("lambda"))
+            let lambda = try r.float("lambda")
             let (b1, b2) = try TraceRecipe.betas(&r)
             let eps = try r.optionalFloat("eps", default: 1e-8)
             transform = AnyGradientTransform(try built { try Recipes.spd(learningRate: schedule, lambda: lambda, beta1: b1, beta2: b2, epsilon: eps) })
@@ -145,7 +148,7 @@ public struct TraceRecipe {
         return rule
     }
 
-    static func chainMember(_ value: Any, at location: String, learningRate: Schedule) throws -> AnyGradientTransform {
+    static func chainMember(_ value: JSONValue, at location: String, learningRate: Schedule) throws -> AnyGradientTransform {
         var t = try JSONObjectReader(value, at: location)
         let name = try t.string("transform")
         func built<T: GradientTransform>(_ make: () throws -> T) throws -> AnyGradientTransform {
@@ -158,29 +161,32 @@ public struct TraceRecipe {
             let wd = try t.optionalFloat("weight_decay", default: 0)
             member = try built { try AddDecayedWeights(.constant(wd)) }
         case "anchor_decay":
-            let a = Float(try t.number("alpha")), b = try t.optionalFloat("beta", default: 0)
+            let a = try t.float("alpha"), b = try t.optionalFloat("beta", default: 0)
             member = try built { try AnchorDecay(alpha: a, beta: b) }
         case "adam":
             let (b1, b2) = try betas(&t)
             let eps = try t.optionalFloat("eps", default: 1e-8), ams = try t.optionalBool("amsgrad", default: false)
             member = try built { try ScaleByAdam(beta1: b1, beta2: b2, epsilon: eps, amsgrad: ams) }
         case "momentum":
-            let m = Float(try t.number("momentum")), d = try t.optionalFloat("dampening", default: 0)
+            let m = try t.float("momentum"), d = try t.optionalFloat("dampening", default: 0)
             let n = try t.optionalBool("nesterov", default: false)
             member = try built { try Momentum(momentum: m, dampening: d, nesterov: n) }
         case "scale":
-            let f = Float(try t.number("factor"))
+            let f = try t.float("factor")
             member = try built { try Scale(f) }
         case "scale_by_learning_rate":
-            let lr = try t.optionalNumber("lr").map { Schedule.constant(Float($0)) } ?? learningRate
+            let lr = t.has("lr") ? Schedule.constant(try t.float("lr")) : learningRate
             member = try built { try ScaleByLearningRate(lr) }
         case "clip_by_global_norm":
-            let m = Float(try t.number("max_norm"))
+            let m = try t.float("max_norm")
             member = try built { try ClipByGlobalNorm(maxNorm: m) }
         case "directional_projection":
             let omega: DirectionalProjection.Omega
-            if t.has("omega") { omega = .fixed(Float(try t.number("omega"))) }
-            else { omega = .learned(mu: Float(try t.number("mu")), kappa: try t.optionalFloat("kappa", default: 1)) }
+            if t.has("omega") { omega = .fixed(try t.float("omega")) }
+            else {
+                omega = .learned(mu: try t.float("mu"), kappa: try t.optionalFloat("kappa", default: 1),
+                                 initial: try t.optionalFloat("initial_omega", default: 0))
+            }
             let hyper = try choice(&t, "hypergradient", DirectionalProjection.Hypergradient.self, default: .rows)
             let source = try choice(&t, "hypergradient_source", DirectionalProjection.HypergradientSource.self, default: .training)
             member = try built { try DirectionalProjection(omega: omega, hypergradient: hyper, source: source) }
@@ -188,7 +194,7 @@ public struct TraceRecipe {
             let k = try t.optionalFloat("k", default: 1), mu = try t.optionalFloat("mu", default: 1e-2)
             member = try built { try TrainableProjection(k: k, mu: mu) }
         case "selective_projection_decay":
-            let l = Float(try t.number("lambda"))
+            let l = try t.float("lambda")
             member = try built { try SelectiveProjectionDecay(lambda: l) }
         default:
             throw TraceError(t.at("transform"), "unknown transform \"\(name)\" (\(chainTransformNames.joined(separator: ", ")))")

@@ -9,49 +9,33 @@ public struct TraceReplay {
     /// Telemetry by path (parameters whose transforms report some).
     public let telemetry: [String: [String: Double]]
 
-    /// Replays `trace`. Throws `TraceError` naming the group or step on any inconsistency;
-    /// nothing is returned partially.
+    /// Replays `trace`. Throws `TraceError` naming the group or step on any inconsistency,
+    /// and naming the step and parameter when a step leaves a parameter (or, after the last
+    /// step, a telemetry value) non-finite; nothing is returned partially.
     public init(_ trace: GradientTrace) throws {
-        let named = trace.parameters.map {
-            NamedParameter(path: $0.path, parameter: Parameter($0.value, anchor: $0.anchor))
-        }
-        var groups: [ParameterGroup] = []
-        for (i, g) in trace.groups.enumerated() {
-            let selectors = g.select.map { ParameterSelector.glob($0) }
-            do {
-                groups.append(try ParameterGroup(g.name, selecting: selectors, aggregator: g.recipe.aggregator, transform: g.recipe.transform))
-            } catch {
-                throw TraceError("groups[\(i)]", "\(error)")
-            }
-        }
-        var anchors: [String: Tensor] = [:]
-        for p in trace.parameters { if let a = p.explicitAnchor { anchors[p.path] = a } }
-        let optimizer: Optimizer
-        do {
-            optimizer = try Optimizer(parameters: named, groups: groups, anchors: anchors)
-        } catch let e as OptimizerError {
-            switch e {
-            case let .unassignedParameter(path): throw TraceError("groups", "parameter \"\(path)\" is selected by no group")
-            default: throw TraceError("groups", "\(e)")
-            }
-        }
-        for (i, step) in trace.steps.enumerated() {
-            do {
-                try optimizer.step(objectives: step.objectives, learningRateScale: step.learningRateScale, providedGradients: step.provided)
-            } catch let e as OptimizerError {
-                if case let .missingProvidedGradient(group, _) = e {
-                    throw TraceError("steps[\(i)]", "group \"\(group)\" uses hypergradient_source \"provided\" but the step has no provided_gradient")
-                }
-                throw TraceError("steps[\(i)]", "\(e)")
-            }
-        }
-        parameters = named.map { ($0.path, $0.parameter.value) }
-        var telemetry: [String: [String: Double]] = [:]
-        for p in named {
-            let t = optimizer.telemetry(for: p.path)
-            if !t.isEmpty { telemetry[p.path] = t }
-        }
-        self.telemetry = telemetry
+        let run = try TraceRun(parameters: trace.parameters, groups: trace.groups)
+        for (i, step) in trace.steps.enumerated() { try run.apply(step, index: i) }
+        (parameters, telemetry) = try run.finish()
+    }
+
+    /// Parses and replays a trace read from `descriptor` (a file, a pipe, standard input) as a
+    /// stream: each step is applied as soon as it is read and then dropped, so memory stays at
+    /// the parameters and optimizer state plus one step, whatever the number of steps. Errors
+    /// are those of `GradientTrace(data:)` and `init(_:)`; nothing is returned partially.
+    public init(streamingFrom descriptor: Int32) throws {
+        try self.init(input: JSONByteInput(descriptor: descriptor))
+    }
+
+    /// Parses and replays a trace held in memory, through the same streaming reader.
+    public init(data: Data) throws {
+        try self.init(input: JSONByteInput(bytes: [UInt8](data)))
+    }
+
+    private init(input: JSONByteInput) throws {
+        var run: TraceRun?
+        _ = try TraceStreamReader.read(input, header: { run = try TraceRun(parameters: $0.parameters, groups: $0.groups) },
+                                       step: { i, step in try run!.apply(step, index: i) })
+        (parameters, telemetry) = try run!.finish()
     }
 
     /// The result as `graft-trace-result/1` JSON, numbers with 9 significant digits (enough to

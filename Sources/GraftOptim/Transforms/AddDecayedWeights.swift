@@ -16,12 +16,15 @@ public struct AddDecayedWeights: ElementwiseTransform {
         self.weightDecay = weightDecay
     }
 
-    public func makeTensorState(for parameter: ParameterInfo) -> EmptyState { EmptyState() }
+    public var kind: String { "add_decayed_weights" }
+    @inlinable public func prepare(_ step: StepInfo) -> Float { weightDecay.value(at: step.step) }
+    @inlinable public func lanes(_ lambda: Float, tensor: KernelTensor, state: StateView, commit: Bool) -> Lanes { Lanes(lambda: lambda) }
 
-    public func update(_ range: Range<Int>, _ u: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
-        let lambda = weightDecay.value(at: step.step)
-        guard lambda != 0, let values = slot.value.baseAddress else { return }
-        let th = values + range.lowerBound
-        for k in 0..<range.count { u[k] += lambda * th[k] }
+    /// `u + λ θ`.
+    public struct Lanes: ElementLanes {
+        @usableFromInline let lambda: Float
+        @inlinable init(lambda: Float) { self.lambda = lambda }
+        @inlinable @inline(__always) public func apply(_ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) { u += lambda * theta }
+        @inlinable @inline(__always) public func apply(_ u: inout Float, theta: Float, at i: Int) { u += lambda * theta }
     }
 }

@@ -2,10 +2,10 @@ import GraftTensor
 
 /// SGD's heavy-ball momentum with dampening and Nesterov, exactly as `torch.optim.SGD`:
 /// `b ← g` at the first step, else `b ← μ b + (1 − τ) g`; then `u ← u + μ b` (Nesterov)
-/// or `u ← b` (Polyak, 1964; Sutskever et al., 2013).
+/// or `u ← b` (Polyak, 1964; Sutskever et al., 2013). State: tensor `buffer`.
 public struct Momentum: ElementwiseTransform {
-    /// Per-parameter buffer `b` (set to the gradient at the group's first step, t = 1).
-    public struct TensorState: Codable, Sendable, Equatable {
+    /// A copy of one parameter's buffer (for inspection).
+    public struct TensorState: Sendable, Equatable {
         /// The momentum buffer b.
         public var buffer: Tensor
     }
@@ -30,21 +30,47 @@ public struct Momentum: ElementwiseTransform {
         self.nesterov = nesterov
     }
 
-    public func makeTensorState(for parameter: ParameterInfo) -> TensorState {
-        TensorState(buffer: Tensor(zeros: parameter.shape))
+    public var kind: String { "momentum" }
+    public var configuration: [String: String] { ["nesterov": "\(nesterov)"] }
+    public func stateLayout(for parameter: ParameterInfo) -> StateLayout { .perElement(["buffer"], of: parameter) }
+    public func inspectState(_ state: StateView, for parameter: ParameterInfo) -> (any Sendable)? {
+        TensorState(buffer: state.copyTensor(0, shape: parameter.shape))
     }
 
-    public func update(_ range: Range<Int>, _ u: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout TensorState, step: StepInfo) {
-        guard let buffer = state.buffer.unsafeMutableStorage().baseAddress else { return }
-        let b = buffer + range.lowerBound, n = range.count
-        let mu = momentum, keep = 1 - dampening
-        if step.step == 1 {
+    @inlinable public func prepare(_ step: StepInfo) -> Bool { step.step == 1 }
+
+    @inlinable public func lanes(_ first: Bool, tensor: KernelTensor, state: StateView, commit: Bool) -> Lanes {
+        Lanes(buffer: state.tensor(0), momentum: momentum, keep: 1 - dampening, nesterov: nesterov, first: first, commit: commit)
+    }
+
+    /// The buffer update, eight lanes at a time.
+    public struct Lanes: ElementLanes {
+        @usableFromInline let buffer: UnsafeMutablePointer<Float>
+        @usableFromInline let momentum: Float, keep: Float
+        @usableFromInline let nesterov: Bool, first: Bool, commit: Bool
+
+        @inlinable init(buffer: UnsafeMutablePointer<Float>, momentum: Float, keep: Float, nesterov: Bool, first: Bool, commit: Bool) {
+            self.buffer = buffer
+            self.momentum = momentum
+            self.keep = keep
+            self.nesterov = nesterov
+            self.first = first
+            self.commit = commit
+        }
+
+        @inlinable @inline(__always)
+        public func apply(_ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) {
             // b ← g at the first step (PyTorch's `buf = clone(d_p)`).
-            if nesterov { for k in 0..<n { b[k] = u[k]; u[k] += mu * u[k] } } else { for k in 0..<n { b[k] = u[k] } }
-        } else if nesterov {
-            for k in 0..<n { let nb = mu * b[k] + keep * u[k]; b[k] = nb; u[k] += mu * nb }
-        } else {
-            for k in 0..<n { let nb = mu * b[k] + keep * u[k]; b[k] = nb; u[k] = nb }
+            let b = first ? u : momentum * Lane.load(buffer, i) + keep * u
+            if commit { Lane.store(b, buffer, i) }
+            u = nesterov ? u + momentum * b : b
+        }
+
+        @inlinable @inline(__always)
+        public func apply(_ u: inout Float, theta: Float, at i: Int) {
+            let b = first ? u : momentum * buffer[i] + keep * u
+            if commit { buffer[i] = b }
+            u = nesterov ? u + momentum * b : b
         }
     }
 }

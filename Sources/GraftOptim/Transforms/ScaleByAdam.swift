@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import GraftTensor
 
 /// Adam's moment scaling (Kingma & Ba, 2015) with PyTorch's epsilon placement and bias
@@ -5,9 +10,11 @@ import GraftTensor
 /// `m ← β1 m + (1 − β1) g`, `v ← β2 v + (1 − β2) g²`, `v̂ = max(v̂, v)` (AMSGrad),
 /// `u ← (m / bc1) / (sqrt(v) / sqrt(bc2) + ε)` with `bc_k = 1 − β_k^t`.
 /// Follow it with `ScaleByLearningRate` for `θ ← θ − (α / bc1) · m / denom`.
+///
+/// State per parameter: tensors `m`, `v` (and `v_max` with AMSGrad), 8 (12) bytes per element.
 public struct ScaleByAdam: ElementwiseTransform {
-    /// First and second moments (and the running maximum for AMSGrad).
-    public struct TensorState: Codable, Sendable, Equatable {
+    /// A copy of one parameter's moments (for inspection: `optimizer.state(of:for:as:)`).
+    public struct TensorState: Sendable, Equatable {
         /// The first moment m.
         public var m: Tensor
         /// The second moment v.
@@ -36,9 +43,16 @@ public struct ScaleByAdam: ElementwiseTransform {
         self.amsgrad = amsgrad
     }
 
-    public func makeTensorState(for parameter: ParameterInfo) -> TensorState {
-        TensorState(m: Tensor(zeros: parameter.shape), v: Tensor(zeros: parameter.shape),
-                    vMax: amsgrad ? Tensor(zeros: parameter.shape) : nil)
+    public var kind: String { "scale_by_adam" }
+    public var configuration: [String: String] { ["amsgrad": "\(amsgrad)"] }
+
+    public func stateLayout(for parameter: ParameterInfo) -> StateLayout {
+        .perElement(amsgrad ? ["m", "v", "v_max"] : ["m", "v"], of: parameter)
+    }
+
+    public func inspectState(_ state: StateView, for parameter: ParameterInfo) -> (any Sendable)? {
+        TensorState(m: state.copyTensor(0, shape: parameter.shape), v: state.copyTensor(1, shape: parameter.shape),
+                    vMax: amsgrad ? state.copyTensor(2, shape: parameter.shape) : nil)
     }
 
     /// `(1 / bc1, 1 / sqrt(bc2))` at step t, computed in Double as PyTorch does.
@@ -48,71 +62,61 @@ public struct ScaleByAdam: ElementwiseTransform {
         return (Float(1 / bc1), Float(1 / bc2.squareRoot()))
     }
 
-    public func update(_ range: Range<Int>, _ u: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout TensorState, step: StepInfo) {
-        let (invBC1, invSqrtBC2) = biasCorrections(step: step.step)
-        guard !range.isEmpty else { return }
-        let lo = range.lowerBound
-        let m = state.m.unsafeMutableStorage().baseAddress! + lo
-        let v = state.v.unsafeMutableStorage().baseAddress! + lo
-        let vm = amsgrad ? state.vMax!.unsafeMutableStorage().baseAddress! + lo : nil
-        ScaleByAdam.kernel(u: u, m: m, v: v, vMax: vm, range: 0..<range.count, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                           invBC1: invBC1, invSqrtBC2: invSqrtBC2)
+    @inlinable public func prepare(_ step: StepInfo) -> (Float, Float) { biasCorrections(step: step.step) }
+
+    @inlinable public func lanes(_ prepared: (Float, Float), tensor: KernelTensor, state: StateView, commit: Bool) -> Lanes {
+        Lanes(m: state.tensor(0), v: state.tensor(1), vMax: amsgrad ? state.tensor(2) : nil, beta1: beta1, beta2: beta2,
+              epsilon: epsilon, invBC1: prepared.0, invSqrtBC2: prepared.1, commit: commit)
     }
 
-    /// The moment update and scaling over `range`, eight lanes at a time (`sqrtps`).
-    @inline(__always)
-    static func kernel(u: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
-                       vMax: UnsafeMutablePointer<Float>?, range: Range<Int>, beta1: Float, beta2: Float, epsilon: Float,
-                       invBC1: Float, invSqrtBC2: Float) {
-        typealias V = SIMD8<Float>
-        let b1 = V(repeating: beta1), b2 = V(repeating: beta2), c1 = V(repeating: 1 - beta1), c2 = V(repeating: 1 - beta2)
-        let e = V(repeating: epsilon), i1 = V(repeating: invBC1), i2 = V(repeating: invSqrtBC2)
-        var i = range.lowerBound
-        let end = range.upperBound
-        @inline(__always) func load(_ p: UnsafeMutablePointer<Float>, _ i: Int) -> V { UnsafeRawPointer(p + i).loadUnaligned(as: V.self) }
-        @inline(__always) func store(_ x: V, _ p: UnsafeMutablePointer<Float>, _ i: Int) { UnsafeMutableRawPointer(p + i).storeBytes(of: x, as: V.self) }
-        if let vMax {
-            while i + 8 <= end {
-                let g = load(u, i)
-                let mi = b1 * load(m, i) + c1 * g
-                let vi = b2 * load(v, i) + c2 * g * g
-                let vmi = pointwiseMax(load(vMax, i), vi)
-                store(mi, m, i); store(vi, v, i); store(vmi, vMax, i)
-                store((mi * i1) / (SIMDMath.squareRoot(vmi) * i2 + e), u, i)
-                i += 8
+    /// The moment update and scaling, eight lanes at a time (`sqrtps`).
+    public struct Lanes: ElementLanes {
+        @usableFromInline let m: UnsafeMutablePointer<Float>
+        @usableFromInline let v: UnsafeMutablePointer<Float>
+        @usableFromInline let vMax: UnsafeMutablePointer<Float>?
+        @usableFromInline let beta1: Float, beta2: Float, epsilon: Float, invBC1: Float, invSqrtBC2: Float
+        @usableFromInline let commit: Bool
+
+        @inlinable init(m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, vMax: UnsafeMutablePointer<Float>?,
+                        beta1: Float, beta2: Float, epsilon: Float, invBC1: Float, invSqrtBC2: Float, commit: Bool) {
+            self.m = m
+            self.v = v
+            self.vMax = vMax
+            self.beta1 = beta1
+            self.beta2 = beta2
+            self.epsilon = epsilon
+            self.invBC1 = invBC1
+            self.invSqrtBC2 = invSqrtBC2
+            self.commit = commit
+        }
+
+        @inlinable @inline(__always)
+        public func apply(_ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) {
+            typealias V = SIMD8<Float>
+            let g = u
+            let mi = V(repeating: beta1) * Lane.load(m, i) + V(repeating: 1 - beta1) * g
+            let vi = V(repeating: beta2) * Lane.load(v, i) + V(repeating: 1 - beta2) * g * g
+            var denominator = vi
+            if let vMax {
+                denominator = pointwiseMax(Lane.load(vMax, i), vi)
+                if commit { Lane.store(denominator, vMax, i) }
             }
-            while i < end {
-                let g = u[i]
-                let mi = beta1 * m[i] + (1 - beta1) * g
-                let vi = beta2 * v[i] + (1 - beta2) * g * g
-                let vmi = Swift.max(vMax[i], vi)
-                m[i] = mi; v[i] = vi; vMax[i] = vmi
-                u[i] = (mi * invBC1) / (vmi.squareRoot() * invSqrtBC2 + epsilon)
-                i += 1
+            if commit { Lane.store(mi, m, i); Lane.store(vi, v, i) }
+            u = (mi * V(repeating: invBC1)) / (SIMDMath.squareRoot(denominator) * V(repeating: invSqrtBC2) + V(repeating: epsilon))
+        }
+
+        @inlinable @inline(__always)
+        public func apply(_ u: inout Float, theta: Float, at i: Int) {
+            let g = u
+            let mi = beta1 * m[i] + (1 - beta1) * g
+            let vi = beta2 * v[i] + (1 - beta2) * g * g
+            var denominator = vi
+            if let vMax {
+                denominator = Swift.max(vMax[i], vi)
+                if commit { vMax[i] = denominator }
             }
-        } else {
-            while i + 8 <= end {
-                let g = load(u, i)
-                let mi = b1 * load(m, i) + c1 * g
-                let vi = b2 * load(v, i) + c2 * g * g
-                store(mi, m, i); store(vi, v, i)
-                store((mi * i1) / (SIMDMath.squareRoot(vi) * i2 + e), u, i)
-                i += 8
-            }
-            while i < end {
-                let g = u[i]
-                let mi = beta1 * m[i] + (1 - beta1) * g
-                let vi = beta2 * v[i] + (1 - beta2) * g * g
-                m[i] = mi; v[i] = vi
-                u[i] = (mi * invBC1) / (vi.squareRoot() * invSqrtBC2 + epsilon)
-                i += 1
-            }
+            if commit { m[i] = mi; v[i] = vi }
+            u = (mi * invBC1) / (denominator.squareRoot() * invSqrtBC2 + epsilon)
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -15,11 +15,11 @@ public struct ScaleByLearningRate: ElementwiseTransform {
         self.learningRate = learningRate
     }
 
-    public func makeTensorState(for parameter: ParameterInfo) -> EmptyState { EmptyState() }
+    public var kind: String { "scale_by_learning_rate" }
 
-    public func update(_ range: Range<Int>, _ u: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
-        let factor = -learningRate.value(at: step.step) * step.learningRateScale
-        for k in 0..<range.count { u[k] *= factor }
+    @inlinable public func prepare(_ step: StepInfo) -> Float { -learningRate.value(at: step.step) * step.learningRateScale }
+    @inlinable public func lanes(_ prepared: Float, tensor: KernelTensor, state: StateView, commit: Bool) -> ScaleLanes {
+        ScaleLanes(factor: prepared)
     }
 }
 
@@ -34,10 +34,16 @@ public struct Scale: ElementwiseTransform {
         self.factor = factor
     }
 
-    public func makeTensorState(for parameter: ParameterInfo) -> EmptyState { EmptyState() }
-
-    public func update(_ range: Range<Int>, _ u: UnsafeMutablePointer<Float>, of slot: TensorSlot, state: inout EmptyState, step: StepInfo) {
-        let f = factor
-        for k in 0..<range.count { u[k] *= f }
+    public var kind: String { "scale" }
+    @inlinable public func lanes(_ prepared: Void, tensor: KernelTensor, state: StateView, commit: Bool) -> ScaleLanes {
+        ScaleLanes(factor: factor)
     }
+}
+
+/// Lanes that multiply the update by a factor.
+public struct ScaleLanes: ElementLanes {
+    @usableFromInline let factor: Float
+    @inlinable init(factor: Float) { self.factor = factor }
+    @inlinable @inline(__always) public func apply(_ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) { u *= factor }
+    @inlinable @inline(__always) public func apply(_ u: inout Float, theta: Float, at i: Int) { u *= factor }
 }

@@ -7,12 +7,14 @@ import GraftTensor
 /// (epoch, generator states, …), stored as one `TensorArchive` (versioned, checksummed,
 /// written atomically).
 ///
-/// Archive layout: tensors `param/<path>` and `anchor/<path>`; metadata `format`
-/// (`graft-training-checkpoint/1`), `optimizer` (JSON: groups with member paths, shapes,
-/// steps and encoded states; counters) and `user.<key>` for `metadata`.
+/// Archive layout: tensors `param/<path>` and `optimizer/<index>` (every optimizer state
+/// tensor, then the anchors, binary); metadata `format` (`graft-training-checkpoint/2`),
+/// `optimizer` (the snapshot's JSON header: groups, members, layouts, scalars, counters) and
+/// `user.<key>` for `metadata`. Checkpoints of format 1 (JSON optimizer state) are refused
+/// with a message saying so.
 public struct TrainingCheckpoint: Sendable, Equatable {
     /// The format tag stored in the archive.
-    public static let format = "graft-training-checkpoint/1"
+    public static let format = "graft-training-checkpoint/2"
 
     /// Parameter values by path.
     public var parameters: [String: Tensor]
@@ -30,57 +32,51 @@ public struct TrainingCheckpoint: Sendable, Equatable {
         self.metadata = metadata
     }
 
-    private struct GroupRecord: Codable {
-        let name: String, paths: [String], shapes: [[Int]], step: Int
-        let transformState: String, aggregatorState: String
-    }
-    private struct OptimizerRecord: Codable {
-        let groups: [GroupRecord]
-        let stepCount: Int, skippedSteps: Int
-    }
-
-    private static var sortedEncoder: JSONEncoder {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        return e
-    }
-
-    /// The archive form.
+    /// The archive form: parameters as `param/<path>`, the optimizer's tensors (state then
+    /// anchors, binary) as `optimizer/<index>`, its structure and scalars as the `optimizer`
+    /// metadata entry.
     public func archive() throws -> TensorArchive {
         var tensors: [String: Tensor] = [:]
         for (path, t) in parameters { tensors["param/" + path] = t }
-        for (path, t) in optimizer.anchors { tensors["anchor/" + path] = t }
-        let record = OptimizerRecord(groups: optimizer.groups.map {
-            GroupRecord(name: $0.name, paths: $0.paths, shapes: $0.shapes, step: $0.step,
-                        transformState: String(decoding: $0.transformState, as: UTF8.self),
-                        aggregatorState: String(decoding: $0.aggregatorState, as: UTF8.self))
-        }, stepCount: optimizer.stepCount, skippedSteps: optimizer.skippedSteps)
+        for (i, t) in optimizer.orderedTensors.enumerated() { tensors[Self.optimizerKey(i)] = t }
         var meta = ["format": TrainingCheckpoint.format,
-                    "optimizer": String(decoding: try Self.sortedEncoder.encode(record), as: UTF8.self)]
+                    "optimizer": String(decoding: try optimizer.headerJSON(), as: UTF8.self)]
         for (k, v) in metadata { meta["user." + k] = v }
         return TensorArchive(tensors: tensors, metadata: meta)
+    }
+
+    static func optimizerKey(_ i: Int) -> String {
+        let digits = String(i)
+        return "optimizer/" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits
     }
 
     /// Parses a verified archive.
     public init(archive: TensorArchive, file: String) throws {
         guard archive.metadata["format"] == TrainingCheckpoint.format else {
-            throw ArchiveError.malformed(file: file, reason: "not a training checkpoint (format \(archive.metadata["format"] ?? "missing"))")
+            let found = archive.metadata["format"] ?? "missing"
+            let hint = found == "graft-training-checkpoint/1" ? " (written by Graft's previous optimizer engine, whose JSON state cannot be restored)" : ""
+            throw ArchiveError.malformed(file: file, reason: "not a \(TrainingCheckpoint.format) checkpoint (format \(found))\(hint)")
         }
-        guard let text = archive.metadata["optimizer"],
-              let record = try? JSONDecoder().decode(OptimizerRecord.self, from: Data(text.utf8)) else {
-            throw ArchiveError.malformed(file: file, reason: "optimizer record missing or unreadable")
+        guard let text = archive.metadata["optimizer"] else {
+            throw ArchiveError.malformed(file: file, reason: "optimizer record missing")
         }
-        var parameters: [String: Tensor] = [:], anchors: [String: Tensor] = [:]
+        var parameters: [String: Tensor] = [:]
+        var optimizerTensors: [(String, Tensor)] = []
         for (key, t) in archive.tensors {
             if key.hasPrefix("param/") { parameters[String(key.dropFirst(6))] = t }
-            else if key.hasPrefix("anchor/") { anchors[String(key.dropFirst(7))] = t }
+            else if key.hasPrefix("optimizer/") { optimizerTensors.append((key, t)) }
             else { throw ArchiveError.malformed(file: file, reason: "unexpected tensor \(key)") }
         }
+        optimizerTensors.sort { $0.0 < $1.0 }
+        for (i, (key, _)) in optimizerTensors.enumerated() where key != Self.optimizerKey(i) {
+            throw ArchiveError.malformed(file: file, reason: "optimizer tensors are not numbered 0 to \(optimizerTensors.count - 1) (found \(key))")
+        }
         self.parameters = parameters
-        self.optimizer = OptimizerSnapshot(groups: record.groups.map {
-            .init(name: $0.name, paths: $0.paths, shapes: $0.shapes, step: $0.step,
-                  transformState: Data($0.transformState.utf8), aggregatorState: Data($0.aggregatorState.utf8))
-        }, anchors: anchors, stepCount: record.stepCount, skippedSteps: record.skippedSteps)
+        do {
+            self.optimizer = try OptimizerSnapshot(headerJSON: Data(text.utf8), tensors: optimizerTensors.map(\.1))
+        } catch {
+            throw ArchiveError.malformed(file: file, reason: "optimizer record: \(error)")
+        }
         var user: [String: String] = [:]
         for (k, v) in archive.metadata where k.hasPrefix("user.") { user[String(k.dropFirst(5))] = v }
         self.metadata = user

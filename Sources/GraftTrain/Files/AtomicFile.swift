@@ -11,6 +11,11 @@ import Darwin
 /// A reader therefore sees either the old file or the complete new one, never a partial
 /// write, even if the process dies mid-write (POSIX `rename` within one file system is
 /// atomic). On failure the temporary file is removed and the destination is unchanged.
+///
+/// A process killed mid-write (`kill -9`) cannot remove its temporary file
+/// (`.NAME.tmp-PID-RANDOM`); the next successful write to `NAME` removes every such file
+/// of `NAME` whose process no longer exists (`kill(PID, 0)` fails with `ESRCH`), and leaves
+/// those of running processes and of other files alone.
 public enum AtomicFile {
     /// Atomically replaces (or creates) the file at `url` with `bytes`.
     /// - Throws: `DataError.writeFailed` naming the file and the system's reason.
@@ -48,11 +53,25 @@ public enum AtomicFile {
         guard close(fd) == 0 else { throw failure(path, "close: " + systemMessage()) }
         guard rename(temporary, path) == 0 else { throw failure(path, "rename: " + systemMessage()) }
         ok = true
+        removeStaleTemporaries(of: url)
         // Persist the rename itself; a failure here does not undo the (already visible) write.
         let dfd = open(directory, O_RDONLY)
         if dfd >= 0 {
             _ = fsync(dfd)
             close(dfd)
+        }
+    }
+
+    /// Removes `.NAME.tmp-PID-*` files next to `url` left by processes that no longer run.
+    /// Best effort: a file that cannot be listed or removed is left where it is.
+    public static func removeStaleTemporaries(of url: URL) {
+        let directory = url.deletingLastPathComponent().path
+        let prefix = "." + url.lastPathComponent + ".tmp-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count)
+            guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]), pid > 0, pid != getpid() else { continue }
+            if kill(pid, 0) == -1 && errno == ESRCH { unlink(directory + "/" + name) }
         }
     }
 

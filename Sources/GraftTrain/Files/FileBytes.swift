@@ -20,18 +20,18 @@ public enum FileBytes {
         guard !isDirectory.boolValue else {
             throw DataError.unreadableFile(file: path, reason: "it is a directory")
         }
-        let attributes: [FileAttributeKey: Any]
-        do {
-            attributes = try FileManager.default.attributesOfItem(atPath: path)
-        } catch {
-            throw DataError.unreadableFile(file: path, reason: error.localizedDescription)
+        // `stat` follows symbolic links (a link to a checkpoint or IDX file is read as that
+        // file); a dangling link was already reported as missing by `fileExists`.
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            throw DataError.unreadableFile(file: path, reason: String(cString: strerror(errno)))
         }
         // A device or FIFO (`/dev/zero`, a pipe) has no meaningful size and may never end.
-        guard (attributes[.type] as? FileAttributeType) == .typeRegular else {
+        guard (status.st_mode & S_IFMT) == S_IFREG else {
             throw DataError.unreadableFile(file: path, reason: "not a regular file")
         }
-        if let size = (attributes[.size] as? NSNumber)?.intValue, size > limit {
-            throw DataError.fileTooLarge(file: path, bytes: size, limit: limit)
+        if Int(status.st_size) > limit {
+            throw DataError.fileTooLarge(file: path, bytes: Int(status.st_size), limit: limit)
         }
         let data: Data
         do {

@@ -38,7 +38,7 @@ public struct Augmenter: Sendable {
     public func augment(_ source: UnsafeBufferPointer<Float>, into destination: UnsafeMutableBufferPointer<Float>,
                         side: Int, generator: inout SeededGenerator) {
         let n = side * side
-        precondition(side > 0 && source.count == n && destination.count == n, "augment: buffers must hold side² pixels")
+        checkPrecondition(side > 0 && source.count == n && destination.count == n, "augment: buffers must hold side² pixels")
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * n) { scratch in
             let field = UnsafeMutableBufferPointer(rebasing: scratch[0..<(2 * n)])
             let other = UnsafeMutableBufferPointer(rebasing: scratch[(2 * n)..<(3 * n)])

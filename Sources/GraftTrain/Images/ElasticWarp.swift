@@ -12,7 +12,7 @@ extension ImageOps {
     public static func elasticDisplacement(into field: UnsafeMutableBufferPointer<Float>, side: Int,
                                            amplitude: Float, smoothness: Float, generator: inout SeededGenerator) {
         let n = side * side
-        precondition(side > 0 && field.count == 2 * n, "elasticDisplacement: field must hold 2·side² values")
+        checkPrecondition(side > 0 && field.count == 2 * n, "elasticDisplacement: field must hold 2·side² values")
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * n) { noise in
             for i in 0..<(2 * n) { noise[i] = generator.nextFloat(in: -1, 1) }
             for component in 0..<2 {

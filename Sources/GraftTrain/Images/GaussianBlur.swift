@@ -1,3 +1,4 @@
+import GraftTensor
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -14,7 +15,7 @@ extension ImageOps {
     public static func gaussianBlur(_ source: UnsafeBufferPointer<Float>, into destination: UnsafeMutableBufferPointer<Float>,
                                     side: Int, sigma: Float) {
         let n = side * side
-        precondition(side > 0 && source.count == n && destination.count == n, "gaussianBlur: buffers must hold side² pixels")
+        checkPrecondition(side > 0 && source.count == n && destination.count == n, "gaussianBlur: buffers must hold side² pixels")
         gaussianFilter(source, into: destination, side: side, sigma: sigma)
         for i in 0..<n { destination[i] = min(1, max(0, destination[i])) }
     }

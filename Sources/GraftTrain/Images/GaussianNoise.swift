@@ -15,7 +15,7 @@ extension ImageOps {
     /// 24-bit uniforms the samples are bounded by ±5.8, irrelevant for pixel noise.
     public static func addGaussianNoise(_ source: UnsafeBufferPointer<Float>, into destination: UnsafeMutableBufferPointer<Float>,
                                         sigma: Float, generator: inout SeededGenerator) {
-        precondition(source.count == destination.count, "addGaussianNoise: buffers differ in size")
+        checkPrecondition(source.count == destination.count, "addGaussianNoise: buffers differ in size")
         let count = source.count
         var i = 0
         while i < count {

@@ -1,7 +1,8 @@
+import GraftTensor
 extension ImageOps {
     /// Inverts polarity, `1 − x` (white on black becomes black on white).
     public static func invert(_ source: UnsafeBufferPointer<Float>, into destination: UnsafeMutableBufferPointer<Float>) {
-        precondition(source.count == destination.count, "invert: buffers differ in size")
+        checkPrecondition(source.count == destination.count, "invert: buffers differ in size")
         for i in 0..<source.count { destination[i] = 1 - source[i] }
     }
 }

@@ -1,3 +1,4 @@
+import GraftTensor
 extension ImageOps {
     /// Grey-level dilation by a 3×3 square: each output pixel is the maximum of its 3×3
     /// neighbourhood (neighbours outside the image are ignored). Thickens white strokes.
@@ -20,7 +21,7 @@ extension ImageOps {
     private static func morphology(_ source: UnsafeBufferPointer<Float>, into destination: UnsafeMutableBufferPointer<Float>,
                                    side: Int, pick: (Float, Float) -> Float) {
         let n = side * side
-        precondition(side > 0 && source.count == n && destination.count == n, "morphology: buffers must hold side² pixels")
+        checkPrecondition(side > 0 && source.count == n && destination.count == n, "morphology: buffers must hold side² pixels")
         withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { rows in
             for r in 0..<side {
                 let base = r * side

@@ -1,3 +1,4 @@
+import GraftTensor
 /// One single-channel square image, row-major, pixels nominally in [0, 1].
 ///
 /// A convenient value type for single images (tests, previews, examples). Batches are
@@ -31,11 +32,11 @@ public struct SquareImage: Sendable, Equatable {
     /// The pixel at `row`, `column` (bounds are checked).
     public subscript(row: Int, column: Int) -> Float {
         get {
-            precondition((0..<side).contains(row) && (0..<side).contains(column), "pixel (\(row), \(column)) outside a \(side)×\(side) image")
+            checkPrecondition((0..<side).contains(row) && (0..<side).contains(column), "pixel (\(row), \(column)) outside a \(side)×\(side) image")
             return pixels[row * side + column]
         }
         set {
-            precondition((0..<side).contains(row) && (0..<side).contains(column), "pixel (\(row), \(column)) outside a \(side)×\(side) image")
+            checkPrecondition((0..<side).contains(row) && (0..<side).contains(column), "pixel (\(row), \(column)) outside a \(side)×\(side) image")
             pixels[row * side + column] = newValue
         }
     }

@@ -1,10 +1,11 @@
+import GraftTensor
 /// Image operations on single-channel square images stored row-major in `side · side`
 /// buffers (white content on a black background, pixels in [0, 1]).
 ///
 /// Every kernel writes a separate destination buffer (source and destination must not
 /// overlap), allocates nothing on the heap for images up to 64×64 (scratch space is a
 /// temporary allocation), and clamps its output to [0, 1]. Buffer sizes are checked with
-/// `precondition`: they are programming errors, not data errors. Random kernels take the
+/// `checkPrecondition` (the message survives release builds): they are programming errors, not data errors. Random kernels take the
 /// generator explicitly, so a seed fixes their result.
 public enum ImageOps {}
 
@@ -20,8 +21,8 @@ extension ImageOps {
                             side: Int, transform: AffineTransform,
                             displacement: UnsafeBufferPointer<Float>? = nil) {
         let n = side * side
-        precondition(side > 0 && source.count == n && destination.count == n, "warp: buffers must hold side² pixels")
-        precondition(displacement.map { $0.count == 2 * n } ?? true, "warp: displacement must hold 2·side² values")
+        checkPrecondition(side > 0 && source.count == n && destination.count == n, "warp: buffers must hold side² pixels")
+        checkPrecondition(displacement.map { $0.count == 2 * n } ?? true, "warp: displacement must hold 2·side² values")
         guard let inv = transform.inverse else {
             destination.update(repeating: 0)
             return

@@ -25,12 +25,36 @@ public final class RobustFineTuneExperiment {
     public let cacheDirectory: URL?
     /// Progress display.
     public let progress: ProgressLine
+    /// Pre-trained weights given by the caller (for example a PyTorch checkpoint read with
+    /// `Safetensors.read`); when set, every seed starts from them: nothing is pre-trained
+    /// or cached. They must load strictly into `Classifier.mlp(256 → hidden → 10)`.
+    public var givenPretrainedWeights: [String: Tensor]?
+    /// Called with each method's final model, right after it is evaluated (to export it).
+    public var onMethodFinished: ((FinishedMethod) throws -> Void)?
 
-    /// An experiment; throws unless every data set holds 16×16 images of 10 classes.
+    /// A method's fine-tuned model as evaluated, with the split it was evaluated on.
+    public struct FinishedMethod {
+        /// The method.
+        public var method: FineTuneMethod
+        /// The seed.
+        public var seed: UInt64
+        /// The evaluated model (DiGraP: the μ chosen on validation).
+        public var model: Classifier
+        /// The split of the fine-tuning data (`split.testIndices` index `finetuneData`).
+        public var split: DatasetSplit
+        /// The reported result.
+        public var result: MethodResult
+    }
+
+    /// An experiment; throws unless every data set holds 16×16 images of 10 classes and is
+    /// not empty (an empty OOD set would report an accuracy of NaN).
     public init(configuration: ExperimentConfiguration, methods: [FineTuneMethod], pretrainData: DigitDataset,
                 finetuneData: DigitDataset, extraOOD: [DigitDataset] = [], cacheDirectory: URL?, progress: ProgressLine) throws {
         for d in [pretrainData, finetuneData] + extraOOD where d.pixelCount != 256 || d.classCount != 10 {
             throw DataError.invalidArgument("\(d.name): the experiment needs 16×16 images with 10 classes (got side \(d.side), \(d.classCount) classes)")
+        }
+        for d in [pretrainData, finetuneData] + extraOOD where d.count == 0 {
+            throw DataError.invalidArgument("\(d.name): the data set has no images")
         }
         self.configuration = configuration
         self.methods = methods
@@ -39,13 +63,34 @@ public final class RobustFineTuneExperiment {
         self.extraOOD = extraOOD
         self.cacheDirectory = cacheDirectory
         self.progress = progress
+        self.pretrainDataDigest = cacheDirectory == nil ? "" : Self.digest(of: pretrainData)
+    }
+
+    /// SHA-256 of the pre-training data (`""` without a cache): pixels as float32 bytes, then
+    /// labels as little-endian Int64, then the side and class count.
+    private let pretrainDataDigest: String
+
+    static func digest(of data: DigitDataset) -> String {
+        var hasher = SHA256()
+        data.images.withUnsafeBufferPointer { hasher.update(UnsafeRawBufferPointer($0)) }
+        data.labels.map { Int64($0).littleEndian }.withUnsafeBytes { hasher.update($0) }
+        [Int64(data.side).littleEndian, Int64(data.classCount).littleEndian].withUnsafeBytes { hasher.update($0) }
+        return hasher.finalize().hexString
+    }
+
+    /// The key a cached pre-training must carry to be reused for `seed`: the configuration's
+    /// `pretrainingKey`, the seed and the SHA-256 of the pre-training data, so a cache file
+    /// copied from another seed, or made from other data or settings, is never reused.
+    public func pretrainingCacheKey(seed: UInt64) -> String {
+        "\(configuration.pretrainingKey) seed \(seed) data sha256 \(pretrainDataDigest) count \(pretrainData.count)"
     }
 
     // MARK: Pre-training
 
     /// Pre-trained weights for `seed`, from the cache when its key matches.
     public func pretrainedWeights(seed: UInt64) throws -> (weights: [String: Tensor], seconds: Double) {
-        let key = configuration.pretrainingKey
+        if let givenPretrainedWeights { return (givenPretrainedWeights, 0) }
+        let key = pretrainingCacheKey(seed: seed)
         let file = cacheDirectory?.appendingPathComponent(configuration.pretrainedFileName(seed: seed))
         if let file, FileManager.default.fileExists(atPath: file.path) {
             do {
@@ -54,7 +99,7 @@ public final class RobustFineTuneExperiment {
                     progress.log("seed \(seed): using cached pre-trained weights \(file.path)")
                     return (archive.tensors, 0)
                 }
-                progress.log("seed \(seed): cached weights were made with another configuration; pre-training again")
+                progress.log("seed \(seed): cached weights were made with another seed, data set or configuration; pre-training again")
             } catch {
                 progress.log("seed \(seed): ignoring unreadable cache (\(error)); pre-training again")
             }
@@ -119,9 +164,11 @@ public final class RobustFineTuneExperiment {
             }
         }
         func evaluate(_ model: Classifier, _ method: FineTuneMethod, mu: Float? = nil) throws -> MethodResult {
-            MethodResult(method: method, seed: seed, idAccuracy: try evaluateAccuracy(model.model, on: split.test),
-                         validationAccuracy: try evaluateAccuracy(model.model, on: split.validation),
-                         oodAccuracies: try ood.map { try evaluateAccuracy(model.model, on: $0) }, chosenMu: mu)
+            let result = MethodResult(method: method, seed: seed, idAccuracy: try evaluateAccuracy(model.model, on: split.test),
+                                      validationAccuracy: try evaluateAccuracy(model.model, on: split.validation),
+                                      oodAccuracies: try ood.map { try evaluateAccuracy(model.model, on: $0) }, chosenMu: mu)
+            try onMethodFinished?(FinishedMethod(method: method, seed: seed, model: model, split: split, result: result))
+            return result
         }
         let lr = try cosine(c.learningRate, steps)
         var omegaTraces: [OmegaTrace] = []

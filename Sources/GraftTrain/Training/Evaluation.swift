@@ -12,7 +12,7 @@ public func evaluateAccuracy(_ model: any Layer, on dataset: DigitDataset, batch
     while start < dataset.count {
         let n = min(batchSize, dataset.count - start)
         let slice = dataset.images.withUnsafeBufferPointer { Array($0[(start * width)..<((start + n) * width)]) }
-        let logits = model.forward(try Tensor(shape: [n, width], scalars: slice))
+        let logits = try model.forward(try Tensor(shape: [n, width], scalars: slice))
         let classes = logits.shape[1]
         logits.withUnsafeBufferPointer { l in
             for r in 0..<n {

@@ -34,8 +34,13 @@ public struct Trainer {
         self.seed = seed
     }
 
-    /// Optimizer steps a run over `count` examples takes.
-    public func totalSteps(examples count: Int) -> Int { epochs * (count / batchSize) }
+    /// Optimizer steps a run over `count` examples takes (`Int.max` when the product
+    /// overflows; `train` refuses such a run).
+    public func totalSteps(examples count: Int) -> Int {
+        guard batchSize > 0 else { return 0 }
+        let (n, overflow) = epochs.multipliedReportingOverflow(by: count / batchSize)
+        return overflow ? Int.max : n
+    }
 
     /// Trains `model` on `data` with `optimizer`.
     /// - Parameters:
@@ -50,11 +55,15 @@ public struct Trainer {
                       providedGradient: (() throws -> [String: Tensor])? = nil,
                       onStep: (TrainingStep) -> Void = { _ in }) throws -> Float {
         let loss = try SoftmaxCrossEntropy()
+        guard batchSize > 0 else { throw DataError.invalidArgument("batch size \(batchSize) must be ≥ 1") }
         let perEpoch = data.count / batchSize
         guard perEpoch > 0 else {
             throw DataError.invalidArgument("\(data.name): \(data.count) examples cannot fill one batch of \(batchSize)")
         }
-        let total = epochs * perEpoch
+        let (total, overflow) = epochs.multipliedReportingOverflow(by: perEpoch)
+        guard epochs >= 0, !overflow else {
+            throw DataError.invalidArgument("\(epochs) epochs of \(perEpoch) steps: the step count overflows")
+        }
         let start = Date()
         var step = 0
         var lastEpochLoss: Float = .nan
@@ -68,9 +77,9 @@ public struct Trainer {
             while let batch = sampler.next() {
                 let provided = try providedGradient?()
                 model.zeroGradients()
-                let logits = model.forward(batch.images)
+                let logits = try model.forward(batch.images)
                 let out = try loss(logits, labels: batch.labels)
-                model.accumulateParameterGradients(out.gradient)
+                try model.accumulateParameterGradients(out.gradient)
                 try optimizer.step(providedGradients: provided)
                 step += 1
                 sum += Double(out.value)
@@ -89,7 +98,7 @@ public struct Trainer {
         let loss = try SoftmaxCrossEntropy()
         model.zeroGradients()
         let out = try loss(model.forward(images), labels: labels)
-        model.accumulateParameterGradients(out.gradient)
+        try model.accumulateParameterGradients(out.gradient)
         var grads: [String: Tensor] = [:]
         for p in model.namedParameters() where p.parameter.isTrainable { grads[p.path] = p.parameter.gradient }
         model.zeroGradients()

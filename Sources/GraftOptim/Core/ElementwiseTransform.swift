@@ -1,0 +1,98 @@
+import GraftTensor
+
+/// A per-element rule: element i of the new update depends only on element i of the update,
+/// θ, θ0, g and the rule's own state, and on numbers fixed for the step.
+///
+/// Write two things: `prepare` (step-wide numbers, e.g. bias corrections, computed once per
+/// group step) and `lanes` (bound once per tensor: state pointers and those numbers) whose
+/// `apply` rewrites eight elements of the update in SIMD registers. The update is an
+/// `inout` value, so there is no buffer to write by mistake. Consecutive elementwise members
+/// of a `@TransformBuilder` chain are composed into one loop at compile time (`Fused`):
+///
+/// ```swift
+/// struct Sign: ElementwiseTransform {
+///     struct Lanes: ElementLanes {
+///         func apply(_ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) {
+///             u = u.replacing(with: 1, where: u .> 0).replacing(with: -1, where: u .< 0)
+///         }
+///         func apply(_ u: inout Float, theta: Float, at i: Int) { u = u > 0 ? 1 : (u < 0 ? -1 : 0) }
+///     }
+///     func lanes(_ prepared: Void, tensor: KernelTensor, state: StateView, commit: Bool) -> Lanes { Lanes() }
+/// }
+/// ```
+///
+/// State: declare it with `stateLayout(for:)`; `state.tensor(j)` points at element 0 of
+/// state tensor `j` of this parameter. Write state only when `commit` is true (a dry pass
+/// recomputes the update for a later member's reduction).
+public protocol ElementwiseTransform: FusableTransform
+where KernelLanes == ElementwiseLanes<Lanes>, KernelPrepared == Prepared {
+    /// Step-wide numbers (default `Void`).
+    associatedtype Prepared: Sendable = Void
+    /// The lanes bound to one tensor.
+    associatedtype Lanes: ElementLanes
+
+    /// Step-wide numbers for `step`.
+    func prepare(_ step: StepInfo) -> Prepared
+    /// The lanes for one tensor (`state` is this member's state of that parameter).
+    func lanes(_ prepared: Prepared, tensor: KernelTensor, state: StateView, commit: Bool) -> Lanes
+}
+
+/// The per-element function of an `ElementwiseTransform`, bound to one tensor.
+public protocol ElementLanes {
+    /// Rewrites the update of the 8 elements from `i`; `theta` is θ_t there.
+    func apply(_ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int)
+    /// Rewrites the update of element `i`.
+    func apply(_ u: inout Float, theta: Float, at i: Int)
+}
+
+extension ElementwiseTransform where Prepared == Void {
+    @inlinable public func prepare(_ step: StepInfo) {}
+}
+
+extension ElementwiseTransform {
+    @inlinable public func prepareKernel(_ step: StepInfo) -> Prepared { prepare(step) }
+
+    @inlinable public func bindKernel(_ prepared: Prepared, _ tensor: KernelTensor, _ state: GroupState, pass: Int,
+                                      commit: Bool) -> ElementwiseLanes<Lanes> {
+        ElementwiseLanes(lanes: lanes(prepared, tensor: tensor, state: state.view(tensor.index), commit: commit))
+    }
+}
+
+/// The lane function of an elementwise rule (never ends a pass, reduces nothing).
+public struct ElementwiseLanes<Lanes: ElementLanes>: LaneFunction {
+    @usableFromInline let lanes: Lanes
+    @inlinable init(lanes: Lanes) { self.lanes = lanes }
+
+    @inlinable @inline(__always)
+    public mutating func apply(_ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) -> Bool {
+        lanes.apply(&u, theta: theta, at: i)
+        return true
+    }
+
+    @inlinable @inline(__always)
+    public mutating func apply(_ u: inout Float, theta: Float, at i: Int) -> Bool {
+        lanes.apply(&u, theta: theta, at: i)
+        return true
+    }
+}
+
+/// SIMD load and store helpers for lane functions.
+public enum Lane {
+    /// Eight floats from `p + i`.
+    @inlinable @inline(__always) public static func load(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD8<Float> {
+        UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+    }
+    /// Eight floats from `p + i`.
+    @inlinable @inline(__always) public static func load(_ p: UnsafeMutablePointer<Float>, _ i: Int) -> SIMD8<Float> {
+        UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+    }
+    /// Stores eight floats at `p + i`.
+    @inlinable @inline(__always) public static func store(_ x: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
+        UnsafeMutableRawPointer(p + i).storeBytes(of: x, as: SIMD8<Float>.self)
+    }
+    /// θ0 at elements `i ..< i + 8` (zeros for a zero anchor).
+    @inlinable @inline(__always) public static func anchor(_ tensor: KernelTensor, _ i: Int) -> SIMD8<Float> {
+        if let a = tensor.anchor { return load(a, i) }
+        return SIMD8<Float>()
+    }
+}

@@ -1,0 +1,162 @@
+import GraftTensor
+
+/// A transform whose work is, per tensor, zero or more **reduction passes** followed by one
+/// **elementwise pass**, so that consecutive fusable members compose into a single kernel
+/// (`Fused`) that the engine runs as: one pass per reduction (computing per-tensor or per-row
+/// scalars such as DiGraP's `<u, θ − θ0>`), then one loop that loads g, θ and every member's
+/// state once, applies every member's lane function in chain order and stores θ and the
+/// state once.
+///
+/// Plain per-element rules conform to the simpler `ElementwiseTransform`. Implement this
+/// protocol directly for a reducing rule:
+/// - `reductionPasses` (1 for DiGraP, SPD, FTP). Tensors of rank ≥ 2 are always cut into
+///   rows (their first dimension) and rows into segments, whatever the kernel: a per-row
+///   reduction sums its row's segments, and a reduction's order of addition is the same
+///   fused or not, on one thread or two;
+/// - `bindKernel(...)`: lanes for one tensor. In reduction pass `p < reductionPasses` the
+///   lanes accumulate partial sums of their input and return `false` (the pass stops there);
+///   `endSegment` stores a segment's partial sums in the tensor's scratch; in later passes
+///   they apply the rule with the scalars `finishReduction` computed;
+/// - `finishReduction`: after every segment of a tensor was reduced, turns the partial sums
+///   (added in a fixed order: results do not depend on the thread count) into scalars.
+public protocol FusableTransform: GradientTransform {
+    /// Step-wide values computed once per group step (e.g. Adam's bias corrections).
+    associatedtype KernelPrepared: Sendable
+    /// The lane function bound to one tensor for one pass.
+    associatedtype KernelLanes: LaneFunction
+
+    /// Reduction passes this kernel runs before its elementwise pass.
+    var reductionPasses: Int { get }
+    /// Whether reduction pass `pass` does anything for this parameter (e.g. false without an anchor).
+    func reductionApplies(_ pass: Int, to parameter: ParameterInfo) -> Bool
+    /// Doubles of scratch this kernel needs per tensor with `segments` segments.
+    func scratchSize(segments: Int) -> Int
+    /// Computes step-wide values once per group step.
+    func prepareKernel(_ step: StepInfo) -> KernelPrepared
+    /// Binds the lanes for one tensor: reduction pass `pass < reductionPasses`, or the
+    /// elementwise pass (`pass == reductionPasses`); `commit` is true only in the real
+    /// elementwise pass (a dry pass recomputes the input of a later member's reduction and
+    /// must not write state). A negative `pass` means the pass ends before this member: its
+    /// lanes are never applied and must ignore `beginSegment` / `endSegment`.
+    func bindKernel(_ prepared: KernelPrepared, _ tensor: KernelTensor, _ state: GroupState, pass: Int, commit: Bool) -> KernelLanes
+    /// Called once per tensor after reduction pass `pass` covered all its segments.
+    func finishReduction(_ pass: Int, _ prepared: KernelPrepared, _ tensor: KernelTensor, _ state: GroupState)
+}
+
+extension FusableTransform {
+    public var reductionPasses: Int { 0 }
+    public func reductionApplies(_ pass: Int, to parameter: ParameterInfo) -> Bool { false }
+    public func scratchSize(segments: Int) -> Int { 0 }
+    public func finishReduction(_ pass: Int, _ prepared: KernelPrepared, _ tensor: KernelTensor, _ state: GroupState) {}
+
+    /// Runs the kernel in place on the group's running updates (when it is one member of a
+    /// chain that cannot be fused as a whole).
+    @inlinable public func update(_ group: GroupStep, state: GroupState) {
+        KernelEngine.runInPlace(self, group: group, state: state)
+    }
+
+    /// The fused runner of this kernel.
+    @inlinable public func makeKernelRunner() -> KernelRunner? {
+        let kernel = self
+        return KernelRunner(passes: reductionPasses,
+                            applies: { kernel.reductionApplies($0, to: $1) },
+                            scratch: { kernel.scratchSize(segments: $0) },
+                            run: { KernelEngine.run(kernel, $0) })
+    }
+}
+
+/// A lane function: the per-element part of a kernel, bound to one tensor for one pass.
+public protocol LaneFunction {
+    /// Rewrites the update of the 8 elements from `i` (`theta` is θ_t there). Returns `false`
+    /// when the pass ends at this lane (a reduction pass reached its reducer).
+    mutating func apply(_ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) -> Bool
+    /// The same for one element.
+    mutating func apply(_ u: inout Float, theta: Float, at i: Int) -> Bool
+    /// A segment (inside one row) starts; `precise` asks reducers to accumulate in Double.
+    mutating func beginSegment(_ segment: Int, row: Int, precise: Bool)
+    /// A segment ends: reducers store its partial sums. `false` when a float partial sum
+    /// overflowed (the engine redoes the segment with `precise: true`).
+    mutating func endSegment(_ segment: Int) -> Bool
+}
+
+extension LaneFunction {
+    @inlinable public mutating func beginSegment(_ segment: Int, row: Int, precise: Bool) {}
+    @inlinable public mutating func endSegment(_ segment: Int) -> Bool { true }
+}
+
+/// One tensor as a kernel sees it during one step (pointers valid during the step only).
+public struct KernelTensor: @unchecked Sendable {
+    /// The parameter's index in its group.
+    public let index: Int
+    /// The element count.
+    public let count: Int
+    /// Rows of the segmentation: the first dimension for rank ≥ 2, else 1.
+    public let rows: Int
+    /// Elements per row (`count / rows`).
+    public let columns: Int
+    /// Segments per row.
+    public let segmentsPerRow: Int
+    /// The parameter's rank.
+    public let rank: Int
+    /// θ_t.
+    public let value: UnsafePointer<Float>
+    /// θ0 for a stored anchor; `nil` for a zero anchor (θ0 = 0) or none.
+    public let anchor: UnsafePointer<Float>?
+    /// Whether the parameter has an anchor (stored or zero).
+    public let hasAnchor: Bool
+    /// The aggregated raw gradient g_t.
+    public let gradient: UnsafePointer<Float>
+    /// The caller-provided gradient, when the step has one.
+    public let providedGradient: UnsafePointer<Float>?
+    /// This member's scratch (see `FusableTransform.scratchSize`).
+    public let scratch: UnsafeMutablePointer<Double>?
+
+    /// All segments.
+    @inlinable public var segments: Int { rows * segmentsPerRow }
+
+    /// A tensor description (the engine makes these).
+    public init(index: Int, count: Int, rows: Int, segmentsPerRow: Int, rank: Int, value: UnsafePointer<Float>,
+                anchor: UnsafePointer<Float>?, hasAnchor: Bool, gradient: UnsafePointer<Float>,
+                providedGradient: UnsafePointer<Float>?, scratch: UnsafeMutablePointer<Double>?) {
+        self.index = index
+        self.count = count
+        self.rows = rows
+        self.columns = rows > 0 ? count / rows : 0
+        self.segmentsPerRow = segmentsPerRow
+        self.rank = rank
+        self.value = value
+        self.anchor = anchor
+        self.hasAnchor = hasAnchor
+        self.gradient = gradient
+        self.providedGradient = providedGradient
+        self.scratch = scratch
+    }
+
+    /// The same tensor with the scratch moved by `offset` doubles (for a later fused member).
+    @inlinable public func scratchAdvanced(by offset: Int) -> KernelTensor {
+        KernelTensor(index: index, count: count, rows: rows, segmentsPerRow: segmentsPerRow, rank: rank, value: value,
+                     anchor: anchor, hasAnchor: hasAnchor, gradient: gradient, providedGradient: providedGradient,
+                     scratch: scratch.map { $0 + offset })
+    }
+
+    /// θ0 at element `i` (0 for a zero anchor).
+    @inlinable public func anchorValue(_ i: Int) -> Float { anchor?[i] ?? 0 }
+}
+
+/// The erased fused form of a kernel: what the optimizer needs to plan and run it.
+public struct KernelRunner: Sendable {
+    /// Reduction passes before the elementwise pass.
+    public let passes: Int
+    @usableFromInline let applies: @Sendable (Int, ParameterInfo) -> Bool
+    @usableFromInline let scratch: @Sendable (Int) -> Int
+    @usableFromInline let run: @Sendable (KernelRun) -> Void
+
+    /// A runner from its parts (made by `FusableTransform.makeKernelRunner`).
+    @inlinable public init(passes: Int, applies: @escaping @Sendable (Int, ParameterInfo) -> Bool,
+                           scratch: @escaping @Sendable (Int) -> Int, run: @escaping @Sendable (KernelRun) -> Void) {
+        self.passes = passes
+        self.applies = applies
+        self.scratch = scratch
+        self.run = run
+    }
+}

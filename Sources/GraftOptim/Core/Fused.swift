@@ -1,0 +1,95 @@
+import GraftTensor
+
+/// Two fusable transforms composed into one kernel: `first`'s lanes, then `second`'s, in
+/// the same loop over memory. The reduction passes of both run in order (a reduction of
+/// `second` sees the update after `first`, recomputed without writing `first`'s state).
+///
+/// `@TransformBuilder` builds these itself from consecutive fusable members; nobody nests
+/// for speed. The compiler specialises the whole composition: the loop body is every
+/// member's lane math inlined.
+public struct Fused<First: FusableTransform, Second: FusableTransform>: FusableTransform {
+    /// The member applied first.
+    public let first: First
+    /// The member applied second, to the first's output.
+    public let second: Second
+
+    /// `first`, then `second`, fused.
+    @inlinable public init(_ first: First, _ second: Second) {
+        self.first = first
+        self.second = second
+    }
+
+    public var members: [TransformMember] { first.members + second.members }
+    @inlinable public var memberCount: Int { first.memberCount + second.memberCount }
+    public var usesAnchors: Bool { first.usesAnchors || second.usesAnchors }
+    public var usesProvidedGradient: Bool { first.usesProvidedGradient || second.usesProvidedGradient }
+
+    @inlinable public var reductionPasses: Int { first.reductionPasses + second.reductionPasses }
+
+    @inlinable public func reductionApplies(_ pass: Int, to parameter: ParameterInfo) -> Bool {
+        let a = first.reductionPasses
+        return pass < a ? first.reductionApplies(pass, to: parameter) : second.reductionApplies(pass - a, to: parameter)
+    }
+
+
+    @inlinable public func scratchSize(segments: Int) -> Int {
+        first.scratchSize(segments: segments) + second.scratchSize(segments: segments)
+    }
+
+    @inlinable public func prepareKernel(_ step: StepInfo) -> (First.KernelPrepared, Second.KernelPrepared) {
+        (first.prepareKernel(step), second.prepareKernel(step))
+    }
+
+    @inlinable public func bindKernel(_ prepared: (First.KernelPrepared, Second.KernelPrepared), _ tensor: KernelTensor,
+                                      _ state: GroupState, pass: Int, commit: Bool) -> FusedLanes<First.KernelLanes, Second.KernelLanes> {
+        let a = first.reductionPasses
+        let later = tensor.scratchAdvanced(by: first.scratchSize(segments: tensor.segments))
+        return FusedLanes(first: first.bindKernel(prepared.0, tensor, state, pass: Swift.min(pass, a), commit: commit),
+                          second: second.bindKernel(prepared.1, later, state.advanced(by: first.memberCount),
+                                                    pass: pass - a, commit: commit))
+    }
+
+    @inlinable public func finishReduction(_ pass: Int, _ prepared: (First.KernelPrepared, Second.KernelPrepared),
+                                           _ tensor: KernelTensor, _ state: GroupState) {
+        let a = first.reductionPasses
+        if pass < a {
+            first.finishReduction(pass, prepared.0, tensor, state)
+        } else {
+            let later = tensor.scratchAdvanced(by: first.scratchSize(segments: tensor.segments))
+            second.finishReduction(pass - a, prepared.1, later, state.advanced(by: first.memberCount))
+        }
+    }
+}
+
+/// The lanes of `Fused`: the first's, then (unless the pass ended) the second's.
+public struct FusedLanes<A: LaneFunction, B: LaneFunction>: LaneFunction {
+    @usableFromInline var first: A
+    @usableFromInline var second: B
+    @inlinable init(first: A, second: B) {
+        self.first = first
+        self.second = second
+    }
+
+    @inlinable @inline(__always)
+    public mutating func apply(_ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) -> Bool {
+        first.apply(&u, theta: theta, at: i) && second.apply(&u, theta: theta, at: i)
+    }
+
+    @inlinable @inline(__always)
+    public mutating func apply(_ u: inout Float, theta: Float, at i: Int) -> Bool {
+        first.apply(&u, theta: theta, at: i) && second.apply(&u, theta: theta, at: i)
+    }
+
+    @inlinable @inline(__always)
+    public mutating func beginSegment(_ segment: Int, row: Int, precise: Bool) {
+        first.beginSegment(segment, row: row, precise: precise)
+        second.beginSegment(segment, row: row, precise: precise)
+    }
+
+    @inlinable @inline(__always)
+    public mutating func endSegment(_ segment: Int) -> Bool {
+        let a = first.endSegment(segment)
+        let b = second.endSegment(segment)
+        return a && b
+    }
+}

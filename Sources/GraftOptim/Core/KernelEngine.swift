@@ -1,0 +1,264 @@
+import GraftTensor
+
+/// How a kernel's tensors are cut into segments and spread over the threads, made once per
+/// group (shapes are known when the optimizer is built) and remade only when the thread
+/// count changes.
+///
+/// A tensor is cut into rows (its first dimension for rank ≥ 2, else one row) and each row
+/// into segments of at most `segmentLength` elements. The list of all segments, tensor after
+/// tensor, is cut into one contiguous piece per worker with equal element counts, so both
+/// cores always work: a large tensor is split, small tensors are spread. The cuts depend on
+/// the thread count; the segments (and so every reduction's order of addition) do not.
+public final class KernelPlan: @unchecked Sendable {
+    /// Elements per segment (a segment of each buffer stays in L1/L2 while it is processed).
+    public static let segmentLength = Vector.reductionBlock
+    /// The most workers a plan uses (the optimizer keeps one result slot per worker).
+    public static let maximumWorkers = 64
+
+    /// One worker's share of one tensor: segments `lower ..< upper`.
+    @usableFromInline struct Piece: Sendable {
+        @usableFromInline let tensor: Int
+        @usableFromInline let lower: Int
+        @usableFromInline let upper: Int
+    }
+
+    @usableFromInline let rows: [Int]
+    @usableFromInline let segmentsPerRow: [Int]
+    @usableFromInline let pieces: [[Piece]]
+    /// `applies[pass][tensor]`.
+    @usableFromInline let applies: [[Bool]]
+    @usableFromInline let scratch: UnsafeMutablePointer<Double>?
+    @usableFromInline let scratchOffsets: [Int]
+    /// The thread count the plan was made for.
+    public let threads: Int
+
+    /// A plan for `parameters` under `runner`, with `threads` workers when the group has at
+    /// least `parallelThreshold` elements (one worker otherwise).
+    @usableFromInline init(parameters: [ParameterInfo], runner: KernelRunner, threads: Int, parallelThreshold: Int) {
+        let length = KernelPlan.segmentLength
+        var rows: [Int] = [], perRow: [Int] = [], elements = 0
+        for p in parameters {
+            let n = p.count
+            let r = n == 0 || p.rank < 2 ? 1 : max(1, p.rows)
+            let cols = n / r
+            rows.append(r)
+            perRow.append(n == 0 ? 0 : max(1, (cols + length - 1) / length))
+            elements += n
+        }
+        self.rows = rows
+        self.segmentsPerRow = perRow
+        applies = (0..<runner.passes).map { pass in parameters.map { runner.applies(pass, $0) } }
+        var offsets: [Int] = [], total = 0
+        for k in parameters.indices {
+            offsets.append(total)
+            total += runner.scratch(rows[k] * perRow[k])
+        }
+        scratchOffsets = offsets
+        if total > 0 {
+            scratch = UnsafeMutablePointer<Double>.allocate(capacity: total)
+            scratch!.initialize(repeating: 0, count: total)
+        } else {
+            scratch = nil
+        }
+        let workers = threads > 1 && elements >= parallelThreshold ? min(threads, KernelPlan.maximumWorkers) : 1
+        self.threads = threads
+        var pieces = [[Piece]](repeating: [], count: workers)
+        var worker = 0, done = 0
+        for k in parameters.indices {
+            let n = parameters[k].count
+            let segments = rows[k] * perRow[k]
+            guard segments > 0 else { continue }
+            let cols = n / rows[k]
+            var lower = 0
+            for s in 0..<segments {
+                let b = s % perRow[k]
+                done += min(cols, (b + 1) * length) - b * length
+                // Close this worker's piece once it holds its share of the elements.
+                if worker < workers - 1 && done * workers >= elements * (worker + 1) {
+                    pieces[worker].append(Piece(tensor: k, lower: lower, upper: s + 1))
+                    lower = s + 1
+                    worker += 1
+                }
+            }
+            if lower < segments { pieces[worker].append(Piece(tensor: k, lower: lower, upper: segments)) }
+        }
+        self.pieces = pieces.filter { !$0.isEmpty }
+    }
+
+    deinit { scratch?.deallocate() }
+
+    /// The segment of tensor `k`: element range of segment `s` and its row.
+    @inlinable func segment(_ s: Int, of k: Int, count: Int) -> (lower: Int, upper: Int, row: Int) {
+        let spr = segmentsPerRow[k]
+        let row = s / spr, b = s - row * spr
+        let cols = count / rows[k]
+        let lo = row * cols + b * KernelPlan.segmentLength
+        return (lo, row * cols + Swift.min(cols, (b + 1) * KernelPlan.segmentLength), row)
+    }
+}
+
+/// One group step for a kernel: the tensors, where the running update comes from and goes,
+/// the plan and the state. Made by the optimizer (fused path) or by `runInPlace`.
+public struct KernelRun: @unchecked Sendable {
+    @usableFromInline let step: StepInfo
+    @usableFromInline let tensors: [KernelTensor]
+    /// Per tensor: where the incoming update is read (g, or the running update).
+    @usableFromInline let inputs: [UnsafePointer<Float>]
+    /// Per tensor: where the result goes: θ ← θ + u when `addsToValue`, else u itself.
+    @usableFromInline let outputs: [UnsafeMutablePointer<Float>]
+    @usableFromInline let addsToValue: Bool
+    @usableFromInline let plan: KernelPlan
+    @usableFromInline let state: GroupState
+    /// Per worker: the lowest tensor index whose new θ was not finite (Int.max: none).
+    @usableFromInline let nonFiniteOutput: UnsafeMutablePointer<Int>
+
+    @usableFromInline init(step: StepInfo, tensors: [KernelTensor], inputs: [UnsafePointer<Float>], outputs: [UnsafeMutablePointer<Float>],
+                           addsToValue: Bool, plan: KernelPlan, state: GroupState, nonFiniteOutput: UnsafeMutablePointer<Int>) {
+        self.step = step
+        self.tensors = tensors
+        self.inputs = inputs
+        self.outputs = outputs
+        self.addsToValue = addsToValue
+        self.plan = plan
+        self.state = state
+        self.nonFiniteOutput = nonFiniteOutput
+    }
+}
+
+/// Runs kernels: the reduction passes, the per-tensor `finishReduction`, the elementwise pass.
+public enum KernelEngine {
+    /// Runs `kernel` over `run`: every reduction pass over every worker's pieces, the
+    /// per-tensor finish (in tensor order), then the elementwise pass.
+    @inlinable public static func run<K: FusableTransform>(_ kernel: K, _ run: KernelRun) {
+        let prepared = kernel.prepareKernel(run.step)
+        let plan = run.plan
+        let passes = kernel.reductionPasses
+        for pass in 0..<passes {
+            let applies = plan.applies[pass]
+            forEachWorker(plan) { w in
+                for piece in plan.pieces[w] where applies[piece.tensor] {
+                    process(kernel, prepared, run, piece, pass: pass, commit: false, worker: w)
+                }
+            }
+            for k in run.tensors.indices where applies[k] {
+                kernel.finishReduction(pass, prepared, run.tensors[k], run.state)
+            }
+        }
+        forEachWorker(plan) { w in
+            for piece in plan.pieces[w] { process(kernel, prepared, run, piece, pass: passes, commit: true, worker: w) }
+        }
+    }
+
+    @inlinable static func forEachWorker(_ plan: KernelPlan, _ body: (Int) -> Void) {
+        let n = plan.pieces.count
+        if n == 1 { body(0) } else if n > 1 { Parallel.forEach(iterations: n, body) }
+    }
+
+    @inlinable static func process<K: FusableTransform>(_ kernel: K, _ prepared: K.KernelPrepared, _ run: KernelRun,
+                                                         _ piece: KernelPlan.Piece, pass: Int, commit: Bool, worker: Int) {
+        typealias V = SIMD8<Float>
+        let k = piece.tensor
+        let tensor = run.tensors[k]
+        var lanes = kernel.bindKernel(prepared, tensor, run.state, pass: pass, commit: commit)
+        let input = UnsafeRawPointer(run.inputs[k])
+        let output = run.outputs[k]
+        let rawOutput = UnsafeMutableRawPointer(output)
+        let theta = UnsafeRawPointer(tensor.value)
+        let value = tensor.value
+        let plan = run.plan
+        let reduction = pass < kernel.reductionPasses
+        var nonFinite = false
+        for s in piece.lower..<piece.upper {
+            let (lo, hi, row) = plan.segment(s, of: k, count: tensor.count)
+            lanes.beginSegment(s, row: row, precise: false)
+            var i = lo
+            if reduction {
+                while i + 8 <= hi {
+                    var u = input.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
+                    _ = lanes.apply(&u, theta: theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self), at: i)
+                    i &+= 8
+                }
+                while i < hi {
+                    var u = run.inputs[k][i]
+                    _ = lanes.apply(&u, theta: value[i], at: i)
+                    i &+= 1
+                }
+                if !lanes.endSegment(s) {
+                    // A float partial sum overflowed on finite inputs: redo the segment in Double.
+                    lanes.beginSegment(s, row: row, precise: true)
+                    for j in lo..<hi {
+                        var u = run.inputs[k][j]
+                        _ = lanes.apply(&u, theta: value[j], at: j)
+                    }
+                    _ = lanes.endSegment(s)
+                }
+            } else if run.addsToValue {
+                while i + 8 <= hi {
+                    var u = input.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
+                    let th = theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
+                    _ = lanes.apply(&u, theta: th, at: i)
+                    rawOutput.storeBytes(of: th + u, toByteOffset: i &* 4, as: V.self)
+                    i &+= 8
+                }
+                while i < hi {
+                    var u = run.inputs[k][i]
+                    let th = value[i]
+                    _ = lanes.apply(&u, theta: th, at: i)
+                    output[i] = th + u
+                    i &+= 1
+                }
+                _ = lanes.endSegment(s)
+                // The new values of this segment are in L1: one cheap scan finds a non-finite one
+                // (cheaper than a check inside the loop, which costs registers there).
+                if !nonFinite && !Vector.allFinite(UnsafeBufferPointer(start: output + lo, count: hi - lo)) { nonFinite = true }
+            } else {
+                while i + 8 <= hi {
+                    var u = input.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
+                    _ = lanes.apply(&u, theta: theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self), at: i)
+                    rawOutput.storeBytes(of: u, toByteOffset: i &* 4, as: V.self)
+                    i &+= 8
+                }
+                while i < hi {
+                    var u = run.inputs[k][i]
+                    _ = lanes.apply(&u, theta: value[i], at: i)
+                    output[i] = u
+                    i &+= 1
+                }
+                _ = lanes.endSegment(s)
+            }
+        }
+        if nonFinite {
+            // Each worker writes only its own slot.
+            let slot = run.nonFiniteOutput + worker
+            if k < slot.pointee { slot.pointee = k }
+        }
+    }
+
+    /// Runs `kernel` in place on the running updates of `group` (a kernel that is one member of
+    /// a chain that is not fused as a whole).
+    @inlinable public static func runInPlace<K: FusableTransform>(_ kernel: K, group: GroupStep, state: GroupState) {
+        guard let runner = kernel.makeKernelRunner() else { return }
+        let infos = group.slots.map(\.info)
+        let plan = KernelPlan(parameters: infos, runner: runner, threads: Parallel.threads, parallelThreshold: group.parallelThreshold)
+        var tensors: [KernelTensor] = []
+        var inputs: [UnsafePointer<Float>] = [], outputs: [UnsafeMutablePointer<Float>] = []
+        let empty = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+        defer { empty.deallocate() }
+        for (k, slot) in group.slots.enumerated() {
+            let u = slot.update.baseAddress ?? empty
+            tensors.append(KernelTensor(index: k, count: slot.count, rows: plan.rows[k], segmentsPerRow: plan.segmentsPerRow[k],
+                                        rank: slot.info.rank, value: slot.value.baseAddress ?? UnsafePointer(empty),
+                                        anchor: slot.anchorValues?.baseAddress, hasAnchor: slot.hasAnchor,
+                                        gradient: slot.gradient.baseAddress ?? UnsafePointer(empty),
+                                        providedGradient: slot.providedGradient?.baseAddress,
+                                        scratch: plan.scratch.map { $0 + plan.scratchOffsets[k] }))
+            inputs.append(UnsafePointer(u))
+            outputs.append(u)
+        }
+        let flags = UnsafeMutablePointer<Int>.allocate(capacity: max(1, plan.pieces.count))
+        flags.initialize(repeating: .max, count: max(1, plan.pieces.count))
+        defer { flags.deallocate() }
+        run(kernel, KernelRun(step: group.info, tensors: tensors, inputs: inputs, outputs: outputs, addsToValue: false,
+                             plan: plan, state: state, nonFiniteOutput: flags))
+    }
+}
