@@ -30,7 +30,7 @@ let usage = """
       --pretrained FILE         start every method from this safetensors checkpoint (PyTorch names of
                                 nn.Sequential(OrderedDict(body=nn.Sequential(Linear, ReLU, …), head=Linear)):
                                 body.0.weight, body.0.bias, body.2.weight, …, head.weight, head.bias;
-                                hidden widths are read from it) instead of pre-training
+                                hidden widths are read from it) instead of pre-training (MLP backbone only)
       --export DIR              write each method's fine-tuned model to DIR/METHOD.safetensors (seed N > 1:
                                 DIR/METHOD-seedN.safetensors) and the test split's indices to DIR/test-split.json
       --help                    this text
