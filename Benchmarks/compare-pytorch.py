@@ -267,11 +267,48 @@ class MLP(torch.nn.Module):
         return self.net(x)
 
 
-def training(sizes, batch, optimizer, policy):
+class ViTBlockWorkload(torch.nn.Module):
+    """graft-bench's vit-block-w64-h4-t17: a pre-LN transformer block (width 64, 4 heads, MLP x2,
+    tanh GELU) on [batch, 17, 64], mean pooling over tokens, Linear(64, 10)."""
+
+    def __init__(self):
+        super().__init__()
+        self.norm1 = torch.nn.LayerNorm(64)
+        self.attn = torch.nn.MultiheadAttention(64, 4, batch_first=True)
+        self.norm2 = torch.nn.LayerNorm(64)
+        self.fc1 = torch.nn.Linear(64, 128)
+        self.fc2 = torch.nn.Linear(128, 64)
+        self.head = torch.nn.Linear(64, 10)
+
+    def forward(self, x):
+        n = self.norm1(x)
+        h = x + self.attn(n, n, n, need_weights=False)[0]
+        h = h + self.fc2(torch.nn.functional.gelu(self.fc1(self.norm2(h)), approximate="tanh"))
+        return self.head(h.mean(1))
+
+
+def cnn_small():
+    """graft-bench's cnn-small-16x16-c16-32 (RobustFineTune's --backbone cnn)."""
+    nn = torch.nn
+    return nn.Sequential(nn.Unflatten(1, (1, 16, 16)), nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(512, 128), nn.ReLU(), nn.Linear(128, 10))
+
+
+def training_model(name, batch):
+    """The model, input and labels of a graft-bench training workload, by its model name."""
+    if name.startswith("vit-block-"):
+        return ViTBlockWorkload(), torch.randn(batch, 17, 64), 10
+    if name.startswith("cnn-small-"):
+        return cnn_small(), torch.rand(batch, 256), 10
+    sizes = [int(x) for x in name.split("-")[1:]]
+    return MLP(sizes), torch.rand(batch, sizes[0]), sizes[-1]
+
+
+def training(name, batch, optimizer, policy):
     torch.manual_seed(42)
-    model = MLP(sizes)
-    x = torch.rand(batch, sizes[0])
-    y = torch.randint(0, sizes[-1], (batch,))
+    model, x, classes = training_model(name, batch)
+    y = torch.randint(0, classes, (batch,))
     loss_fn = torch.nn.CrossEntropyLoss()
     params = list(model.parameters())
     if optimizer == "digrap":
@@ -664,8 +701,7 @@ def main():
         for tr in graft["training"]:
             if (tr["model"], tr["batch"], tr["optimizer"]) in torch_training:
                 continue  # one PyTorch run per model, whatever Graft implementations ran
-            sizes = [int(x) for x in tr["model"].split("-")[1:]]
-            res = training(sizes, tr["batch"], tr["optimizer"], tpolicy)
+            res = training(tr["model"], tr["batch"], tr["optimizer"], tpolicy)
             torch_training[(tr["model"], tr["batch"], tr["optimizer"])] = res
             print(f"{tr['model']} b{tr['batch']} {tr['optimizer']}: forward {fmt_time(res['forward']['p50'])}, backward "
                   f"{fmt_time(res['backward']['p50'])}, step {fmt_time(res['optimizerStep']['p50'])}, total "

@@ -93,6 +93,7 @@ if options.list {
     for c in TrainingBenchmark.configurations { ids.append(trainID(c)) }
     for e in PerTensorOverhead.shapes { ids.append(PerTensorOverhead.id(e)) }
     if sizes.contains(where: { $0 >= 1_000_000 }) { ids.append(snapshotID("mixed", 10_000_000)) }
+    ids += LayerWorkloads.configurations.map(LayerWorkloads.id)  // ViT block and small CNN (LayerWorkloads.swift)
     for id in ids where options.selects(id) { emit(id) }
     exit(0)
 }
@@ -326,6 +327,22 @@ if !trainingSelected.isEmpty {
     emit(Format.table(["model", "batch", "optimizer", "impl", "params", "forward", "backward", "opt step", "step p50", "step p90",
                         "GEMM in step", "GEMM share", "GEMMs alone", "Adam floor", "×(GEMMs+floor)"], rows))
     emit()
+}
+
+// ViT block and small CNN (LayerWorkloads.swift): forward, backward, Adam step.
+do {
+    let results = try LayerWorkloads.run(selected: options.selects, policy: trainingPolicy)
+    if !results.isEmpty {
+        emit("Layer training steps (GraftNN ViT block and small CNN, Adam; medians)")
+        report.training += results
+        emit(Format.table(["model", "batch", "params", "forward", "backward", "opt step", "step p50", "step p90"], results.map { r in
+            [r.model, "\(r.batch)", Format.count(r.parameters), Format.time(r.forward.p50), Format.time(r.backward.p50),
+             Format.time(r.optimizerStep.p50), Format.time(r.total.p50), Format.time(r.total.p90)]
+        }))
+        emit()
+    }
+} catch {
+    fail("layer training steps: \(error)")
 }
 
 // MARK: - Targets

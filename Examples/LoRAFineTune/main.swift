@@ -3,7 +3,8 @@ import Graft
 
 // Robust fine-tuning through LoRA adapters only: the pre-trained digit MLP of the
 // RobustFineTune example gets a rank-r adapter on every backbone Dense layer (base frozen,
-// A and B anchored at zero) and a new head, and is fine-tuned on a small optdigits split with
+// A and B anchored at zero) and a new head (or, with --backbone vit, the pre-trained ViT gets
+// adapters on every attention query and value projection, as PEFT does), and is fine-tuned on a small optdigits split with
 // AdamW, L2-SP on the adapters and DiGraP on the adapters, next to full fine-tuning and a
 // linear probe. Reports ID / OOD accuracy, trainable parameters and optimizer memory.
 
@@ -19,7 +20,12 @@ let usage = """
     the references. Reports ID accuracy, accuracy under five corruptions, the number of
     trainable parameters and the optimizer's state in bytes per method.
 
+    With --backbone vit it takes RobustFineTune's pre-trained ViT (--backbone vit there) and puts
+    the adapters on the query and value projections of every attention layer
+    (blocks.*.attention.query, blocks.*.attention.value), as PEFT's target_modules does.
+
     options:
+      --backbone mlp|vit    the pre-trained backbone (default mlp)
       --rank N              LoRA rank r (default 8)
       --alpha X             LoRA α: the adapter update is scaled by α / r (default 2r)
       --epochs N            fine-tuning epochs, every method (default 40)
@@ -47,11 +53,12 @@ func fail(_ message: String) -> Never {
 // MARK: - Options
 
 struct Options {
+    var backbone = Backbone.mlp
     var rank = 8
     var alpha: Float?
     var epochs = 40
-    var learningRate: Float = 1e-3
-    var adapterLearningRate: Float = 1e-2
+    var learningRate: Float?
+    var adapterLearningRate: Float?
     var l2spAlphas: [Float] = [0.01, 0.1, 1]
     var mus: [Float] = [0.01, 0.5, 10]
     var seed: UInt64 = 1
@@ -79,6 +86,9 @@ func parse(_ arguments: [String]) throws -> Options {
     while let flag = args.next() {
         switch flag {
         case "--help", "-h": print(usage); exit(0)
+        case "--backbone":
+            o.backbone = try Backbone.parse(try value(flag))
+            guard o.backbone != .cnn else { throw UsageError("--backbone: LoRAFineTune supports mlp and vit (a CNN has no Dense layers worth adapting)") }
         case "--rank": o.rank = try args.int(for: flag, in: 1...128)  // the narrowest adapted layer has 128 outputs
         case "--alpha": o.alpha = try positiveNumber(flag, upTo: 1e6)
         case "--epochs": o.epochs = try args.int(for: flag, in: ExampleCommandLine.epochs)
@@ -212,10 +222,15 @@ do {
     let seed = options.seed
     let rank = options.rank
     let loraAlpha = options.alpha ?? Float(2 * rank)
-    var configuration = ExperimentConfiguration()  // the main example's pre-training and split
+    var configuration = ExperimentConfiguration(backbone: options.backbone)  // the main example's pre-training and split
     configuration.epochs = options.epochs
-    configuration.learningRate = options.learningRate
+    if let lr = options.learningRate { configuration.learningRate = lr }
     let c = configuration
+    let learningRate = c.learningRate
+    let adapterLearningRate = options.adapterLearningRate ?? 1e-2
+    // Where the adapters go: every backbone Dense of the MLP; the attention query and value of
+    // every ViT block (PEFT's usual target_modules).
+    let adapterTargets = c.backbone == .vit ? "the query and value projections of every attention layer" : "the three backbone Dense layers"
 
     let progress = ProgressLine()
     let domains = try DigitDomains.load(explicitPath: options.data)
@@ -223,6 +238,7 @@ do {
     let experiment = try RobustFineTuneExperiment(configuration: c, methods: [], pretrainData: pretrain,
                                                   finetuneData: domains.optdigits,
                                                   cacheDirectory: options.cache.map { URL(fileURLWithPath: $0) }, progress: progress)
+    print("backbone: \(c.backboneDescription)")
     print("Graft LoRA fine-tuning · OpenBLAS \(BLAS.coreName) kernels, \(BLAS.threads) BLAS thread(s), \(Parallel.threads) Graft thread(s)")
     let (pretrained, pretrainSeconds) = try experiment.pretrainedWeights(seed: seed)
     if pretrainSeconds > 0 { progress.finish(String(format: "pre-trained in %.1f s", pretrainSeconds)) }
@@ -239,20 +255,37 @@ do {
 
     func cosine(_ lr: Float) throws -> Schedule { try Schedule(.cosine(initial: lr, totalSteps: max(1, steps), final: 0), key: "lr") }
 
-    /// The pre-trained MLP with a new head (anchor `.none`): full fine-tuning and the probe.
+    /// The pre-trained backbone with a new head (anchor `.none`): full fine-tuning and the probe.
     func plainModel() throws -> Classifier {
-        let model = try Classifier.mlp(input: 256, hidden: c.hidden, classes: 10, seed: 0)
+        let model = try c.makeClassifier(seed: 0)
         try model.load(pretrained)
         return try model.withNewHead(classes: 10, seed: headSeed)
     }
 
-    /// The pre-trained MLP with a LoRA adapter on each backbone Dense (base frozen) and a new
-    /// head: only `lora_a`, `lora_b` and the head are trainable.
+    /// Every `LoRA` in the tree, depth first.
+    func adaptersIn(_ layer: any Layer) -> [LoRA] {
+        var found: [LoRA] = []
+        layer.forEachSublayer { _, child in
+            if let adapter = child as? LoRA { found.append(adapter) } else { found += adaptersIn(child) }
+        }
+        return found
+    }
+
+    /// The pre-trained backbone with LoRA adapters (base frozen) and a new head: only
+    /// `lora_a`, `lora_b` and the head are trainable. MLP: one adapter per backbone Dense;
+    /// ViT: `addLoRA` on every attention query and value (the rest of the ViT frozen).
     func loraModel() throws -> (model: Classifier, adapters: [LoRA]) {
-        let plain = try Classifier.mlp(input: 256, hidden: c.hidden, classes: 10, seed: 0)
+        let plain = try c.makeClassifier(seed: 0)
         var adapters: [LoRA] = []
         var layers: [NamedLayer] = []
-        for (name, layer) in plain.body.children {
+        if c.backbone == .vit {
+            plain.body.freeze()
+            try plain.body.addLoRA(to: ["blocks.*.attention.query", "blocks.*.attention.value"], rank: rank, alpha: loraAlpha,
+                                   seed: seed &* 1_000_003)
+            adapters = adaptersIn(plain.body)
+            layers = plain.body.children.map { $0.layer.named($0.name) }
+        }
+        for (name, layer) in plain.body.children where c.backbone != .vit {
             if let dense = layer as? Dense {
                 let adapter = try LoRA(dense, rank: rank, alpha: loraAlpha, seed: seed &* 1_000_003 &+ UInt64(adapters.count))
                 adapters.append(adapter)
@@ -301,13 +334,11 @@ do {
                                   ood: try ood.map { try evaluateAccuracy(model.model, on: $0) },
                                   footprint: try footprint(of: opt), seconds: seconds)
         if !adapters.isEmpty {
-            // Fold every adapter into its base (W + s B A): a plain MLP with no inference overhead.
-            let merged = try Sequential("body", layers: model.body.children.map { name, layer in
-                (layer as? LoRA).map { $0.merged().named(name) } ?? layer.named(name)
-            })
-            let mergedModel = try Classifier(body: merged, head: model.head)
+            // Fold every adapter into its base (W + s B A), in place: a plain model with no
+            // inference overhead (the trained model is not used after this).
             let a = (try model.model.forward(split.test.images)).scalars
-            let b = (try mergedModel.model.forward(split.test.images)).scalars
+            model.body.mergeLoRA()
+            let b = (try model.model.forward(split.test.images)).scalars
             result.mergedMaxLogitDifference = zip(a, b).map { abs($0 - $1) }.max() ?? 0
         }
         return result
@@ -320,8 +351,8 @@ do {
 
     var results: [MethodResult] = []
     var omegaRows: [OmegaRow] = []
-    let adapterLR = try cosine(options.adapterLearningRate)
-    let lr = try cosine(options.learningRate)
+    let adapterLR = try cosine(adapterLearningRate)
+    let lr = try cosine(learningRate)
 
     // (e) Linear probe: the backbone frozen, the head trained with Adam.
     do {
@@ -441,9 +472,9 @@ do {
 
     let notes = """
         Accuracy in % on the optdigits test split (ID, \(split.test.count) images) and on five corruptions of it; seed \(seed), \
-        \(c.epochs) epochs of \(split.train.count / c.batchSize) steps. LoRA: rank \(rank), α \(loraAlpha) on the three backbone \
-        Dense layers; the LoRA rows train only the adapters and the new head, at peak learning rate \(options.adapterLearningRate); \
-        LP and FT use \(options.learningRate) (cosine decay to 0). L2-SP's α and DiGraP's μ are chosen on the ID validation \
+        \(c.epochs) epochs of \(split.train.count / c.batchSize) steps. Backbone: \(c.backboneDescription). LoRA: rank \(rank), \
+        α \(loraAlpha) on \(adapterTargets); the LoRA rows train only the adapters and the new head, at peak learning rate \
+        \(adapterLearningRate); LP and FT use \(learningRate) (cosine decay to 0). L2-SP's α and DiGraP's μ are chosen on the ID validation \
         split (ties: the first candidate). "optimizer state" sums the optimizers' own state tensors, 4 bytes per scalar: \
         Adam's m and v (`state(of: "adam", …)`), DiGraP's p_{t−1} (`state(of: "digrap", …)`, learned ω only) and stored θ0 \
         snapshots (`anchor(for:)` returning the same storage twice). Not counted: per-tensor scalars (ω and its Adam moments, \
@@ -464,6 +495,7 @@ do {
     try Data(markdown.utf8).write(to: md, options: .atomic)
     struct JSONReport: Codable {
         var format = "graft-lora-finetune/1"
+        var backbone: String
         var seed: UInt64, rank: Int, alpha: Float, epochs: Int, learningRate: Float, adapterLearningRate: Float
         var oodNames: [String]
         var methods: [MethodResult]
@@ -473,8 +505,8 @@ do {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     let json = output.appendingPathComponent("results.json")
-    try encoder.encode(JSONReport(seed: seed, rank: rank, alpha: loraAlpha, epochs: c.epochs, learningRate: options.learningRate,
-                                  adapterLearningRate: options.adapterLearningRate, oodNames: oodNames, methods: results,
+    try encoder.encode(JSONReport(backbone: c.backboneDescription, seed: seed, rank: rank, alpha: loraAlpha, epochs: c.epochs, learningRate: learningRate,
+                                  adapterLearningRate: adapterLearningRate, oodNames: oodNames, methods: results,
                                   omega: omegaRows, seconds: total)).write(to: json, options: .atomic)
     print("\nwrote \(md.path), \(json.path)")
 } catch {

@@ -3,17 +3,20 @@ import Graft
 import GraftDistributed
 
 // Robust fine-tuning on real digits: the DiGraP paper's table in miniature.
-// Pre-train an MLP on augmented MNIST + fonts, fine-tune on a small optdigits split with a
-// new head using each method, and compare ID and OOD (corrupted) accuracy.
+// Pre-train a backbone (MLP, ViT or CNN) on augmented MNIST + fonts, fine-tune on a small
+// optdigits split with a new head using each method, and compare ID and OOD (corrupted) accuracy.
 
 let usage = """
     usage: RobustFineTune [options]
 
-    Pre-trains an MLP 256-512-256-128-10 on augmented MNIST + fonts (cached per seed),
+    Pre-trains a backbone (default: an MLP 256-512-256-128-10) on augmented MNIST + fonts (cached per seed),
     fine-tunes it on optdigits (50 / class train, 20 / class validation, rest test) with
     every method, and reports ID accuracy and accuracy under five corruptions.
 
     options:
+      --backbone mlp|vit|cnn    the pre-trained network (default mlp): mlp 256-512-256-128; vit: 4×4 patches,
+                                width 64, 4 heads, 2 blocks (pre-trained 20 epochs); cnn: conv 16-32 + maxpool, dense 128
+      --vit-depth N             ViT transformer blocks (default 2)
       --seeds N                 seeds 1…N (default 1)
       --methods a,b,…           methods to run (default all): \(FineTuneMethod.allCases.map(\.rawValue).joined(separator: ", "))
       --quick                   a few epochs only (smoke test)
@@ -28,7 +31,7 @@ let usage = """
       --pretrained FILE         start every method from this safetensors checkpoint (PyTorch names of
                                 nn.Sequential(OrderedDict(body=nn.Sequential(Linear, ReLU, …), head=Linear)):
                                 body.0.weight, body.0.bias, body.2.weight, …, head.weight, head.bias;
-                                hidden widths are read from it) instead of pre-training
+                                hidden widths are read from it) instead of pre-training (MLP backbone only)
       --export DIR              write each method's fine-tuned model to DIR/METHOD.safetensors (seed N > 1:
                                 DIR/METHOD-seedN.safetensors) and the test split's indices to DIR/test-split.json
       --help                    this text
@@ -45,6 +48,8 @@ func fail(_ message: String) -> Never {
 }
 
 struct Options {
+    var backbone = Backbone.mlp
+    var vitDepth: Int?
     var seeds = 1
     var methods = FineTuneMethod.allCases
     var quick = false
@@ -74,6 +79,8 @@ func parse(_ arguments: [String]) throws -> Options {
     while let flag = args.next() {
         switch flag {
         case "--help", "-h": print(usage); exit(0)
+        case "--backbone": o.backbone = try Backbone.parse(try value(flag))
+        case "--vit-depth": o.vitDepth = try args.int(for: flag, in: 1...64)
         case "--seeds": o.seeds = try args.int(for: flag, in: ExampleCommandLine.seedCount)
         case "--methods": o.methods = try FineTuneMethod.parseList(try value(flag))
         case "--quick": o.quick = true
@@ -96,6 +103,9 @@ func parse(_ arguments: [String]) throws -> Options {
         default: throw DataError.invalidArgument("unknown option \(flag)")
         }
     }
+    if o.pretrained != nil && o.backbone != .mlp {
+        throw UsageError("--pretrained loads an MLP checkpoint; it cannot be combined with --backbone \(o.backbone.rawValue)")
+    }
     return o
 }
 
@@ -103,7 +113,8 @@ do {
     // Every flag, and the output folder, is checked before any work: exit 2 with one line.
     let (options, outputFolder) = ExampleCommandLine.parseOrExit("RobustFineTune", parse, output: \.output)
     ExampleEnvironment.configure(threads: options.threads)
-    var configuration = options.quick ? ExperimentConfiguration.quick : ExperimentConfiguration()
+    var configuration = options.quick ? ExperimentConfiguration.quick(options.backbone) : ExperimentConfiguration(backbone: options.backbone)
+    if let d = options.vitDepth { configuration.vitDepth = d }
     if let e = options.epochs { configuration.epochs = e }
     if let e = options.pretrainEpochs { configuration.pretrainEpochs = e }
 
@@ -148,6 +159,7 @@ do {
     }
     say("Graft robust fine-tuning · OpenBLAS \(BLAS.coreName) kernels, \(BLAS.threads) BLAS thread(s), \(Parallel.threads) Graft thread(s)"
         + (communicator.size > 1 ? " · \(communicator.size) data-parallel ranks (\(communicator.backend))" : ""))
+    say("backbone: \(configuration.backboneDescription) · fine-tuning lr \(configuration.learningRate), \(configuration.epochs) epochs")
     if let file = options.pretrained { say("pre-trained: \(file) (MLP 256-\(configuration.hidden.map(String.init).joined(separator: "-"))-10, no pre-training)") }
     say((options.pretrained == nil ? "pre-train: \(pretrain.count) images (augmented) · " : "") + "fine-tune: \(finetune.name) \(configuration.trainPerClass)/class · OOD: \(Corruption.allCases.map(\.name).joined(separator: ", "))\(extra.isEmpty ? "" : ", " + extra.map(\.name).joined(separator: ", "))")
     var seeds: [SeedResult] = []

@@ -2,6 +2,10 @@ import GraftTensor
 
 /// A fully connected layer: `y = x Wᵀ + b` for each row `x` of the batch.
 ///
+/// The input is `[batch, in]` or, as for PyTorch's `nn.Linear`, any `[d₁, …, d_k, in]`
+/// (a token sequence `[batch, tokens, in]`): every leading index is a row, and the output
+/// is `[d₁, …, d_k, out]`.
+///
 /// `weight` is `W ∈ ℝ^{out × in}` and `bias` is `b ∈ ℝ^{out}` (PyTorch's `nn.Linear`
 /// layout, so weights exchange without transposes). For `G = ∂L/∂Y` the backward pass adds
 /// `∂L/∂W = Gᵀ X` and `∂L/∂b = Σ_rows G` to the parameter gradients and returns
@@ -67,11 +71,12 @@ public final class Dense: Layer {
         }
     }
 
-    /// `Y = X Wᵀ + 1 bᵀ` for `X` of shape `[batch, in]`; keeps a copy of `X` for `backward`.
+    /// `Y = X Wᵀ + 1 bᵀ` for `X` of shape `[batch, in]` (or `[…, in]`); keeps a copy of `X`
+    /// for `backward`.
     public func forward(_ x: Tensor) throws -> Tensor {
-        let batch = try Workspace.batchSize(of: x, features: inputFeatures, layer: "Dense")
+        let batch = try Workspace.rowCount(of: x, features: inputFeatures, layer: "Dense")
         Workspace.copy(x, into: &input)
-        Workspace.prepare(&output, rows: batch, columns: outputFeatures)
+        Workspace.prepare(&output, like: x, lastDimension: outputFeatures)
         guard batch > 0 else { return output }
         let (inputs, outputs) = (inputFeatures, outputFeatures)
         weight.value.withUnsafeBufferPointer { w in
@@ -106,9 +111,9 @@ public final class Dense: Layer {
 
     private func backpropagate(_ g: Tensor, inputGradientNeeded: Bool) throws {
         try Workspace.checkGradient(g, matches: output, layer: "Dense")
-        let batch = output.shape[0]
+        let batch = output.count / outputFeatures
         let (inputs, outputs) = (inputFeatures, outputFeatures)
-        if inputGradientNeeded { Workspace.prepare(&inputGradient, rows: batch, columns: inputs) }
+        if inputGradientNeeded { Workspace.prepare(&inputGradient, shape: input.shape) }
         guard batch > 0 else { return }
         g.withUnsafeBufferPointer { gb in
             let gp = gb.baseAddress!

@@ -57,6 +57,13 @@ public protocol Layer: AnyObject {
     /// Default: none.
     func forEachSublayer(_ body: (_ name: String, _ layer: any Layer) -> Void)
 
+    /// Replaces the direct sublayer with path segment `name` by `layer` (how `addLoRA` wraps a
+    /// `Dense` deep inside a model) and returns whether this layer has such a child and
+    /// accepted the replacement. The replacement must take and return the same shapes and
+    /// must not already appear in the model (one layer object used twice would overwrite its
+    /// own cached activations). Default: no replaceable children (`false`).
+    func replaceSublayer(named name: String, with layer: any Layer) -> Bool
+
     /// Tells this layer (not its sublayers: `setMode(_:)` walks the tree) which mode it is
     /// in. Only layers that behave differently in training (`Dropout`) react. Default: ignore.
     func modeDidChange(to mode: LayerMode)
@@ -78,6 +85,8 @@ extension Layer {
     public func forEachParameter(_ body: (_ name: String, _ parameter: Parameter) -> Void) {}
     /// No sublayers.
     public func forEachSublayer(_ body: (_ name: String, _ layer: any Layer) -> Void) {}
+    /// No replaceable children.
+    public func replaceSublayer(named name: String, with layer: any Layer) -> Bool { false }
     /// Ignores the mode.
     public func modeDidChange(to mode: LayerMode) {}
 

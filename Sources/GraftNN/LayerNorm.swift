@@ -11,6 +11,8 @@ import GraftTensor
 ///
 ///     ∂L/∂x_j = r (ĝ_j − mean_k ĝ_k − x̂_j · mean_k ĝ_k x̂_k).
 ///
+/// The input is `[batch, features]` or any `[…, features]` (each token of a
+/// `[batch, tokens, features]` sequence is normalised on its own, as in PyTorch).
 /// The forward pass caches `x̂` and `r` per row; statistics use two passes in `Float`.
 public final class LayerNorm: Layer {
     /// The number of features normalised per row.
@@ -46,10 +48,10 @@ public final class LayerNorm: Layer {
 
     /// `γ ⊙ x̂ + β` for each row.
     public func forward(_ x: Tensor) throws -> Tensor {
-        let batch = try Workspace.batchSize(of: x, features: features, layer: "LayerNorm")
+        let batch = try Workspace.rowCount(of: x, features: features, layer: "LayerNorm")
         let f = features
         Workspace.prepare(&normalized, rows: batch, columns: f)
-        Workspace.prepare(&output, rows: batch, columns: f)
+        Workspace.prepare(&output, shape: x.shape)
         Workspace.prepare(&inverseDeviation, count: batch)
         guard batch > 0 else { return output }
         let eps = epsilon
@@ -91,9 +93,9 @@ public final class LayerNorm: Layer {
     /// Accumulates `∂L/∂γ`, `∂L/∂β` (when trainable) and returns `∂L/∂x` (see the type's notes).
     public func backward(_ g: Tensor) throws -> Tensor {
         try Workspace.checkGradient(g, matches: output, layer: "LayerNorm")
-        let batch = output.shape[0]
+        let batch = output.count / features
         let f = features
-        Workspace.prepare(&inputGradient, rows: batch, columns: f)
+        Workspace.prepare(&inputGradient, shape: output.shape)
         guard batch > 0 else { return inputGradient }
         let trainsWeight = weight.isTrainable, trainsBias = bias.isTrainable
         g.withUnsafeBufferPointer { gb in

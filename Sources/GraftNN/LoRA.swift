@@ -11,6 +11,8 @@ import GraftTensor
 /// like `peft` (`U(−1/√in, 1/√in)`, see `KaimingUniform`) and `B = 0`, so the adapted layer
 /// starts exactly equal to the base layer.
 ///
+/// Like `Dense`, it takes `[batch, in]` or any `[…, in]` (every leading index is a row).
+///
 /// Backward, with `H = X Aᵀ` (cached) and `G = ∂L/∂Y`:
 /// `∂L/∂B += s Gᵀ H`, `∂L/∂A += (s G B)ᵀ X`, base gradients only if the base is unfrozen,
 /// and `∂L/∂X = G W + (s G B) A`. Every product is one `BLAS.gemm` into a kept buffer.
@@ -71,10 +73,10 @@ public final class LoRA: Layer {
     /// `X Wᵀ + 1 bᵀ + s (X Aᵀ) Bᵀ`; keeps copies of `X` and `H = X Aᵀ` for `backward`.
     public func forward(_ x: Tensor) throws -> Tensor {
         let (inputs, outputs, r) = (base.inputFeatures, base.outputFeatures, rank)
-        let batch = try Workspace.batchSize(of: x, features: inputs, layer: "LoRA")
+        let batch = try Workspace.rowCount(of: x, features: inputs, layer: "LoRA")
         Workspace.copy(x, into: &input)
         Workspace.prepare(&hidden, rows: batch, columns: r)
-        Workspace.prepare(&output, rows: batch, columns: outputs)
+        Workspace.prepare(&output, like: x, lastDimension: outputs)
         guard batch > 0 else { return output }
         let s = scale
         input.withUnsafeBufferPointer { xb in
@@ -114,9 +116,9 @@ public final class LoRA: Layer {
     public func backward(_ g: Tensor) throws -> Tensor {
         try Workspace.checkGradient(g, matches: output, layer: "LoRA")
         let (inputs, outputs, r) = (base.inputFeatures, base.outputFeatures, rank)
-        let batch = output.shape[0]
+        let batch = output.count / outputs
         Workspace.prepare(&hiddenGradient, rows: batch, columns: r)
-        Workspace.prepare(&inputGradient, rows: batch, columns: inputs)
+        Workspace.prepare(&inputGradient, shape: input.shape)
         guard batch > 0 else { return inputGradient }
         let s = scale
         g.withUnsafeBufferPointer { gb in

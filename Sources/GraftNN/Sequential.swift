@@ -19,8 +19,9 @@ import GraftTensor
 public final class Sequential: Layer {
     /// The path segment a parent `Sequential` uses for this one (`nil`: its index).
     public let name: String?
-    /// The children with their resolved path segments, in application order.
-    public let children: [(name: String, layer: any Layer)]
+    /// The children with their resolved path segments, in application order (changed only
+    /// by `replaceSublayer(named:with:)`, which keeps the segment).
+    public private(set) var children: [(name: String, layer: any Layer)]
 
     /// A sequence of the layers `content` builds (see `SequentialBuilder`).
     /// - Throws: what `content` throws (layer configuration errors), `LayerError.invalidName`
@@ -94,6 +95,13 @@ public final class Sequential: Layer {
         var d = g
         for child in children.dropFirst().reversed() { d = try child.layer.backward(d) }
         try first.layer.accumulateParameterGradients(d)
+    }
+
+    /// Replaces the child with segment `name` (keeping the segment); `false` if there is none.
+    public func replaceSublayer(named name: String, with layer: any Layer) -> Bool {
+        guard let i = children.firstIndex(where: { $0.name == name }) else { return false }
+        children[i].layer = layer
+        return true
     }
 
     /// The children, in order, with their segments.

@@ -1,5 +1,5 @@
 /// Builds the children of a `Sequential` from a block of layers, with `if`, `if`/`else`,
-/// `switch`, `for … in` and nested `Sequential`s.
+/// `switch`, `for … in`, nested `Sequential`s and skip connections (`Residual { … }`).
 ///
 /// Every statement contributes its layers in source order; a `for` loop contributes the
 /// layers of each iteration in turn; a branch not taken contributes nothing. Children are
@@ -8,9 +8,9 @@
 /// nested `Sequential("body") { … }`.
 @resultBuilder
 public enum SequentialBuilder {
-    /// A layer; a nested `Sequential` keeps its own name as its path segment.
+    /// A layer; a nested `Sequential` or `Residual` keeps its own name as its path segment.
     public static func buildExpression(_ layer: any Layer) -> [NamedLayer] {
-        [NamedLayer(name: (layer as? Sequential)?.name, layer: layer)]
+        [NamedLayer(name: (layer as? Sequential)?.name ?? (layer as? Residual)?.name, layer: layer)]
     }
 
     /// A layer with an explicit path segment.

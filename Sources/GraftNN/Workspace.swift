@@ -47,6 +47,40 @@ enum Workspace {
         return input.shape[0]
     }
 
+    /// The number of rows of a `[…, features]` tensor of rank ≥ 2 (the product of the leading
+    /// dimensions), as PyTorch's `nn.Linear` and `nn.LayerNorm` act on the last dimension of a
+    /// `[batch, tokens, features]` sequence; throws `LayerError.inputShapeMismatch` otherwise.
+    @inline(__always)
+    static func rowCount(of input: Tensor, features: Int, layer: String) throws -> Int {
+        guard input.rank >= 2 && input.shape[input.rank - 1] == features else {
+            throw LayerError.inputShapeMismatch(layer: layer, expected: "[batch, …, \(features)]", actual: input.shape)
+        }
+        return input.rank == 2 ? input.shape[0] : input.count / features
+    }
+
+    /// Makes `buffer` the shape of `input` with its last dimension replaced by `columns`
+    /// (reallocating only when that shape differs).
+    @inline(__always)
+    static func prepare(_ buffer: inout Tensor, like input: Tensor, lastDimension columns: Int) {
+        if input.rank == 2 {
+            prepare(&buffer, rows: input.shape[0], columns: columns)
+        } else {
+            var shape = input.shape
+            shape[shape.count - 1] = columns
+            prepare(&buffer, shape: shape)
+        }
+    }
+
+    /// `(batch, tokens)` of a token sequence `[batch, tokens, width]`; throws
+    /// `LayerError.inputShapeMismatch` for any other shape.
+    @inline(__always)
+    static func sequenceShape(of input: Tensor, width: Int, layer: String) throws -> (batch: Int, tokens: Int) {
+        guard input.rank == 3 && input.shape[2] == width else {
+            throw LayerError.inputShapeMismatch(layer: layer, expected: "[batch, tokens, \(width)]", actual: input.shape)
+        }
+        return (input.shape[0], input.shape[1])
+    }
+
     /// Throws unless `gradient` has the shape of the output the last `forward` produced:
     /// `LayerError.backwardBeforeForward` while `output` is still the initial empty buffer
     /// (`[0]` or `[0, 0]`, shapes no forward pass of the layer leaves behind with a

@@ -28,6 +28,22 @@ public enum BLAS {
                     i32(m), i32(n), i32(k), alpha, a, i32(lda), b, i32(ldb), beta, c, i32(n))
     }
 
+    /// `gemm` on sub-matrices of larger row-major buffers: row `i` of the stored `A` starts at
+    /// `a + i · lda` (likewise `B` with `ldb`, `C` with `ldc`), so a `[tokens, headWidth]`
+    /// slice of a `[tokens, width]` matrix is passed with `ld = width` and no copy
+    /// (multi-head attention's per-head products).
+    public static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                            alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        guard m > 0, n > 0 else { return }
+        if k == 0 {
+            for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
+            return
+        }
+        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    i32(m), i32(n), i32(k), alpha, a, i32(lda), b, i32(ldb), beta, c, i32(ldc))
+    }
+
     /// `y ← alpha · op(A) · x + beta · y` with `A` stored row-major `rows × cols`.
     public static func gemv(transpose: Bool, rows: Int, cols: Int, alpha: Float, a: UnsafePointer<Float>,
                             x: UnsafePointer<Float>, beta: Float, y: UnsafeMutablePointer<Float>) {

@@ -25,15 +25,15 @@ struct LayerMisuseTests {
 
     @Test func wrongInputShapeThrows() throws {
         let x = Tensor(zeros: [2, 4])
-        #expect(throws: LayerError.inputShapeMismatch(layer: "Dense", expected: "[batch, 3]", actual: [2, 4])) { try Dense(3, 2, seed: 1).forward(x) }
-        #expect(throws: LayerError.inputShapeMismatch(layer: "Dense", expected: "[batch, 3]", actual: [3])) { try Dense(3, 2, seed: 1)(Tensor(zeros: [3])) }
-        #expect(throws: LayerError.inputShapeMismatch(layer: "LayerNorm", expected: "[batch, 3]", actual: [2, 4])) { try LayerNorm(3).forward(x) }
-        #expect(throws: LayerError.inputShapeMismatch(layer: "LoRA", expected: "[batch, 3]", actual: [2, 4])) {
+        #expect(throws: LayerError.inputShapeMismatch(layer: "Dense", expected: "[batch, …, 3]", actual: [2, 4])) { try Dense(3, 2, seed: 1).forward(x) }
+        #expect(throws: LayerError.inputShapeMismatch(layer: "Dense", expected: "[batch, …, 3]", actual: [3])) { try Dense(3, 2, seed: 1)(Tensor(zeros: [3])) }
+        #expect(throws: LayerError.inputShapeMismatch(layer: "LayerNorm", expected: "[batch, …, 3]", actual: [2, 4])) { try LayerNorm(3).forward(x) }
+        #expect(throws: LayerError.inputShapeMismatch(layer: "LoRA", expected: "[batch, …, 3]", actual: [2, 4])) {
             try LoRA(try Dense(3, 2, seed: 2), rank: 1, alpha: 1, seed: 3).forward(x)
         }
         #expect(throws: LayerError.inputShapeMismatch(layer: "Flatten", expected: "[batch, …]", actual: [])) { try Flatten().forward(Tensor(zeros: [])) }
         let model = try Sequential { try Dense(4, 3, seed: 1); try Dense(4, 2, seed: 2) }  // the second layer's width is wrong
-        #expect(throws: LayerError.inputShapeMismatch(layer: "Dense", expected: "[batch, 4]", actual: [2, 3])) { try model(x) }
+        #expect(throws: LayerError.inputShapeMismatch(layer: "Dense", expected: "[batch, …, 4]", actual: [2, 3])) { try model(x) }
         #expect(LayerError.inputShapeMismatch(layer: "Dense", expected: "[batch, 3]", actual: [2, 4]).description
                 == "Dense: expected input [batch, 3], got [2, 4]")
     }

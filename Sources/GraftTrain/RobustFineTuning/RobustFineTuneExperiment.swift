@@ -5,7 +5,7 @@ import GraftTensor
 
 /// The robust fine-tuning comparison: the paper's table in miniature, on real digits.
 ///
-/// Per seed: pre-train `Classifier.mlp(256 → hidden → 10)` on augmented pre-training data
+/// Per seed: pre-train the configured backbone (`ExperimentConfiguration.makeClassifier`) on augmented pre-training data
 /// (cached per seed), split the fine-tuning domain, corrupt its test split five ways, then
 /// run every selected `FineTuneMethod` from the same pre-trained weights with a new head and
 /// evaluate ID and OOD accuracy. No choice looks at test or OOD data: DiGraP's μ is chosen on
@@ -97,7 +97,7 @@ public final class RobustFineTuneExperiment {
     public func pretrainedWeights(seed: UInt64) throws -> (weights: [String: Tensor], seconds: Double) {
         if let givenPretrainedWeights { return (givenPretrainedWeights, 0) }
         let key = pretrainingCacheKey(seed: seed)
-        let file = cacheDirectory?.appendingPathComponent("pretrained-seed\(seed).graftarc")
+        let file = cacheDirectory?.appendingPathComponent(configuration.pretrainedFileName(seed: seed))
         if let file, FileManager.default.fileExists(atPath: file.path) {
             do {
                 let archive = try TensorArchive.read(from: file)
@@ -111,7 +111,7 @@ public final class RobustFineTuneExperiment {
             }
         }
         let start = Date()
-        let classifier = try Classifier.mlp(input: 256, hidden: configuration.hidden, classes: 10, seed: seed &* 7919 &+ 1)
+        let classifier = try configuration.makeClassifier(seed: seed &* 7919 &+ 1)
         var trainer = Trainer(epochs: configuration.pretrainEpochs, batchSize: configuration.pretrainBatchSize, seed: seed &+ 101)
         trainer.dataParallel = dataParallel
         let steps = trainer.totalSteps(examples: pretrainData.count)
@@ -156,7 +156,7 @@ public final class RobustFineTuneExperiment {
         let headSeed = seed &* 104_729 &+ 7
 
         func pretrainedClassifier(newHead: Bool) throws -> Classifier {
-            let model = try Classifier.mlp(input: 256, hidden: c.hidden, classes: 10, seed: 0)
+            let model = try c.makeClassifier(seed: 0)
             try model.load(pretrained)
             return newHead ? try model.withNewHead(classes: 10, seed: headSeed) : model
         }
@@ -185,9 +185,9 @@ public final class RobustFineTuneExperiment {
         }
         let lr = try cosine(c.learningRate, steps)
         var omegaTraces: [OmegaTrace] = []
-        // Records ω of every weight matrix of the backbone after each step.
+        // Records ω of every weight matrix (and convolution kernel) of the backbone after each step.
         func omegaRecorder(_ opt: Optimizer, _ model: Classifier) -> (record: (TrainingStep) -> Void, traces: (FineTuneMethod) -> [OmegaTrace]) {
-            let paths = model.body.namedParameters().filter { $0.parameter.shape.count == 2 }.map { "body." + $0.path }
+            let paths = model.body.namedParameters().filter { $0.parameter.shape.count >= 2 }.map { "body." + $0.path }
             var series = [[Double]](repeating: [], count: paths.count)
             var hyper = [[Double]](repeating: [], count: paths.count)
             var conflicts = [Int](repeating: 0, count: paths.count)
