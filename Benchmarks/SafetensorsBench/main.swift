@@ -52,9 +52,16 @@ func dropCachedPages(_ path: String) {
     #endif
 }
 
-#if DEBUG
-fail("refusing to run a debug build: run `swift run -c release safetensors-bench …`")
-#endif
+/// Whether this is a debug build (a function, so the rest of the program is not unreachable code there).
+@inline(never) func isDebugBuild() -> Bool {
+    #if DEBUG
+    return true
+    #else
+    return false
+    #endif
+}
+
+if isDebugBuild() { fail("refusing to run a debug build: run `swift run -c release safetensors-bench …`") }
 
 var args = Array(CommandLine.arguments.dropFirst())
 guard args.count >= 2, ["write", "read"].contains(args[0]) else {

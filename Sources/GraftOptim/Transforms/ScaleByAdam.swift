@@ -65,25 +65,21 @@ public struct ScaleByAdam: ElementwiseTransform {
     @inlinable public func prepare(_ step: StepInfo) -> (Float, Float) { biasCorrections(step: step.step) }
 
     @inlinable public func lanes(_ prepared: (Float, Float), tensor: KernelTensor, state: StateView, commit: Bool) -> Lanes {
-        Lanes(m: state.tensor(0), v: state.tensor(1), vMax: amsgrad ? state.tensor(2) : nil, beta1: beta1, beta2: beta2,
-              epsilon: epsilon, invBC1: prepared.0, invSqrtBC2: prepared.1, commit: commit)
+        Lanes(moments: AdamMoments(m: state.tensor(0), v: state.tensor(1), beta1: beta1, beta2: beta2, commit: commit),
+              vMax: amsgrad ? state.tensor(2) : nil, epsilon: epsilon, invBC1: prepared.0, invSqrtBC2: prepared.1, commit: commit)
     }
 
     /// The moment update and scaling, eight lanes at a time (`sqrtps`).
     public struct Lanes: ElementLanes {
-        @usableFromInline let m: UnsafeMutablePointer<Float>
-        @usableFromInline let v: UnsafeMutablePointer<Float>
+        @usableFromInline let moments: AdamMoments
         @usableFromInline let vMax: UnsafeMutablePointer<Float>?
-        @usableFromInline let beta1: Float, beta2: Float, epsilon: Float, invBC1: Float, invSqrtBC2: Float
+        @usableFromInline let epsilon: Float, invBC1: Float, invSqrtBC2: Float
         @usableFromInline let commit: Bool
 
-        @inlinable init(m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, vMax: UnsafeMutablePointer<Float>?,
-                        beta1: Float, beta2: Float, epsilon: Float, invBC1: Float, invSqrtBC2: Float, commit: Bool) {
-            self.m = m
-            self.v = v
+        @inlinable init(moments: AdamMoments, vMax: UnsafeMutablePointer<Float>?, epsilon: Float, invBC1: Float, invSqrtBC2: Float,
+                        commit: Bool) {
+            self.moments = moments
             self.vMax = vMax
-            self.beta1 = beta1
-            self.beta2 = beta2
             self.epsilon = epsilon
             self.invBC1 = invBC1
             self.invSqrtBC2 = invSqrtBC2
@@ -93,29 +89,23 @@ public struct ScaleByAdam: ElementwiseTransform {
         @inlinable @inline(__always)
         public func apply(_ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) {
             typealias V = SIMD8<Float>
-            let g = u
-            let mi = V(repeating: beta1) * Lane.load(m, i) + V(repeating: 1 - beta1) * g
-            let vi = V(repeating: beta2) * Lane.load(v, i) + V(repeating: 1 - beta2) * g * g
+            let (mi, vi) = moments.update(u, at: i)
             var denominator = vi
             if let vMax {
                 denominator = pointwiseMax(Lane.load(vMax, i), vi)
                 if commit { Lane.store(denominator, vMax, i) }
             }
-            if commit { Lane.store(mi, m, i); Lane.store(vi, v, i) }
             u = (mi * V(repeating: invBC1)) / (SIMDMath.squareRoot(denominator) * V(repeating: invSqrtBC2) + V(repeating: epsilon))
         }
 
         @inlinable @inline(__always)
         public func apply(_ u: inout Float, theta: Float, at i: Int) {
-            let g = u
-            let mi = beta1 * m[i] + (1 - beta1) * g
-            let vi = beta2 * v[i] + (1 - beta2) * g * g
+            let (mi, vi) = moments.update(u, at: i)
             var denominator = vi
             if let vMax {
                 denominator = Swift.max(vMax[i], vi)
                 if commit { vMax[i] = denominator }
             }
-            if commit { m[i] = mi; v[i] = vi }
             u = (mi * invBC1) / (denominator.squareRoot() * invSqrtBC2 + epsilon)
         }
     }

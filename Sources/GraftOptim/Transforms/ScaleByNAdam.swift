@@ -77,37 +77,28 @@ public struct ScaleByNAdam: ElementwiseTransform {
     }
 
     @inlinable public func lanes(_ p: (Float, Float, Float), tensor: KernelTensor, state: StateView, commit: Bool) -> Lanes {
-        Lanes(m: state.tensor(0), v: state.tensor(1), beta1: beta1, beta2: beta2, epsilon: epsilon, cg: p.0, cm: p.1, invBC2: p.2,
-              commit: commit)
+        Lanes(moments: AdamMoments(m: state.tensor(0), v: state.tensor(1), beta1: beta1, beta2: beta2, commit: commit),
+              epsilon: epsilon, cg: p.0, cm: p.1, invBC2: p.2)
     }
 
     /// The moments and the Nesterov combination, eight lanes at a time.
     public struct Lanes: ElementLanes {
-        @usableFromInline let m: UnsafeMutablePointer<Float>
-        @usableFromInline let v: UnsafeMutablePointer<Float>
-        @usableFromInline let beta1: Float, beta2: Float, epsilon: Float, cg: Float, cm: Float, invBC2: Float
-        @usableFromInline let commit: Bool
+        @usableFromInline let moments: AdamMoments
+        @usableFromInline let epsilon: Float, cg: Float, cm: Float, invBC2: Float
 
-        @inlinable init(m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, beta1: Float, beta2: Float, epsilon: Float,
-                        cg: Float, cm: Float, invBC2: Float, commit: Bool) {
-            self.m = m
-            self.v = v
-            self.beta1 = beta1
-            self.beta2 = beta2
+        @inlinable init(moments: AdamMoments, epsilon: Float, cg: Float, cm: Float, invBC2: Float) {
+            self.moments = moments
             self.epsilon = epsilon
             self.cg = cg
             self.cm = cm
             self.invBC2 = invBC2
-            self.commit = commit
         }
 
         @inlinable @inline(__always)
         public func apply(_ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) {
             typealias V = SIMD8<Float>
             let g = u
-            let mi = V(repeating: beta1) * Lane.load(m, i) + V(repeating: 1 - beta1) * g
-            let vi = V(repeating: beta2) * Lane.load(v, i) + V(repeating: 1 - beta2) * g * g
-            if commit { Lane.store(mi, m, i); Lane.store(vi, v, i) }
+            let (mi, vi) = moments.update(g, at: i)
             let d = SIMDMath.squareRoot(vi * V(repeating: invBC2)) + V(repeating: epsilon)
             u = (V(repeating: cg) * g + V(repeating: cm) * mi) / d
         }
@@ -115,9 +106,7 @@ public struct ScaleByNAdam: ElementwiseTransform {
         @inlinable @inline(__always)
         public func apply(_ u: inout Float, theta: Float, at i: Int) {
             let g = u
-            let mi = beta1 * m[i] + (1 - beta1) * g
-            let vi = beta2 * v[i] + (1 - beta2) * g * g
-            if commit { m[i] = mi; v[i] = vi }
+            let (mi, vi) = moments.update(g, at: i)
             let d = (vi * invBC2).squareRoot() + epsilon
             u = (cg * g + cm * mi) / d
         }

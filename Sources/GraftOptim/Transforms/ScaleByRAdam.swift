@@ -75,47 +75,35 @@ public struct ScaleByRAdam: ElementwiseTransform {
     }
 
     @inlinable public func lanes(_ p: Prepared, tensor: KernelTensor, state: StateView, commit: Bool) -> Lanes {
-        Lanes(m: state.tensor(0), v: state.tensor(1), beta1: beta1, beta2: beta2, epsilon: epsilon, invBC1: p.invBC1,
-              rectified: p.rectified, scale: p.scale, commit: commit)
+        Lanes(moments: AdamMoments(m: state.tensor(0), v: state.tensor(1), beta1: beta1, beta2: beta2, commit: commit),
+              epsilon: epsilon, invBC1: p.invBC1, rectified: p.rectified, scale: p.scale)
     }
 
     /// The moments and the (rectified) scaling, eight lanes at a time.
     public struct Lanes: ElementLanes {
-        @usableFromInline let m: UnsafeMutablePointer<Float>
-        @usableFromInline let v: UnsafeMutablePointer<Float>
-        @usableFromInline let beta1: Float, beta2: Float, epsilon: Float, invBC1: Float, scale: Float
-        @usableFromInline let rectified: Bool, commit: Bool
+        @usableFromInline let moments: AdamMoments
+        @usableFromInline let epsilon: Float, invBC1: Float, scale: Float
+        @usableFromInline let rectified: Bool
 
-        @inlinable init(m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, beta1: Float, beta2: Float, epsilon: Float,
-                        invBC1: Float, rectified: Bool, scale: Float, commit: Bool) {
-            self.m = m
-            self.v = v
-            self.beta1 = beta1
-            self.beta2 = beta2
+        @inlinable init(moments: AdamMoments, epsilon: Float, invBC1: Float, rectified: Bool, scale: Float) {
+            self.moments = moments
             self.epsilon = epsilon
             self.invBC1 = invBC1
             self.rectified = rectified
             self.scale = scale
-            self.commit = commit
         }
 
         @inlinable @inline(__always)
         public func apply(_ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) {
             typealias V = SIMD8<Float>
-            let g = u
-            let mi = V(repeating: beta1) * Lane.load(m, i) + V(repeating: 1 - beta1) * g
-            let vi = V(repeating: beta2) * Lane.load(v, i) + V(repeating: 1 - beta2) * g * g
-            if commit { Lane.store(mi, m, i); Lane.store(vi, v, i) }
+            let (mi, vi) = moments.update(u, at: i)
             let corrected = mi * V(repeating: invBC1)
             u = rectified ? corrected * (V(repeating: scale) / (SIMDMath.squareRoot(vi) + V(repeating: epsilon))) : corrected
         }
 
         @inlinable @inline(__always)
         public func apply(_ u: inout Float, theta: Float, at i: Int) {
-            let g = u
-            let mi = beta1 * m[i] + (1 - beta1) * g
-            let vi = beta2 * v[i] + (1 - beta2) * g * g
-            if commit { m[i] = mi; v[i] = vi }
+            let (mi, vi) = moments.update(u, at: i)
             let corrected = mi * invBC1
             u = rectified ? corrected * (scale / (vi.squareRoot() + epsilon)) : corrected
         }
