@@ -28,9 +28,18 @@ extension Layer {
         return total
     }
 
-    /// Sets every parameter gradient in the tree to zero, in place (no allocation).
+    /// Sets every parameter gradient in the tree to zero, in place (no allocation); every
+    /// parameter then has a gradient (of zero), as after PyTorch's `zero_grad(set_to_none=False)`.
     public func zeroGradients() {
         visitLayers { layer in layer.forEachParameter { _, p in p.zeroGradient() } }
+    }
+
+    /// Sets every parameter gradient in the tree to zero and marks it absent until a backward
+    /// pass writes it (PyTorch's default `zero_grad()`, `set_to_none=True`): parameters the
+    /// next backward pass does not reach have `hasGradient == false`, which an optimizer with
+    /// the `.skip` missing-gradient policy leaves untouched.
+    public func clearGradients() {
+        visitLayers { layer in layer.forEachParameter { _, p in p.clearGradient() } }
     }
 
     /// Puts every layer of the tree in `mode` (dropout is active only in `.training`).

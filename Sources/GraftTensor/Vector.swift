@@ -35,9 +35,14 @@ public enum Vector {
     @inlinable public static func allFinite(_ x: UnsafeBufferPointer<Float>) -> Bool {
         guard let xp = x.baseAddress else { return true }
         // x * 0 is 0 for finite x and NaN for NaN or Inf; NaN poisons the sum.
+        let n = x.count
+        if n < 16 {  // small tensors (biases, norms): no vector set-up and no horizontal sum
+            var tail: Float = 0
+            for i in 0..<n { tail += xp[i] * 0 }
+            return tail == 0
+        }
         var acc = SIMD16<Float>(repeating: 0)
         var i = 0
-        let n = x.count
         let raw = UnsafeRawPointer(xp)
         while i + 16 <= n {
             acc += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * 0

@@ -165,11 +165,14 @@ public enum KernelEngine {
         let rawOutput = UnsafeMutableRawPointer(output)
         let theta = UnsafeRawPointer(tensor.value)
         let value = tensor.value
-        let plan = run.plan
         let reduction = pass < kernel.reductionPasses
         var nonFinite = false
+        let segmentsPerRow = tensor.segmentsPerRow, columns = tensor.columns
         for s in piece.lower..<piece.upper {
-            let (lo, hi, row) = plan.segment(s, of: k, count: tensor.count)
+            // Segment s: row s / segmentsPerRow, block b of that row (as `KernelPlan.segment`).
+            let row = s / segmentsPerRow, b = s - row * segmentsPerRow
+            let lo = row * columns + b * KernelPlan.segmentLength
+            let hi = row * columns + Swift.min(columns, (b + 1) * KernelPlan.segmentLength)
             lanes.beginSegment(s, row: row, precise: false)
             var i = lo
             if reduction {

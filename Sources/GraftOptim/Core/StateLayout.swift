@@ -104,6 +104,9 @@ public struct StateView: @unchecked Sendable {
     let scalarStart: [Int]
     let tensorCounts: [Int]
     let scalarCounts: [Int]
+    /// The view of every parameter, made once (a step binds one per tensor per member).
+    @usableFromInline let views: UnsafeMutablePointer<StateView>
+    @usableFromInline let viewCount: Int
 
     init(layouts: [StateLayout]) {
         self.layouts = layouts
@@ -137,18 +140,27 @@ public struct StateView: @unchecked Sendable {
         }
         self.offsetStart = offsetStart
         self.scalarStart = scalarStart
+        viewCount = layouts.count
+        views = UnsafeMutablePointer<StateView>.allocate(capacity: max(1, layouts.count))
+        for k in layouts.indices {
+            let sc = scalarCounts[k]
+            (views + k).initialize(to: StateView(floats: floats, offsets: UnsafePointer(offsets + offsetStart[k]), tensorCount: tensorCounts[k],
+                                                 scalars: sc == 0 ? nil : scalars! + scalarStart[k], scalarCount: sc))
+        }
     }
 
     deinit {
         if let floats { UnsafeMutableRawPointer(floats).deallocate() }
         offsets.deallocate()
         scalars?.deallocate()
+        views.deinitialize(count: viewCount)
+        views.deallocate()
     }
 
-    @usableFromInline func view(_ k: Int) -> StateView {
-        let sc = scalarCounts[k]
-        return StateView(floats: floats, offsets: UnsafePointer(offsets + offsetStart[k]), tensorCount: tensorCounts[k],
-                         scalars: sc == 0 ? nil : scalars! + scalarStart[k], scalarCount: sc)
+    /// The state of parameter `k`.
+    @inlinable func view(_ k: Int) -> StateView {
+        checkPrecondition(k >= 0 && k < viewCount, "state view \(k) of \(viewCount)")
+        return views[k]
     }
 
     /// Copies every value of `other` (same layouts) into this storage.

@@ -3,13 +3,14 @@ import GraftTensor
 /// The finiteness check of a step's inputs: one read of every buffer, spread over the threads
 /// when there is enough of it, done before anything changes.
 enum FiniteCheck {
-    /// The tag (parameter index) of the first buffer in the list holding a NaN or an
-    /// infinity, or `nil`.
-    static func firstNonFinite(_ buffers: [(UnsafeBufferPointer<Float>, Int)], parallelThreshold: Int) -> Int? {
-        let total = buffers.reduce(0) { $0 + $1.0.count }
+    /// The position (in `0..<count`) of the first of the buffers `buffer(0)`, `buffer(1)`, …
+    /// that holds a NaN or an infinity, or `nil`.
+    static func firstNonFinite(count: Int, parallelThreshold: Int, _ buffer: (Int) -> UnsafeBufferPointer<Float>) -> Int? {
+        var total = 0
+        for j in 0..<count { total += buffer(j).count }
         let threads = Parallel.threads
-        guard threads > 1, total >= parallelThreshold, buffers.count > 0 else {
-            for (b, tag) in buffers where !Vector.allFinite(b) { return tag }
+        guard threads > 1, total >= parallelThreshold, count > 0 else {
+            for j in 0..<count where !Vector.allFinite(buffer(j)) { return j }
             return nil
         }
         // Cut the concatenation of all buffers into one contiguous share per worker.
@@ -20,15 +21,18 @@ enum FiniteCheck {
         Parallel.forEach(iterations: threads) { w in
             let lo = w * share, hi = min(total, lo + share)
             var start = 0
-            for (position, (b, _)) in buffers.enumerated() {
+            for j in 0..<count {
+                let b = buffer(j)
                 let end = start + b.count
                 defer { start = end }
-                guard end > lo, start < hi else { continue }
+                guard end > lo else { continue }
+                guard start < hi else { return }
                 let a = max(lo, start) - start, z = min(hi, end) - start
-                if !Vector.allFinite(UnsafeBufferPointer(rebasing: b[a..<z])) { found[w] = position; return }
+                if !Vector.allFinite(UnsafeBufferPointer(rebasing: b[a..<z])) { found[w] = j; return }
             }
         }
-        let first = (0..<threads).map { found[$0] }.min()!
-        return first == .max ? nil : buffers[first].1
+        var first = Int.max
+        for w in 0..<threads { first = min(first, found[w]) }
+        return first == .max ? nil : first
     }
 }

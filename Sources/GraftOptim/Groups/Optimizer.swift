@@ -29,6 +29,8 @@ public final class Optimizer {
     public private(set) var stepCount = 0
     /// Steps skipped by the `.skipStep` policy (per call, counted once).
     public private(set) var skippedSteps = 0
+    /// What a step does with a parameter that has no gradient (groups may override it).
+    public let missingGradients: MissingGradientPolicy
 
     /// Builds an optimizer.
     /// - Parameters:
@@ -38,12 +40,18 @@ public final class Optimizer {
     ///     trainable parameter is an error.
     ///   - anchors: explicit anchors θ0 by path, overriding the snapshot of `.initial` anchors.
     ///   - nonFinitePolicy: what to do with NaN / Inf gradients.
+    ///   - missingGradients: what to do with a parameter that has no gradient this step
+    ///     (`.zero`, the default: step it with g = 0, so weight decay and momentum still move
+    ///     it; `.skip`: PyTorch's `grad is None`, it and its state stay untouched). A group's
+    ///     own `missingGradients` overrides it.
     /// - Throws: duplicate paths or group names, groups that select nothing or only parameters
     ///   taken earlier, unassigned parameters, mis-shaped explicit anchors.
     public init(parameters: [NamedParameter], groups: [ParameterGroup], defaultGroup: ParameterGroup? = nil,
-                anchors explicitAnchors: [String: Tensor] = [:], nonFinitePolicy: NonFinitePolicy = .throw) throws {
+                anchors explicitAnchors: [String: Tensor] = [:], nonFinitePolicy: NonFinitePolicy = .throw,
+                missingGradients: MissingGradientPolicy = .zero) throws {
         self.parameters = parameters
         self.nonFinitePolicy = nonFinitePolicy
+        self.missingGradients = missingGradients
         var indexByPath: [String: Int] = [:]
         for (i, p) in parameters.enumerated() {
             guard indexByPath.updateValue(i, forKey: p.path) == nil else { throw OptimizerError.duplicateParameter(path: p.path) }
@@ -104,13 +112,13 @@ public final class Optimizer {
                 }
             }
             for (k, i) in members.enumerated() { placement[i] = (runtimes.count, k) }
-            runtimes.append(GroupRuntime(group: g, transform: transform, indices: members, infos: members.map { infos[$0] }, anchors: anchors))
+            runtimes.append(GroupRuntime(group: g, transform: transform, indices: members, parameters: members.map { parameters[$0].parameter },
+                                         infos: members.map { infos[$0] }, anchors: anchors))
         }
+        // (Each runtime gave every anchor its own storage: a later in-place update of the
+        // parameter never touches it, and the copy happens once, at construction.)
         self.runtimes = runtimes
         self.placement = placement
-        // Make every anchor snapshot its own storage now, so a later in-place update of the
-        // parameter never touches it (and the copy happens once, at construction).
-        for rt in runtimes { for k in rt.anchors.indices where rt.anchors[k] != nil { _ = rt.anchors[k]!.unsafeMutableStorage() } }
     }
 
     func restoreCounters(stepCount: Int, skippedSteps: Int) {
@@ -154,13 +162,10 @@ public final class Optimizer {
             for (k, i) in rt.indices.enumerated() {
                 let p = parameters[i]
                 if let tensor = explicit[p.path] {
-                    rt.anchors[k] = tensor
+                    rt.setAnchor(k, tensor)
                 } else if rt.anchors[k] != nil {
-                    rt.anchors[k] = p.parameter.value
-                } else {
-                    continue
+                    rt.setAnchor(k, p.parameter.value)  // its own storage, never shared with the parameter
                 }
-                _ = rt.anchors[k]!.unsafeMutableStorage()  // its own storage, never shared with the parameter
             }
         }
     }
@@ -238,39 +243,68 @@ public final class Optimizer {
 
     // MARK: Stepping
 
+    /// Where a step's raw gradients come from.
+    private enum Source {
+        /// Each parameter's own `gradient`, already in each runtime's `gradients`.
+        case own
+        /// K objectives by parameter index (`nil`: the objective has no gradient for it).
+        case objectives([[UnsafeBufferPointer<Float>?]])
+    }
+
     /// One step with each parameter's own `gradient` (one objective).
+    ///
+    /// A parameter with `hasGradient == false` (never written since it was made or since
+    /// `clearGradient()`) is stepped with a zero gradient under the `.zero` missing-gradient
+    /// policy (the default) and left untouched, state included, under `.skip`.
     public func step(learningRateScale: Float = 1, providedGradients: [String: Tensor]? = nil) throws {
-        try checkParameterShapes()
-        for p in parameters where p.parameter.gradient.shape != p.parameter.shape {
-            throw OptimizerError.shapeMismatch(path: p.path, expected: p.parameter.shape, actual: p.parameter.gradient.shape)
-        }
-        let objective: [[UnsafeBufferPointer<Float>?]] = [parameters.map { $0.parameter.gradient.unsafeStorage() }]
+        try bindBuffers(gradients: true)
         try withExtendedLifetime(providedGradients) {
-            try run(objectives: objective, provided: try resolveProvided(providedGradients), learningRateScale: learningRateScale)
+            try run(.own, provided: try resolveProvided(providedGradients), learningRateScale: learningRateScale)
         }
     }
 
     /// One step from K objective gradients by path. A path missing from an objective has a
-    /// zero gradient; a path the optimizer does not know, or a mis-shaped tensor, throws.
+    /// zero gradient there; a path missing from every objective has no gradient (stepped with
+    /// zero under the `.zero` missing-gradient policy, untouched under `.skip`); a path the
+    /// optimizer does not know, or a mis-shaped tensor, throws.
     public func step(objectives: [[String: Tensor]], learningRateScale: Float = 1,
                      providedGradients: [String: Tensor]? = nil) throws {
         guard !objectives.isEmpty else { throw OptimizerError.noObjectives }
-        try checkParameterShapes()
+        try bindBuffers(gradients: false)
         let resolved = try objectives.map(resolve)
         try withExtendedLifetime(objectives) {
             try withExtendedLifetime(providedGradients) {
-                try run(objectives: resolved, provided: try resolveProvided(providedGradients), learningRateScale: learningRateScale)
+                try run(.objectives(resolved), provided: try resolveProvided(providedGradients), learningRateScale: learningRateScale)
             }
         }
     }
 
-    /// A parameter whose value was replaced by a tensor of another shape after the optimizer
-    /// was built is refused (its state and plan were made for the registered shape).
-    private func checkParameterShapes() throws {
+    /// Binds every group's θ buffers (and, with `gradients`, each parameter's own gradient) for
+    /// this step, checking shapes first: a `value` replaced by a tensor of another shape after
+    /// the optimizer was built (its state and plan were made for the registered shape), or a
+    /// gradient whose shape is not the value's, throws before anything changes.
+    private func bindBuffers(gradients: Bool) throws {
         for rt in runtimes {
-            for (k, i) in rt.indices.enumerated() where parameters[i].parameter.value.shape != rt.infos[k].shape {
-                throw OptimizerError.shapeMismatch(path: rt.infos[k].path, expected: rt.infos[k].shape,
-                                                   actual: parameters[i].parameter.value.shape)
+            let parameters = rt.parameters, infos = rt.infos, shapes = rt.shapes
+            try rt.values.withUnsafeMutableBufferPointer { values in
+                try rt.gradients.withUnsafeMutableBufferPointer { grads in
+                    for k in parameters.indices {
+                        let b = parameters[k].stepBuffers(registeredShape: shapes[k])
+                        switch b.status {
+                        case .ok:
+                            values[k] = b.value
+                            if gradients { grads[k] = b.gradient }
+                        case .valueShapeChanged:
+                            throw OptimizerError.shapeMismatch(path: infos[k].path, expected: infos[k].shape, actual: parameters[k].value.shape)
+                        case .gradientShapeMismatch:
+                            if gradients {
+                                throw OptimizerError.shapeMismatch(path: infos[k].path, expected: infos[k].shape,
+                                                                   actual: parameters[k].gradient.shape)
+                            }
+                            values[k] = parameters[k].value.unsafeMutableStorage()
+                        }
+                    }
+                }
             }
         }
     }
@@ -298,47 +332,110 @@ public final class Optimizer {
         return row
     }
 
-    private func run(objectives: [[UnsafeBufferPointer<Float>?]], provided: [UnsafeBufferPointer<Float>?]?,
-                     learningRateScale: Float) throws {
+    /// The group's tensors (indices in the group) that have no gradient this step, when its
+    /// missing-gradient policy is `.skip` (empty otherwise).
+    private func missingTensors(_ rt: GroupRuntime, _ source: Source) -> [Int] {
+        guard (rt.group.missingGradients ?? missingGradients) == .skip else { return [] }
+        switch source {
+        case .own:
+            return rt.parameters.indices.filter { !rt.parameters[$0].hasGradient }
+        case .objectives(let rows):
+            return rt.indices.indices.filter { k in rows.allSatisfy { $0[rt.indices[k]] == nil } }
+        }
+    }
+
+    private func run(_ source: Source, provided: [UnsafeBufferPointer<Float>?]?, learningRateScale: Float) throws {
         guard learningRateScale.isFinite, learningRateScale >= 0 else {
             throw OptimizerError.invalidHyperparameter(key: "lr_scale", value: "\(learningRateScale)", allowed: "[0, ∞)")
         }
         // 1. Check everything before changing anything (one parallel read of every input).
         var skip = [Bool](repeating: false, count: runtimes.count)
+        var missing = [[Int]](repeating: [], count: runtimes.count)
+        var skippedNonFinite = false
         for (gi, rt) in runtimes.enumerated() {
             if rt.transform.usesProvidedGradient && provided == nil {
                 throw OptimizerError.missingProvidedGradient(group: rt.group.name, step: rt.step + 1)
             }
-            var buffers: [(UnsafeBufferPointer<Float>, Int)] = []
-            for i in rt.indices {
-                for row in objectives { if let g = row[i] { buffers.append((g, i)) } }
-                if let g = provided?[i] { buffers.append((g, i)) }
+            missing[gi] = missingTensors(rt, source)
+            if missing[gi].count == rt.infos.count { skip[gi] = true; continue }  // nothing to do: t does not advance
+            let bad: Int?
+            switch source {
+            case .own where provided == nil:
+                bad = rt.gradients.withUnsafeBufferPointer { g in
+                    FiniteCheck.firstNonFinite(count: g.count, parallelThreshold: parallelThreshold) { g[$0] }
+                }.map { rt.indices[$0] }
+            default:
+                var buffers: [(UnsafeBufferPointer<Float>, Int)] = []
+                buffers.reserveCapacity(rt.indices.count * 2)
+                for (k, i) in rt.indices.enumerated() {
+                    switch source {
+                    case .own: buffers.append((rt.gradients[k], i))
+                    case .objectives(let rows): for row in rows { if let g = row[i] { buffers.append((g, i)) } }
+                    }
+                    if let g = provided?[i] { buffers.append((g, i)) }
+                }
+                bad = FiniteCheck.firstNonFinite(count: buffers.count, parallelThreshold: parallelThreshold) { buffers[$0].0 }
+                    .map { buffers[$0].1 }
             }
-            if let bad = FiniteCheck.firstNonFinite(buffers, parallelThreshold: parallelThreshold) {
+            if let bad {
                 if nonFinitePolicy == .throw {
                     throw OptimizerError.nonFiniteGradient(path: parameters[bad].path, group: rt.group.name, step: rt.step + 1)
                 }
                 skip[gi] = true
+                skippedNonFinite = true
             }
         }
-        if skip.contains(true) { skippedSteps += 1 }
+        if skippedNonFinite { skippedSteps += 1 }
         // 2. Update each group; a new θ that is not finite (from finite inputs) is reported.
         var nonFinite: (path: String, group: String, step: Int)?
+        var stepped = false
         for (gi, rt) in runtimes.enumerated() where !skip[gi] {
-            if let k = stepGroup(rt, objectives: objectives, provided: provided, learningRateScale: learningRateScale), nonFinite == nil {
-                nonFinite = (rt.infos[k].path, rt.group.name, rt.step)
+            stepped = true
+            let bad = withUntouched(rt, missing[gi]) {
+                stepGroup(rt, source: source, provided: provided, learningRateScale: learningRateScale)
             }
+            if let k = bad, nonFinite == nil { nonFinite = (rt.infos[k].path, rt.group.name, rt.step) }
         }
-        if skip.contains(false) { stepCount += 1 }
+        if stepped { stepCount += 1 }
         if let nonFinite { throw OptimizerError.nonFiniteUpdate(path: nonFinite.path, group: nonFinite.group, step: nonFinite.step) }
     }
 
+    /// Runs `body` (a group step) and then puts back θ and every member's state of the tensors
+    /// in `untouched` (those without a gradient under `.skip`), so they end exactly as they
+    /// were; a non-finite result of such a tensor is not reported.
+    private func withUntouched(_ rt: GroupRuntime, _ untouched: [Int], _ body: () -> Int?) -> Int? {
+        guard !untouched.isEmpty else { return body() }
+        var saved: [(value: [Float], tensors: [[Float]], scalars: [[Double]])] = []
+        for k in untouched {
+            let views = rt.storages.map { $0.view(k) }
+            saved.append((Array(rt.parameters[k].value.unsafeStorage()),
+                          views.map { v in (0..<v.tensorCount).flatMap { Array(v.tensorBuffer($0)) } },
+                          views.map { v in (0..<v.scalarCount).map { v[scalar: $0] } }))
+        }
+        let bad = body()
+        for (s, k) in zip(saved, untouched) {
+            rt.parameters[k].value.withUnsafeMutableBufferPointer { v in _ = v.update(from: s.value) }
+            for (m, storage) in rt.storages.enumerated() {
+                let v = storage.view(k)
+                var offset = 0
+                for j in 0..<v.tensorCount {
+                    let b = v.tensorBuffer(j)
+                    for e in 0..<b.count { b[e] = s.tensors[m][offset + e] }
+                    offset += b.count
+                }
+                for j in 0..<v.scalarCount { v[scalar: j] = s.scalars[m][j] }
+            }
+        }
+        let skipped = Set(untouched)
+        return bad.flatMap { skipped.contains($0) ? nil : $0 }
+    }
+
     /// Steps one group; returns the index of a member whose new value is not finite.
-    private func stepGroup(_ rt: GroupRuntime, objectives: [[UnsafeBufferPointer<Float>?]],
-                           provided: [UnsafeBufferPointer<Float>?]?, learningRateScale: Float) -> Int? {
+    private func stepGroup(_ rt: GroupRuntime, source: Source, provided: [UnsafeBufferPointer<Float>?]?,
+                           learningRateScale: Float) -> Int? {
         let t = rt.step + 1
         let info = StepInfo(step: t, learningRateScale: learningRateScale)
-        let raw = aggregate(rt, objectives: objectives, info: info)
+        let raw = aggregate(rt, source: source, info: info)
         defer { rt.step = t }
         if let kernel = rt.kernel {
             // One pass per reduction, then one elementwise pass that reads g and writes θ.
@@ -346,32 +443,47 @@ public final class Optimizer {
                 rt.kernelPlan = KernelPlan(parameters: rt.infos, runner: kernel, threads: Parallel.threads, parallelThreshold: parallelThreshold)
             }
             let plan = rt.kernelPlan!
-            rt.kernelTensors.removeAll(keepingCapacity: true)
-            rt.inputs.removeAll(keepingCapacity: true)
-            rt.outputs.removeAll(keepingCapacity: true)
-            for (k, i) in rt.indices.enumerated() {
-                let value = parameters[i].parameter.value.unsafeMutableStorage()
-                let base = value.baseAddress ?? rt.emptyBuffer
-                let g = raw[k].baseAddress ?? UnsafePointer(rt.emptyBuffer)
-                rt.kernelTensors.append(KernelTensor(index: k, count: value.count, rows: plan.rows[k], segmentsPerRow: plan.segmentsPerRow[k],
-                                                     rank: rt.ranks[k], value: UnsafePointer(base),
-                                                     anchor: rt.anchors[k]?.unsafeStorage().baseAddress,
-                                                     hasAnchor: rt.anchored[k], gradient: g,
-                                                     providedGradient: provided.map { ($0[i] ?? zeroBuffer(rt, k)).baseAddress ?? g },
-                                                     scratch: plan.scratch.map { $0 + plan.scratchOffsets[k] }))
-                rt.inputs.append(g)
-                rt.outputs.append(base)
+            let n = rt.infos.count
+            if rt.kernelTensors.count != n {
+                let e = rt.emptyBuffer
+                rt.kernelTensors = [KernelTensor](repeating: KernelTensor(index: 0, count: 0, rows: 1, segmentsPerRow: 0, rank: 1, value: e, anchor: nil,
+                                                                          hasAnchor: false, gradient: e, providedGradient: nil, scratch: nil), count: n)
+                rt.inputs = [UnsafePointer<Float>](repeating: UnsafePointer(e), count: n)
+                rt.outputs = [UnsafeMutablePointer<Float>](repeating: e, count: n)
+            }
+            // Everything read per tensor, in locals (one retain per step, not per tensor).
+            let values = rt.values, rows = plan.rows, segmentsPerRow = plan.segmentsPerRow, ranks = rt.ranks
+            let anchored = rt.anchored, anchors = rt.anchorPointers, offsets = plan.scratchOffsets, scratch = plan.scratch
+            let indices = rt.indices, empty = rt.emptyBuffer
+            rt.kernelTensors.withUnsafeMutableBufferPointer { tensors in
+                rt.inputs.withUnsafeMutableBufferPointer { inputs in
+                    rt.outputs.withUnsafeMutableBufferPointer { outputs in
+                        for k in 0..<n {
+                            let value = values[k]
+                            let base = value.baseAddress ?? empty
+                            let g = raw[k].baseAddress ?? UnsafePointer(empty)
+                            tensors[k] = KernelTensor(index: k, count: value.count, rows: rows[k], segmentsPerRow: segmentsPerRow[k],
+                                                      rank: ranks[k], value: UnsafePointer(base), anchor: anchors[k],
+                                                      hasAnchor: anchored[k], gradient: g,
+                                                      providedGradient: provided.map { ($0[indices[k]] ?? zeroBuffer(rt, k)).baseAddress ?? g },
+                                                      scratch: scratch.map { $0 + offsets[k] })
+                            inputs[k] = g
+                            outputs[k] = base
+                        }
+                    }
+                }
             }
             let workers = max(1, plan.pieces.count)
             rt.flags.initialize(repeating: .max, count: workers)
             kernel.run(KernelRun(step: info, tensors: rt.kernelTensors, inputs: rt.inputs, outputs: rt.outputs, addsToValue: true,
                                  plan: plan, state: rt.groupState, nonFiniteOutput: rt.flags))
-            let bad = (0..<workers).map { rt.flags[$0] }.min()!
+            var bad = Int.max
+            for w in 0..<workers { bad = min(bad, rt.flags[w]) }
             return bad == .max ? nil : bad
         }
         // Unfused: u ← g, every member over the group, θ ← θ + u.
         if rt.updates.isEmpty { rt.updates = rt.infos.map { Tensor(zeros: $0.shape) } }
-        let values = rt.indices.map { parameters[$0].parameter.value.unsafeMutableStorage() }
+        let values = rt.values
         var slots: [TensorSlot] = []
         slots.reserveCapacity(rt.indices.count)
         for (k, i) in rt.indices.enumerated() {
@@ -396,13 +508,17 @@ public final class Optimizer {
 
     /// The group's aggregated raw gradient per member (the objective's own buffers when there
     /// is one objective and the plain sum).
-    private func aggregate(_ rt: GroupRuntime, objectives: [[UnsafeBufferPointer<Float>?]], info: StepInfo) -> [UnsafeBufferPointer<Float>] {
-        if objectives.count == 1 && rt.group.aggregator.isSum {
-            return rt.indices.enumerated().map { k, i in objectives[0][i] ?? zeroBuffer(rt, k) }
-        }
-        var perObjective: [[UnsafeBufferPointer<Float>]] = []
-        for row in objectives {
-            perObjective.append(rt.indices.enumerated().map { k, i in row[i] ?? zeroBuffer(rt, k) })
+    private func aggregate(_ rt: GroupRuntime, source: Source, info: StepInfo) -> [UnsafeBufferPointer<Float>] {
+        let perObjective: [[UnsafeBufferPointer<Float>]]
+        switch source {
+        case .own:
+            if rt.group.aggregator.isSum { return rt.gradients }
+            perObjective = [rt.gradients]
+        case .objectives(let rows):
+            if rows.count == 1 && rt.group.aggregator.isSum {
+                return rt.indices.enumerated().map { k, i in rows[0][i] ?? zeroBuffer(rt, k) }
+            }
+            perObjective = rows.map { row in rt.indices.enumerated().map { k, i in row[i] ?? zeroBuffer(rt, k) } }
         }
         if rt.aggregates.isEmpty { rt.aggregates = rt.infos.map { Tensor(zeros: $0.shape) } }
         let outs = rt.aggregates.indices.map { rt.aggregates[$0].unsafeMutableStorage() }

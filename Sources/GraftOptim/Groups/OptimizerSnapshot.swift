@@ -274,8 +274,7 @@ extension Optimizer {
             for (storage, fresh) in zip(rt.storages, p.storages) { storage.copy(from: fresh) }
             rt.aggregatorState = p.aggregator
             rt.step = p.step
-            rt.anchors = p.anchors
-            for k in rt.anchors.indices where rt.anchors[k] != nil { _ = rt.anchors[k]!.unsafeMutableStorage() }
+            rt.setAnchors(p.anchors)
         }
         restoreCounters(stepCount: prepared.stepCount, skippedSteps: prepared.skippedSteps)
     }

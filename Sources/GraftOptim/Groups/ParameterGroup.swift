@@ -18,6 +18,9 @@ public struct ParameterGroup: Sendable {
     public let transform: AnyGradientTransform?
     /// How several objective gradients become one.
     public let aggregator: AnyGradientAggregator
+    /// This group's missing-gradient policy; `nil` uses the optimizer's (see
+    /// `MissingGradientPolicy`). Set it with `missingGradients(_:)`.
+    public private(set) var missingGradients: MissingGradientPolicy?
 
     /// A group with a transform.
     /// - Throws: `emptyGroup` when `selecting` is empty.
@@ -58,6 +61,14 @@ public struct ParameterGroup: Sendable {
 
     /// Whether the group is frozen.
     public var isFrozen: Bool { transform == nil }
+
+    /// The same group with its own missing-gradient policy, e.g. `.skip` for a head that
+    /// only some batches reach, while the optimizer's default stays `.zero`.
+    public func missingGradients(_ policy: MissingGradientPolicy) -> ParameterGroup {
+        var copy = self
+        copy.missingGradients = policy
+        return copy
+    }
 
     func matches(_ p: ParameterInfo) -> Bool { selectors.contains { $0.matches(p) } }
 }

@@ -97,7 +97,7 @@ public struct Trainer {
             var sum: Double = 0, batches = 0
             while let batch = sampler.next() {
                 let provided = try providedGradient?()
-                model.zeroGradients()
+                model.clearGradients()
                 let logits = try model.forward(batch.images)
                 let out = try loss(logits, labels: batch.labels)
                 try model.accumulateParameterGradients(out.gradient)
