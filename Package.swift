@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "GraftTensor", targets: ["GraftTensor"]),
         .library(name: "GraftOptim", targets: ["GraftOptim"]),
         .library(name: "GraftSafetensors", targets: ["GraftSafetensors"]),
+        // The transform laws, for authors of transforms in other packages (framework-neutral: the laws throw).
+        .library(name: "GraftTesting", targets: ["GraftTesting"]),
         .executable(name: "graft", targets: ["graft"]),
     ],
     targets: [
@@ -40,6 +42,7 @@ let package = Package(
         .target(name: "GraftOptim", dependencies: ["GraftTensor"]),
         .target(name: "GraftTrain", dependencies: ["GraftTensor", "GraftNN", "GraftOptim", "GraftSafetensors"]),
         .target(name: "GraftDistributed", dependencies: ["CMPI", "GraftTensor", "GraftOptim", "GraftTrain"]),
+        .target(name: "GraftTesting", dependencies: ["GraftOptim", "GraftTensor"]),
         .target(name: "Graft", dependencies: ["GraftTensor", "GraftNN", "GraftOptim", "GraftSafetensors", "GraftTrain"]),
 
         // MARK: - Command-line tool
@@ -78,7 +81,7 @@ let package = Package(
         .testTarget(name: "GraftSafetensorsTests", dependencies: ["GraftSafetensors", "GraftTestSupport"]),
         .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftSafetensors", "GraftTestSupport"]),
         .testTarget(name: "GraftDistributedTests", dependencies: ["GraftDistributed", "GraftTrain", "GraftOptim", "GraftTestSupport"]),
-        .testTarget(name: "CustomTransformExampleTests", dependencies: ["GradientNoiseExample", "GraftOptim", "GraftTestSupport"]),
+        .testTarget(name: "CustomTransformExampleTests", dependencies: ["GradientNoiseExample", "GraftOptim", "GraftTesting"]),
     ],
     swiftLanguageModes: [.v6]
 )
