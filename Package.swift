@@ -77,7 +77,7 @@ let package = Package(
         .target(name: "GraftTestSupport", dependencies: ["GraftTensor"], path: "Tests/GraftTestSupport"),
         .testTarget(name: "GraftTensorTests", dependencies: ["GraftTensor", "GraftTestSupport"]),
         .testTarget(name: "GraftNNTests", dependencies: ["GraftNN", "GraftTestSupport"]),
-        .testTarget(name: "GraftOptimTests", dependencies: ["GraftOptim", "GraftTestSupport"]),
+        .testTarget(name: "GraftOptimTests", dependencies: ["GraftOptim", "GraftTesting", "GraftTestSupport"]),
         .testTarget(name: "GraftSafetensorsTests", dependencies: ["GraftSafetensors", "GraftTestSupport"]),
         .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftSafetensors", "GraftTestSupport"]),
         .testTarget(name: "GraftDistributedTests", dependencies: ["GraftDistributed", "GraftTrain", "GraftOptim", "GraftTestSupport"]),
