@@ -48,6 +48,9 @@ let package = Package(
         // MARK: - Command-line tool
 
         .executableTarget(name: "graft", dependencies: ["GraftOptim"]),
+        // Doc snippets: extracts the ```swift snippets of doc comments and the README into a test file.
+        .target(name: "DocSnippetExtraction", path: "Tools/DocSnippetExtraction"),
+        .executableTarget(name: "extract-doc-snippets", dependencies: ["DocSnippetExtraction"], path: "Tools/extract-doc-snippets"),
 
         // MARK: - Examples
 
@@ -81,6 +84,8 @@ let package = Package(
         .testTarget(name: "GraftSafetensorsTests", dependencies: ["GraftSafetensors", "GraftTestSupport"]),
         .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftSafetensors", "GraftTestSupport"]),
         .testTarget(name: "GraftDistributedTests", dependencies: ["GraftDistributed", "GraftTrain", "GraftOptim", "GraftTestSupport"]),
+        // Compiles every doc-comment and README snippet (generated file) and checks it is up to date.
+        .testTarget(name: "DocSnippetTests", dependencies: ["DocSnippetExtraction", "Graft", "GraftTesting", "GraftDistributed"]),
         .testTarget(name: "CustomTransformExampleTests", dependencies: ["GradientNoiseExample", "GraftOptim", "GraftTesting"]),
     ],
     swiftLanguageModes: [.v6]

@@ -4,7 +4,9 @@
 /// as `ClipByGlobalNorm`, or an erased one); consecutive fusable members become one `Fused`
 /// kernel. Build chains with `@TransformBuilder`:
 /// ```swift
-/// let adam = chain {
+/// import GraftOptim
+///
+/// let adam = try chain {
 ///     try ScaleByAdam()
 ///     try ScaleByLearningRate(1e-3)
 /// }
