@@ -11,7 +11,7 @@ import GraftTrain
 
 // Skipped (marked `snippet: skip`):
 // - README.md, snippet 3
-// - README.md, snippet 5
+// - README.md, snippet 8
 
 // Sources/GraftOptim/Core/AnyGradientTransform.swift, snippet 1
 private func Sources_GraftOptim_Core_AnyGradientTransform_swift_1() throws {
@@ -210,6 +210,69 @@ private func README_md_2() throws {
 
 // README.md, snippet 4
 private func README_md_4() throws {
+    func recipe(lion: Bool, decay: Float?, sgd: Bool) throws -> (some GradientTransform, AnyGradientTransform) {
+        let chosen = try chain {
+            if lion { try ScaleByLion() } else { try ScaleByAdam() }     // Either: still one kernel
+            if let decay { try AddDecayedWeights(.constant(decay)) }      // OptionalTransform
+            try ScaleByLearningRate(1e-3)
+        }
+        let erased = try sgd ? Recipes.sgd(learningRate: 0.1).erased() : Recipes.adam(learningRate: 1e-3).erased()
+        return (chosen, erased)
+    }
+}
+
+// README.md, snippet 5
+private func README_md_5() throws {
+    /// Clamps every update element to [−c, c].
+    struct ClampUpdate: ElementwiseTransform {
+        let c: Float
+        init(_ c: Float) throws {
+            try HyperparameterCheck.positive("c", c)
+            self.c = c
+        }
+        var kind: String { "clamp_update" }
+        struct Lanes: ElementLanes {
+            let c: Float
+            func apply(_ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) {
+                u = u.clamped(lowerBound: SIMD8(repeating: -c), upperBound: SIMD8(repeating: c))
+            }
+            func apply(_ u: inout Float, theta: Float, at i: Int) { u = min(max(u, -c), c) }
+        }
+        func lanes(_ prepared: Void, tensor: KernelTensor, state: StateView, commit: Bool) -> Lanes { Lanes(c: c) }
+    }
+
+    // In a @Test (swift-testing) or a throwing XCTestCase method:
+    func clampObeysTheLaws() throws {
+        try TransformLaws.isIdentity(try ClampUpdate(.greatestFiniteMagnitude))
+        try TransformLaws.isDeterministic { try ClampUpdate(0.5) }
+        let clamp = try ClampUpdate(0.5), adam = try ScaleByAdam(), lr = try ScaleByLearningRate(1e-2)
+        try TransformLaws.chainEqualsPieces(chain { adam; clamp; lr }, pieces: [.init(adam), .init(clamp), .init(lr)])
+        try TransformLaws.fusedEqualsUnfused(chain { adam; clamp; lr }, members: [.init(adam), .init(clamp), .init(lr)])
+        try TransformLaws.roundTripsState { try chain { try ScaleByAdam(); try ClampUpdate(0.5) } }
+        try TransformLaws.parallelEqualsSerial { try chain { try ScaleByAdam(); try ClampUpdate(0.5) } }
+    }
+}
+
+// README.md, snippet 6
+private func README_md_6() throws {
+    func soups(zeroShot: Classifier, fineTuned: [Classifier], validation: DigitDataset) throws {
+        // WiSE-FT: halfway between the zero-shot and the first fine-tuned model.
+        let wise = try WeightAveraging.interpolate(zeroShot: zeroShot.weights(), fineTuned: fineTuned[0].weights(), alpha: 0.5)
+        // Uniform soup of all fine-tuned runs; greedy soup by validation accuracy.
+        let uniform = try WeightAveraging.uniformSoup(fineTuned.map { $0.weights() })
+        let probe = try Classifier.mlp(input: 256, hidden: [512, 256, 128], classes: 10, seed: 0)
+        let greedy = try WeightAveraging.greedySoup(fineTuned.map { $0.weights() }) { weights in
+            try probe.load(weights)
+            return try evaluateAccuracy(probe.model, on: validation)
+        }
+        print("greedy soup of \(greedy.members) scores \(greedy.score)")
+        try zeroShot.load(wise)
+        _ = uniform
+    }
+}
+
+// README.md, snippet 7
+private func README_md_7() throws {
     let classifier = try Classifier.mlp(input: 256, hidden: [512, 256, 128], classes: 10, seed: 0)
     let url = URL(fileURLWithPath: "mlp.safetensors")
     try classifier.model.exportSafetensors(to: url)                 // F32; __metadata__ names the writer
