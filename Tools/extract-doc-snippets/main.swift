@@ -15,6 +15,10 @@ if arguments.contains("--help") || arguments.contains("-h") {
         """)
     exit(0)
 }
+if let unknown = arguments.first(where: { $0 != "--check" }) {
+    FileHandle.standardError.write(Data("extract-doc-snippets: unknown option \"\(unknown)\" (see --help)\n".utf8))
+    exit(2)
+}
 let root = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
 guard FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path) else {
     FileHandle.standardError.write(Data("extract-doc-snippets: run it from the package root (no Package.swift here)\n".utf8))
