@@ -126,6 +126,14 @@ struct BuilderErgonomicsTests {
                              : try fixture.runOptimizer(try Recipes.adam(learningRate: 1e-3), steps: 1...3)
             try TransformLaws.expectIdentical(try fixture.runOptimizer(t, steps: 1...3), direct, "erased = the recipe")
         }
+        // Without erasure: the choice inside the builder is an Either of the two recipes, static and fused.
+        for sgd in [true, false] {
+            let t = try chain { if sgd { try Recipes.sgd(learningRate: 0.1, momentum: 0.9) } else { try Recipes.adam(learningRate: 1e-3) } }
+            #expect(try isFused(t))
+            let direct = sgd ? try fixture.runOptimizer(try Recipes.sgd(learningRate: 0.1, momentum: 0.9), steps: 1...3)
+                             : try fixture.runOptimizer(try Recipes.adam(learningRate: 1e-3), steps: 1...3)
+            try TransformLaws.expectIdentical(try fixture.runOptimizer(t, steps: 1...3), direct, "if/else of recipes = the recipe")
+        }
         // Erasing an erased transform keeps it as it is.
         let once = try Recipes.adam(learningRate: 1e-3).erased()
         #expect(once.erased().memberCount == once.memberCount)
