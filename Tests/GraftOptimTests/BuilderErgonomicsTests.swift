@@ -114,6 +114,12 @@ struct BuilderErgonomicsTests {
         let none = try chain { for f in [Float]() { try Scale(f) } }
         #expect(try isFused(none))
         try TransformLaws.isIdentity(none)
+        // In an optimizer too (a member-less chain has no state storage: u = g, θ ← θ + g).
+        var plain = fixture.initialValues
+        for t in 1...2 { for i in plain.indices { plain[i] = try plain[i] + fixture.gradient(i, step: t) } }
+        try TransformLaws.expectIdentical(try fixture.runOptimizer(none, steps: 1...2), plain, "empty loop in an Optimizer")
+        let absent = try chain { if factors.isEmpty { try Scale(2) } }
+        try TransformLaws.expectIdentical(try fixture.runOptimizer(absent, steps: 1...2), plain, "absent if in an Optimizer")
     }
 
     @Test("a ternary chooses between recipes of different types through .erased(), and stays fused")

@@ -97,6 +97,12 @@ public struct Identity: ElementwiseTransform {
     @inlinable public init() {}
     public var kind: String { "identity" }
     @inlinable public func lanes(_ prepared: Void, tensor: KernelTensor, state: StateView, commit: Bool) -> Lanes { Lanes() }
+    /// Binds without reading any state: `Identity`'s kernel also runs member-less chains (an
+    /// `if` without `else` that was false, an empty `for`), which have no state storage at all.
+    @inlinable public func bindKernel(_ prepared: Void, _ tensor: KernelTensor, _ state: GroupState, pass: Int,
+                                      commit: Bool) -> ElementwiseLanes<Lanes> {
+        ElementwiseLanes(lanes: Lanes())
+    }
 }
 
 /// A transform present or absent (the builder's `if` without `else`).
