@@ -26,11 +26,21 @@ public struct LawFixture: Sendable {
             ParameterInfo(path: "head.weight", shape: [3, 6], anchor: .none),
         ]
         if extraTensor { infos.insert(ParameterInfo(path: "body.1.weight", shape: [4, 6], anchor: .initial), at: 1) }
-        self.init(infos: infos, seed: seed)
+        self.init(checked: infos, seed: seed)
     }
 
-    /// A fixture over your own tensors (paths must be unique).
-    public init(infos: [ParameterInfo], seed: UInt64 = 7) {
+    /// A fixture over your own tensors.
+    /// - Throws: `LawViolation` (law "fixture") when `infos` is empty or two tensors share a path.
+    public init(infos: [ParameterInfo], seed: UInt64 = 7, file: String = #fileID, line: UInt = #line) throws {
+        var seen = Set<String>()
+        for info in infos where !seen.insert(info.path).inserted {
+            throw LawViolation(law: "fixture", subject: "LawFixture", detail: "two tensors have the path \"\(info.path)\"", file: file, line: line)
+        }
+        guard !infos.isEmpty else { throw LawViolation(law: "fixture", subject: "LawFixture", detail: "no tensors", file: file, line: line) }
+        self.init(checked: infos, seed: seed)
+    }
+
+    init(checked infos: [ParameterInfo], seed: UInt64) {
         self.infos = infos
         self.initialValues = infos.map { LawFixture.normal($0.shape, seed: seed &* 100 &+ LawFixture.hash($0.path)) }
         self.seed = seed

@@ -257,4 +257,13 @@ struct LawNegativeControls {
         #expect(error?.detail == "\"w\", element 1: 2.0 vs -0.0")
         #expect(error?.description.contains("law 'demo' fails for x") == true)
     }
+
+    @Test("a fixture with a repeated path or no tensor is refused")
+    func fixtureValidation() throws {
+        let info = ParameterInfo(path: "w", shape: [3], anchor: .initial)
+        #expect(throws: LawViolation.self) { try LawFixture(infos: [info, info]) }
+        #expect(throws: LawViolation.self) { try LawFixture(infos: []) }
+        let custom = try LawFixture(infos: [info, ParameterInfo(path: "b", shape: [2, 2], anchor: .none)], seed: 3)
+        try TransformLaws.roundTripsState({ try ScaleByAdam() }, fixture: custom)
+    }
 }
