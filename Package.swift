@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "GraftTensor", targets: ["GraftTensor"]),
         .library(name: "GraftOptim", targets: ["GraftOptim"]),
         .library(name: "GraftSafetensors", targets: ["GraftSafetensors"]),
+        // The transform laws, for authors of transforms in other packages (framework-neutral: the laws throw).
+        .library(name: "GraftTesting", targets: ["GraftTesting"]),
         .executable(name: "graft", targets: ["graft"]),
     ],
     targets: [
@@ -40,11 +42,15 @@ let package = Package(
         .target(name: "GraftOptim", dependencies: ["GraftTensor"]),
         .target(name: "GraftTrain", dependencies: ["GraftTensor", "GraftNN", "GraftOptim", "GraftSafetensors"]),
         .target(name: "GraftDistributed", dependencies: ["CMPI", "GraftTensor", "GraftOptim", "GraftTrain"]),
+        .target(name: "GraftTesting", dependencies: ["GraftOptim", "GraftTensor"]),
         .target(name: "Graft", dependencies: ["GraftTensor", "GraftNN", "GraftOptim", "GraftSafetensors", "GraftTrain"]),
 
         // MARK: - Command-line tool
 
         .executableTarget(name: "graft", dependencies: ["GraftOptim"]),
+        // Doc snippets: extracts the ```swift snippets of doc comments and the README into a test file.
+        .target(name: "DocSnippetExtraction", path: "Tools/DocSnippetExtraction"),
+        .executableTarget(name: "extract-doc-snippets", dependencies: ["DocSnippetExtraction"], path: "Tools/extract-doc-snippets"),
 
         // MARK: - Examples
 
@@ -74,11 +80,13 @@ let package = Package(
         .target(name: "GraftTestSupport", dependencies: ["GraftTensor"], path: "Tests/GraftTestSupport"),
         .testTarget(name: "GraftTensorTests", dependencies: ["GraftTensor", "GraftTestSupport"]),
         .testTarget(name: "GraftNNTests", dependencies: ["GraftNN", "GraftTestSupport"]),
-        .testTarget(name: "GraftOptimTests", dependencies: ["GraftOptim", "GraftTestSupport"]),
+        .testTarget(name: "GraftOptimTests", dependencies: ["GraftOptim", "GraftTesting", "GraftTestSupport"]),
         .testTarget(name: "GraftSafetensorsTests", dependencies: ["GraftSafetensors", "GraftTestSupport"]),
         .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftSafetensors", "GraftTestSupport"]),
         .testTarget(name: "GraftDistributedTests", dependencies: ["GraftDistributed", "GraftTrain", "GraftOptim", "GraftTestSupport"]),
-        .testTarget(name: "CustomTransformExampleTests", dependencies: ["GradientNoiseExample", "GraftOptim", "GraftTestSupport"]),
+        // Compiles every doc-comment and README snippet (generated file) and checks it is up to date.
+        .testTarget(name: "DocSnippetTests", dependencies: ["DocSnippetExtraction", "Graft", "GraftTesting", "GraftDistributed"]),
+        .testTarget(name: "CustomTransformExampleTests", dependencies: ["GradientNoiseExample", "GraftOptim", "GraftTesting"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -19,8 +19,9 @@ import Graft
 //
 // and fine-tunes a pre-trained digit MLP on optdigits with and without it. Its state is read
 // back like any built-in's (`optimizer.state(of:for:as:)`, `telemetry(for:)`), and it passes
-// the same laws as the built-in transforms (Tests/CustomTransformExampleTests): chain = members
-// by hand, identity at η = 0, determinism, fused = unfused, two threads = one, snapshot round trip.
+// the same laws as the built-in transforms, from the GraftTesting library product
+// (Tests/CustomTransformExampleTests): chain = members by hand, identity at η = 0, determinism,
+// fused = unfused, two threads = one, snapshot round trip.
 
 let usage = """
     usage: CustomTransform [options]

@@ -1,7 +1,7 @@
 import Foundation
 import GraftOptim
 import GraftTensor
-import GraftTestSupport
+import GraftTesting
 import Testing
 
 /// The step rules of issue 14 (RMSprop, Adagrad, RAdam, NAdam, Lion) checked with the same

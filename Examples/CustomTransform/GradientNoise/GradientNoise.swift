@@ -26,9 +26,8 @@ public struct GradientNoise: ElementwiseTransform {
 
     /// - Throws: `OptimizerError.invalidHyperparameter` unless η and γ are finite and ≥ 0.
     public init(eta: Float, gamma: Float = 0.55, seed: UInt64) throws {
-        for (key, value) in [("eta", eta), ("gamma", gamma)] where !(value.isFinite && value >= 0) {
-            throw OptimizerError.invalidHyperparameter(key: key, value: "\(value)", allowed: "[0, ∞)")
-        }
+        try HyperparameterCheck.nonNegative("eta", eta)
+        try HyperparameterCheck.nonNegative("gamma", gamma)
         (self.eta, self.gamma, self.seed) = (eta, gamma, seed)
     }
 

@@ -32,3 +32,18 @@ public struct AnyGradientTransform: GradientTransform {
     /// Whether the wrapped transform runs as one fused kernel.
     public var isFused: Bool { kernelRunner != nil }
 }
+
+extension GradientTransform {
+    /// This transform erased to `AnyGradientTransform`: for choosing between two recipes of
+    /// different static types with a ternary or storing them in one variable. A fused chain
+    /// stays one kernel (erasure costs one dynamic call per group step, not per element):
+    /// ```swift
+    /// import GraftOptim
+    ///
+    /// func recipe(sgd: Bool) throws -> AnyGradientTransform {
+    ///     try sgd ? Recipes.sgd(learningRate: 0.1, momentum: 0.9).erased()
+    ///             : Recipes.adam(learningRate: 1e-3).erased()
+    /// }
+    /// ```
+    @inlinable public func erased() -> AnyGradientTransform { AnyGradientTransform(self) }
+}

@@ -4,7 +4,9 @@
 /// as `ClipByGlobalNorm`, or an erased one); consecutive fusable members become one `Fused`
 /// kernel. Build chains with `@TransformBuilder`:
 /// ```swift
-/// let adam = chain {
+/// import GraftOptim
+///
+/// let adam = try chain {
 ///     try ScaleByAdam()
 ///     try ScaleByLearningRate(1e-3)
 /// }
@@ -38,9 +40,17 @@ public struct Chain<First: GradientTransform, Second: GradientTransform>: Gradie
     try body()
 }
 
-/// Builds chains of transforms; supports `if`, `if`/`else` and nesting. Consecutive fusable
-/// members (elementwise rules and reductions such as DiGraP) are composed into one `Fused`
-/// kernel; the others are chained.
+/// Builds chains of transforms; supports `if`, `if`/`else`, `switch`, `for` and nesting.
+/// Consecutive fusable members (elementwise rules and reductions such as DiGraP) are composed
+/// into one `Fused` kernel; the others are chained.
+///
+/// - `if` without `else` gives an `OptionalTransform` and `if`/`else` (or `switch`) an
+///   `Either`; both are fusable when their branches are, so a choice inside a chain of
+///   elementwise rules keeps the whole chain one kernel.
+/// - `for` gives a `SequenceTransform` of erased iterations (one member; not fused with
+///   its neighbours).
+/// - Every throwing initialiser still needs its own `try`: Swift requires `try` on each
+///   throwing expression, also inside a result builder.
 @resultBuilder
 public enum TransformBuilder {
     @inlinable public static func buildExpression<T: GradientTransform>(_ t: T) -> T { t }
@@ -66,6 +76,13 @@ public enum TransformBuilder {
     @inlinable public static func buildOptional<T: GradientTransform>(_ t: T?) -> OptionalTransform<T> { OptionalTransform(t) }
     @inlinable public static func buildEither<A: GradientTransform, B: GradientTransform>(first: A) -> Either<A, B> { .first(first) }
     @inlinable public static func buildEither<A: GradientTransform, B: GradientTransform>(second: B) -> Either<A, B> { .second(second) }
+
+    /// A `for` loop: its iterations become one member that runs them in order, each erased
+    /// (`SequenceTransform`). It does not fuse with its neighbours (a loop of one iteration
+    /// runs as that iteration does); write the members out when they should.
+    @inlinable public static func buildArray<T: GradientTransform>(_ members: [T]) -> SequenceTransform {
+        SequenceTransform(members.map { AnyGradientTransform($0) })
+    }
 }
 
 /// The transform that leaves the update unchanged.
@@ -80,6 +97,12 @@ public struct Identity: ElementwiseTransform {
     @inlinable public init() {}
     public var kind: String { "identity" }
     @inlinable public func lanes(_ prepared: Void, tensor: KernelTensor, state: StateView, commit: Bool) -> Lanes { Lanes() }
+    /// Binds without reading any state: `Identity`'s kernel also runs member-less chains (an
+    /// `if` without `else` that was false, an empty `for`), which have no state storage at all.
+    @inlinable public func bindKernel(_ prepared: Void, _ tensor: KernelTensor, _ state: GroupState, pass: Int,
+                                      commit: Bool) -> ElementwiseLanes<Lanes> {
+        ElementwiseLanes(lanes: Lanes())
+    }
 }
 
 /// A transform present or absent (the builder's `if` without `else`).

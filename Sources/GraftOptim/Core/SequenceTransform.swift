@@ -21,6 +21,13 @@ public struct SequenceTransform: GradientTransform {
 
     public var usesAnchors: Bool { transforms.contains { $0.usesAnchors } }
     public var usesProvidedGradient: Bool { transforms.contains { $0.usesProvidedGradient } }
-    /// A one-member sequence runs as its member does (fused when it is a kernel).
-    public func makeKernelRunner() -> KernelRunner? { transforms.count == 1 ? transforms[0].makeKernelRunner() : nil }
+    /// A one-member sequence runs as its member does (fused when it is a kernel); an empty
+    /// one as `Identity`.
+    public func makeKernelRunner() -> KernelRunner? {
+        switch transforms.count {
+        case 0: return Identity().makeKernelRunner()
+        case 1: return transforms[0].makeKernelRunner()
+        default: return nil
+        }
+    }
 }

@@ -281,16 +281,10 @@ public final class RobustFineTuneExperiment {
             case .wiseFT:
                 let (ft, probeWeights, _) = try lpThenFT()
                 let model = try pretrainedClassifier(newHead: true)
-                var mixed: [String: Tensor] = [:]
-                let a = c.wiseAlpha
-                for (path, w) in ft.weights() {
-                    // Backbone: toward the pre-trained weights; head: toward the probed head (LP-FT's start).
-                    let start = path.hasPrefix("head.") ? probeWeights[path]! : pretrained[path]!
-                    var m = w
-                    try m.scaleAndAdd(start, alpha: 1 - a, beta: a)
-                    mixed[path] = m
-                }
-                try model.load(mixed)
+                // WiSE-FT's zero-shot end: the pre-trained backbone with the probed head (LP-FT's start).
+                let backbone = pretrained.filter { !$0.key.hasPrefix("head.") }
+                let start = backbone.merging(probeWeights.filter { $0.key.hasPrefix("head.") }) { $1 }
+                try model.load(try WeightAveraging.interpolate(zeroShot: start, fineTuned: ft.weights(), alpha: c.wiseAlpha))
                 results.append(try evaluate(model, method))
             case .digrap:
                 // The paper: gradient placement, ω from 0, training hypergradient, μ on the ID validation split.
