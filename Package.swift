@@ -2,6 +2,8 @@
 //
 // Graft: composable gradient transforms for robust fine-tuning.
 // Dependencies point one way: GraftTensor ← GraftSafetensors ← GraftNN ← GraftOptim ← GraftTrain ← Examples.
+// GraftBenchmarking (GraftTensor, GraftOptim) sits beside GraftTrain: graft-bench, `graft bench` and the
+// BenchmarkYourTransform example use it; no library module depends on it.
 // No package dependencies: only the toolchain and Debian's OpenBLAS and Open MPI (system libraries;
 // only GraftDistributed and the programs using it link MPI).
 
@@ -14,6 +16,7 @@ let package = Package(
         .library(name: "GraftTensor", targets: ["GraftTensor"]),
         .library(name: "GraftOptim", targets: ["GraftOptim"]),
         .library(name: "GraftSafetensors", targets: ["GraftSafetensors"]),
+        .library(name: "GraftBenchmarking", targets: ["GraftBenchmarking"]),
         .executable(name: "graft", targets: ["graft"]),
     ],
     targets: [
@@ -40,11 +43,13 @@ let package = Package(
         .target(name: "GraftOptim", dependencies: ["GraftTensor"]),
         .target(name: "GraftTrain", dependencies: ["GraftTensor", "GraftNN", "GraftOptim", "GraftSafetensors"]),
         .target(name: "GraftDistributed", dependencies: ["CMPI", "GraftTensor", "GraftOptim", "GraftTrain"]),
+        // Benchmark any GradientTransform (timing, statistics, byte models, layouts, graft-bench/1 JSON).
+        .target(name: "GraftBenchmarking", dependencies: ["GraftTensor", "GraftOptim"]),
         .target(name: "Graft", dependencies: ["GraftTensor", "GraftNN", "GraftOptim", "GraftSafetensors", "GraftTrain"]),
 
         // MARK: - Command-line tool
 
-        .executableTarget(name: "graft", dependencies: ["GraftOptim"]),
+        .executableTarget(name: "graft", dependencies: ["GraftOptim", "GraftBenchmarking"]),
 
         // MARK: - Examples
 
@@ -58,13 +63,16 @@ let package = Package(
         .target(name: "GradientNoiseExample", dependencies: ["GraftOptim"], path: "Examples/CustomTransform/GradientNoise"),
         .executableTarget(name: "CustomTransform", dependencies: ["Graft", "GradientNoiseExample"],
                           path: "Examples/CustomTransform", exclude: ["GradientNoise"]),
+        // Benchmarks the CustomTransform example's transform against Adam (GraftBenchmarking's comparison mode).
+        .executableTarget(name: "BenchmarkYourTransform", dependencies: ["GraftBenchmarking", "GraftOptim", "GradientNoiseExample"],
+                          path: "Examples/BenchmarkYourTransform"),
 
         // MARK: - Benchmarks
 
         // The benchmark's C floors (plain fused loops; AVX2+FMA through function multiversioning, no flags).
         .target(name: "CGraftFloors", path: "Benchmarks/CGraftFloors"),
         .executableTarget(name: "graft-bench",
-                          dependencies: ["GraftNN", "GraftOptim", "GraftTensor", "GraftTrain", "GradientNoiseExample", "CGraftFloors"],
+                          dependencies: ["GraftNN", "GraftOptim", "GraftTensor", "GraftTrain", "GradientNoiseExample", "CGraftFloors", "GraftBenchmarking"],
                           path: "Benchmarks/GraftBench"),
         .executableTarget(name: "distributed-bench", dependencies: ["GraftDistributed", "GraftOptim", "GraftTensor"], path: "Benchmarks/DistributedBench"),
         .executableTarget(name: "safetensors-bench", dependencies: ["GraftSafetensors", "GraftTensor"], path: "Benchmarks/SafetensorsBench"),
@@ -78,6 +86,7 @@ let package = Package(
         .testTarget(name: "GraftSafetensorsTests", dependencies: ["GraftSafetensors", "GraftTestSupport"]),
         .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftSafetensors", "GraftTestSupport"]),
         .testTarget(name: "GraftDistributedTests", dependencies: ["GraftDistributed", "GraftTrain", "GraftOptim", "GraftTestSupport"]),
+        .testTarget(name: "GraftBenchmarkingTests", dependencies: ["GraftBenchmarking", "GraftOptim", "GraftTensor", "GraftTestSupport"]),
         .testTarget(name: "CustomTransformExampleTests", dependencies: ["GradientNoiseExample", "GraftOptim", "GraftTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
