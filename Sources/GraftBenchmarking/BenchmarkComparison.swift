@@ -47,7 +47,7 @@ public struct BenchmarkComparison {
     /// - Throws: `BenchmarkError.debugBuild` in a debug build (unless `buildGuard` allows it),
     ///   and what a step throws (naming the benchmark).
     public func run(policy: TimingPolicy = .comparison, bandwidth: BandwidthReference = .measure(),
-                    buildGuard: BuildGuard = .current) throws -> ComparisonResult {
+                    buildGuard: BuildGuard = .current) throws -> BenchmarkComparisonResult {
         try buildGuard.requireOptimizedBuild()
         try baseline.validate()
         try candidate.validate()
@@ -72,13 +72,13 @@ public struct BenchmarkComparison {
             }
             for i in results.indices { results[i].machine = machine }
             let ratios = zip(measured.roundMedians[1], measured.roundMedians[0]).map { $0 / $1 }
-            return ComparisonResult(baseline: results[0], candidate: results[1], spread: RatioSpread(ratios: ratios))
+            return BenchmarkComparisonResult(baseline: results[0], candidate: results[1], spread: RatioSpread(ratios: ratios))
         }
     }
 }
 
 /// What a ``BenchmarkComparison`` measured.
-public struct ComparisonResult: Sendable {
+public struct BenchmarkComparisonResult: Sendable {
     /// The baseline's result.
     public var baseline: BenchmarkResult
     /// The candidate's result.
@@ -90,8 +90,17 @@ public struct ComparisonResult: Sendable {
     /// candidate is slower).
     public var ratio: Double { candidate.nsPerParameter / baseline.nsPerParameter }
 
-    /// Both rows as one `graft-bench/1` document.
-    public func report() -> BenchmarkReport { BenchmarkResult.report([baseline, candidate]) }
+    /// Both rows as one `graft-bench/1` document; the candidate's telemetry also carries the
+    /// comparison: `ratio_to_baseline` (medians over all samples) and `ratio_p10`, `ratio_p50`,
+    /// `ratio_p90` (over the per-round ratios).
+    public func report() -> BenchmarkReport {
+        var candidate = self.candidate
+        candidate.row.telemetry["ratio_to_baseline"] = ratio
+        candidate.row.telemetry["ratio_p10"] = spread.p10
+        candidate.row.telemetry["ratio_p50"] = spread.p50
+        candidate.row.telemetry["ratio_p90"] = spread.p90
+        return BenchmarkResult.report([baseline, candidate])
+    }
 
     /// A Markdown table: one row per case (ns/param p50 and p90, GB/s, ×update, fused) and the ratio.
     public func markdown() -> String {

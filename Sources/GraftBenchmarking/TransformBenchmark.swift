@@ -64,7 +64,8 @@ public struct TransformBenchmark {
     public var adamFloorNsPerParameter: Double?
     /// The data seed (default: the layout's ``ParameterLayout/defaultSeed``, graft-bench's).
     public var seed: UInt64
-    /// Telemetry to record after the run (graft-bench reports projection shares this way).
+    /// Telemetry to record after the run (graft-bench reports projection shares this way). When
+    /// nil, the row's telemetry is `["fused": 1]` or `["fused": 0]` (`Optimizer.isFused(group:)`).
     public var telemetry: ((Optimizer, LayoutData) -> [String: Double])?
     /// The group's name in the optimizer.
     public static let groupName = "all"
@@ -180,11 +181,13 @@ public struct TransformBenchmark {
     /// The result of a timing of `prepared` (also used by comparisons).
     func result(_ prepared: Prepared, _ data: LayoutData, timing: Statistics, policy: TimingPolicy,
                 bandwidth: [MemoryProbeResult]) -> BenchmarkResult {
+        let fused = prepared.optimizer.isFused(group: prepared.groupName)
         let row = OptimizerResult(id: OptimizerResult.id(workload: name, layout: layout), workload: name, kind: "graft", summary: summary,
                                   layout: layout, objectives: objectives, byteModel: byteModel, timing: timing, bandwidth: bandwidth,
                                   threads: threads, floor: floor?.name, floorNsPerParameter: floor?.nsPerParameter,
-                                  adamFloorNsPerParameter: adamFloorNsPerParameter, telemetry: telemetry?(prepared.optimizer, data) ?? [:])
-        return BenchmarkResult(row: row, isFused: prepared.optimizer.isFused(group: prepared.groupName), layout: layout,
+                                  adamFloorNsPerParameter: adamFloorNsPerParameter,
+                                  telemetry: telemetry?(prepared.optimizer, data) ?? fused.map { ["fused": $0 ? 1 : 0] } ?? [:])
+        return BenchmarkResult(row: row, isFused: fused, layout: layout,
                                machine: nil, bandwidth: bandwidth, policy: policy, threads: threads)
     }
 
