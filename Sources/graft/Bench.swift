@@ -185,6 +185,7 @@ func runBench(_ arguments: [String]) -> Never {
         exit(2)
     }
     BLAS.threads = options.threads
+    FloatingPointEnvironment.flushSubnormalsToZero()
     let comparing = second != nil
     let rounds = options.rounds ?? (comparing ? 15 : 3)
     let seconds = options.seconds ?? (comparing ? 0.05 : 0.2)
