@@ -116,6 +116,7 @@ if BuildGuard.current.isDebugBuild() {
     exit(2)
 }
 BLAS.threads = options.threads
+FloatingPointEnvironment.flushSubnormalsToZero()
 
 func progress(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
