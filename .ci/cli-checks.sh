@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export OPENBLAS_NUM_THREADS=1
 swift build --product graft >/dev/null
-for example in QuickStart NNQuickStart RobustFineTune LoRAFineTune MultiTaskPCGrad CustomTransform; do
+for example in QuickStart NNQuickStart RobustFineTune LoRAFineTune MultiTaskPCGrad CustomTransform BenchmarkYourTransform; do
   swift build --product "$example" >/dev/null
 done
 BIN=$(swift build --show-bin-path)
@@ -172,6 +172,13 @@ usage_error "bench missing value" '--threads needs a value' -- "$GRAFT" bench --
 # The checks above run in the debug build CI uses; a valid command line is refused there (exit 2, nothing on stdout).
 expect "bench refuses a debug build" 2 "refusing to benchmark a debug build" -- "$GRAFT" bench --recipe "$RECIPE" --size 1e4
 [ ! -s "$WORK/out" ] && ok || bad "bench debug refusal printed on stdout"
+BYT="$BIN/BenchmarkYourTransform"
+usage_error "BenchmarkYourTransform --size 5" '--size needs a whole number in 1000…1000000000, got "5"' -- "$BYT" --size 5
+usage_error "BenchmarkYourTransform --eta nan" '--eta needs a number in [0.0, 1000.0], got "nan"' -- "$BYT" --eta nan
+usage_error "BenchmarkYourTransform --layout" 'unknown layout "huge"' -- "$BYT" --layout huge
+usage_error "BenchmarkYourTransform unknown flag" 'unknown option --bogus' -- "$BYT" --bogus
+expect "BenchmarkYourTransform refuses a debug build" 2 "refusing to benchmark a debug build" -- "$BYT"
+"$BYT" --help >"$WORK/out" 2>&1 && grep -q "usage: BenchmarkYourTransform" "$WORK/out" && ok || bad "BenchmarkYourTransform --help"
 "$GRAFT" bench --help >"$WORK/out" 2>&1 && grep -q "usage: graft bench" "$WORK/out" && ok || bad "graft bench --help"
 "$GRAFT" --help >"$WORK/out" 2>&1 && grep -q "graft bench --recipe" "$WORK/out" && ok || bad "graft --help does not list bench"
 
