@@ -102,14 +102,16 @@ public struct BenchmarkComparisonResult: Sendable {
         return BenchmarkResult.report([baseline, candidate])
     }
 
-    /// A Markdown table: one row per case (ns/param p50 and p90, GB/s, ×update, fused) and the ratio.
+    /// A Markdown table: one row per case (ns/param p50 and p90, GB/s, ×update, fused) and the
+    /// ratio to the baseline with the per-round median and p10–p90.
     public func markdown() -> String {
         func row(_ r: BenchmarkResult, ratio: String) -> [String] {
             ["`\(r.row.workload)`", Format.fixed(r.nsPerParameter, 3), Format.fixed(r.nsPerParameter("p90") ?? .nan, 3),
              Format.fixed(r.gbPerSecond, 1), Format.ratio(r.ratioToUpdate), r.isFused.map { $0 ? "yes" : "**no**" } ?? "—", ratio]
         }
-        let spreadText = Format.fixed(spread.p50, 3) + " (p10–p90 " + Format.fixed(spread.p10, 3) + "–" + Format.fixed(spread.p90, 3) + ")"
-        return Format.markdown(["transform", "ns/param p50", "ns/param p90", "GB/s", "×update", "fused", "× baseline (per round)"],
-                               [row(baseline, ratio: "1"), row(candidate, ratio: Format.fixed(ratio, 3) + "; " + spreadText)])
+        let text = Format.fixed(ratio, 3) + " (rounds: p50 " + Format.fixed(spread.p50, 3) + ", p10–p90 "
+            + Format.fixed(spread.p10, 3) + "–" + Format.fixed(spread.p90, 3) + ")"
+        return Format.markdown(["transform", "ns/param p50", "ns/param p90", "GB/s", "×update", "fused", "× baseline"],
+                               [row(baseline, ratio: "1"), row(candidate, ratio: text)])
     }
 }

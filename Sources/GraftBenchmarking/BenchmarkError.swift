@@ -19,6 +19,7 @@ public enum BenchmarkError: Error, Equatable, CustomStringConvertible, Sendable 
     /// A benchmark's step failed (the workload's name and the underlying error).
     case stepFailed(benchmark: String, underlying: String)
 
+    /// The error in words (what `graft bench` and the examples print).
     public var description: String {
         switch self {
         case .debugBuild:

@@ -91,6 +91,7 @@ public struct BenchmarkReport: Encodable, Sendable {
         private let body: @Sendable (Encoder) throws -> Void
         /// Wraps `value` (an array of graft-bench's rows).
         public init<T: Encodable & Sendable>(_ value: T) { body = { try value.encode(to: $0) } }
+        /// Encodes the wrapped value.
         public func encode(to encoder: Encoder) throws { try body(encoder) }
     }
 
@@ -109,6 +110,7 @@ public struct BenchmarkReport: Encodable, Sendable {
         init?(intValue: Int) { nil }
     }
 
+    /// Writes every key of the schema (graft-bench's sections as given, `[]` when absent).
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: Key.self)
         try c.encode(schema, forKey: Key("schema"))
