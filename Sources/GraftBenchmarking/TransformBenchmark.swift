@@ -208,10 +208,13 @@ public struct TransformBenchmark {
 
 /// Runs `body` with `Parallel.threads = threads` and subnormals flushed on this thread, then
 /// restores the thread count.
+/// The global is written only when it differs, so a benchmark at the current thread count leaves
+/// it untouched (tests run concurrently).
 func withThreads<R>(_ threads: Int, _ body: () throws -> R) rethrows -> R {
-    let saved = Parallel.threads
-    Parallel.threads = threads
     FloatingPointEnvironment.flushSubnormalsToZero()
+    let saved = Parallel.threads
+    guard saved != threads else { return try body() }
+    Parallel.threads = threads
     defer { Parallel.threads = saved }
     return try body()
 }

@@ -28,7 +28,7 @@ struct BuildGuardTests {
     func entryPoints() throws {
         let layout = try ParameterLayout(shapes: [[8, 4]])
         var built = 0
-        let bench = TransformBenchmark(name: "sgd", layout: layout, threads: 1, bytesPerParameter: .sgd, usesAnchors: false) {
+        let bench = TransformBenchmark(name: "sgd", layout: layout, bytesPerParameter: .sgd, usesAnchors: false) {
             built += 1
             return try ParameterGroup("all", selecting: .all, transform: Recipes.sgd(learningRate: 0.1))
         }

@@ -56,7 +56,7 @@ struct ReportSchemaTests {
     func freshRun() throws {
         let f = try fixture()
         let layout = try ParameterLayout(name: "tiny", shapes: [[16, 8], [8]])
-        var bench = TransformBenchmark(name: "adam", transform: try Recipes.adam(learningRate: 1e-3), layout: layout, threads: 1,
+        var bench = TransformBenchmark(name: "adam", transform: try Recipes.adam(learningRate: 1e-3), layout: layout,
                                        bytesPerParameter: .adam, floor: FloorReference(name: "floor.mine", nsPerParameter: 1))
         bench.adamFloorNsPerParameter = 2  // every optional key of a row is then present, as in the fixture's row
         var bandwidthPolicy = TimingPolicy.minimal
