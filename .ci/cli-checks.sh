@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export OPENBLAS_NUM_THREADS=1
 swift build --product graft >/dev/null
-for example in QuickStart NNQuickStart RobustFineTune LoRAFineTune MultiTaskPCGrad CustomTransform; do
+for example in QuickStart NNQuickStart RobustFineTune LoRAFineTune MultiTaskPCGrad CustomTransform BenchmarkYourTransform; do
   swift build --product "$example" >/dev/null
 done
 BIN=$(swift build --show-bin-path)
@@ -147,6 +147,40 @@ done
   --output "$WORK/rft" >"$WORK/out" 2>"$WORK/err"; rc=$?
 if [ $rc = 1 ] && grep -q "empty: the data set has no images" "$WORK/err" && [ ! -e "$WORK/rft/results.md" ]; then ok
 else bad "--ood with 0 images: exit $rc: $(cat "$WORK/err")"; fi
+
+# ---- graft bench: usage errors (checked before anything runs) and the debug-build refusal ----
+RECIPE='{"method": "adam", "lr": 1e-3}'
+usage_error "bench without --recipe" '--recipe is required' -- "$GRAFT" bench
+usage_error "bench bad JSON" 'not valid JSON' -- "$GRAFT" bench --recipe '{"method": "adam",'
+usage_error "bench trailing text" "after the document" -- "$GRAFT" bench --recipe '{"method": "adam", "lr": 1} x'
+usage_error "bench not an object" 'expected a JSON object' -- "$GRAFT" bench --recipe '[1]'
+usage_error "bench missing lr" 'recipe.lr: required key is missing' -- "$GRAFT" bench --recipe '{"method": "adam"}'
+usage_error "bench unknown key" 'recipe.momentum' -- "$GRAFT" bench --recipe '{"method": "adam", "lr": 1e-3, "momentum": 0.9}'
+usage_error "bench lr 1e39" 'recipe.lr: 1e+39 is out of float32 range' -- "$GRAFT" bench --recipe '{"method": "adam", "lr": 1e39}'
+usage_error "bench unknown method in --compare" '--compare: recipe.method: unknown method "bogus"' -- "$GRAFT" bench --recipe "$RECIPE" --compare '{"method": "bogus", "lr": 1}'
+usage_error "bench provided gradients" 'reads provided gradients' -- "$GRAFT" bench --recipe '{"method": "digrap", "lr": 1e-3, "mu": 0.1, "hypergradient_source": "provided"}'
+usage_error "bench unknown layout" 'unknown layout "huge" (single, equal100, mixed)' -- "$GRAFT" bench --recipe "$RECIPE" --layout huge
+usage_error "bench --size 10" '--size needs a whole number in 1000…1000000000, got "10"' -- "$GRAFT" bench --recipe "$RECIPE" --size 10
+usage_error "bench --size 1e300" '--size needs a whole number' -- "$GRAFT" bench --recipe "$RECIPE" --size 1e300
+usage_error "bench --threads 0" '--threads needs a whole number in 1…1024' -- "$GRAFT" bench --recipe "$RECIPE" --threads 0
+usage_error "bench --objectives 5" '--objectives needs a whole number in 1…4' -- "$GRAFT" bench --recipe "$RECIPE" --objectives 5
+usage_error "bench --seconds inf" '--seconds needs a number in (0, 60], got "inf"' -- "$GRAFT" bench --recipe "$RECIPE" --seconds inf
+usage_error "bench --shapes 3x0" '--shapes needs shapes such as 768x768,768' -- "$GRAFT" bench --recipe "$RECIPE" --shapes 3x0
+usage_error "bench --shapes and --layout" '--shapes replaces --layout and --size' -- "$GRAFT" bench --recipe "$RECIPE" --shapes 10x10 --layout single
+usage_error "bench unknown flag" 'unknown option --bogus' -- "$GRAFT" bench --recipe "$RECIPE" --bogus
+usage_error "bench missing value" '--threads needs a value' -- "$GRAFT" bench --recipe "$RECIPE" --threads
+# The checks above run in the debug build CI uses; a valid command line is refused there (exit 2, nothing on stdout).
+expect "bench refuses a debug build" 2 "refusing to benchmark a debug build" -- "$GRAFT" bench --recipe "$RECIPE" --size 1e4
+[ ! -s "$WORK/out" ] && ok || bad "bench debug refusal printed on stdout"
+BYT="$BIN/BenchmarkYourTransform"
+usage_error "BenchmarkYourTransform --size 5" '--size needs a whole number in 1000…1000000000, got "5"' -- "$BYT" --size 5
+usage_error "BenchmarkYourTransform --eta nan" '--eta needs a number in [0.0, 1000.0], got "nan"' -- "$BYT" --eta nan
+usage_error "BenchmarkYourTransform --layout" 'unknown layout "huge"' -- "$BYT" --layout huge
+usage_error "BenchmarkYourTransform unknown flag" 'unknown option --bogus' -- "$BYT" --bogus
+expect "BenchmarkYourTransform refuses a debug build" 2 "refusing to benchmark a debug build" -- "$BYT"
+"$BYT" --help >"$WORK/out" 2>&1 && grep -q "usage: BenchmarkYourTransform" "$WORK/out" && ok || bad "BenchmarkYourTransform --help"
+"$GRAFT" bench --help >"$WORK/out" 2>&1 && grep -q "usage: graft bench" "$WORK/out" && ok || bad "graft bench --help"
+"$GRAFT" --help >"$WORK/out" 2>&1 && grep -q "graft bench --recipe" "$WORK/out" && ok || bad "graft --help does not list bench"
 
 # ---- release-build messages -------------------------------------------------------------
 # `precondition` drops its message under -O; `checkPrecondition` (fatalError) keeps it. Compile

@@ -1,3 +1,4 @@
+import GraftBenchmarking
 import CGraftFloors
 import Dispatch
 import GraftTensor

@@ -1,3 +1,4 @@
+import GraftBenchmarking
 import CGraftFloors
 import GraftOptim
 import GraftTensor

@@ -1,3 +1,4 @@
+import GraftBenchmarking
 import Dispatch
 import GraftTensor
 

@@ -1,3 +1,4 @@
+import GraftBenchmarking
 import GraftNN
 import GraftOptim
 import GraftTensor

@@ -1,3 +1,4 @@
+import GraftBenchmarking
 import GraftNN
 import GraftOptim
 import GraftTensor
@@ -103,12 +104,12 @@ enum LayerWorkloads {
                 f.append(Double(t1 - t0)); b.append(Double(t2 - t1)); s.append(Double(t3 - t2)); total.append(Double(t3 - t0))
             }
             let n = stats.samples
-            func tail(_ x: [Double]) -> Statistics {
-                Statistics(samples: Array(x.suffix(n)), rounds: stats.rounds, iterationsPerRound: stats.iterationsPerRound)
+            func tail(_ x: [Double]) throws -> Statistics {
+                try Statistics(samples: Array(x.suffix(n)), rounds: stats.rounds, iterationsPerRound: stats.iterationsPerRound)
             }
             return TrainingResult(model: c.model, implementation: model.implementation, batch: c.batch, optimizer: "adam",
                                   parameters: model.parameters.reduce(0) { $0 + $1.parameter.value.count },
-                                  forward: tail(f), backward: tail(b), optimizerStep: tail(s), total: tail(total),
+                                  forward: try tail(f), backward: try tail(b), optimizerStep: try tail(s), total: try tail(total),
                                   gemmInStep: nil, gemmShare: nil, gemmProbeNanoseconds: nil, finalLoss: loss)
         }
     }

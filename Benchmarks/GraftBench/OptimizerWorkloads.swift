@@ -1,3 +1,4 @@
+import GraftBenchmarking
 import GradientNoiseExample
 import GraftOptim
 import GraftTensor
@@ -5,20 +6,17 @@ import GraftTensor
 /// One optimizer configuration to time: a recipe in one parameter group over every tensor
 /// of a layout, stepped with fixed gradients.
 ///
-/// `bytesPerParameter` is the *byte model*: the bytes per parameter a fused implementation
-/// must move per step (reads plus writes of float32 buffers, no write-allocate), which turns
-/// a step time into an achieved bandwidth. It describes the algorithm, not Graft's code: a
-/// kernel that makes extra passes moves more bytes than the model counts, so its "GB/s"
-/// falls below what the memory system delivers. The README's table spells each model out.
+/// `model` is the *byte model* (GraftBenchmarking's ``ByteModel``, the built-in rules' models):
+/// the bytes per parameter a fused implementation must move per step, which turns a step time
+/// into an achieved bandwidth. The README's table spells each model out. Each workload is timed
+/// as a GraftBenchmarking ``TransformBenchmark`` (``benchmark(_:threads:floorNs:)``).
 struct OptimizerWorkload {
     /// Short name used by `--filter` and in the JSON (`adam`, `digrap.learned.gradient`, …).
     var name: String
     /// What is timed.
     var summary: String
-    /// The byte model, bytes per parameter per step.
-    var bytesPerParameter: Int
-    /// How the byte model is made up.
-    var byteModel: String
+    /// The byte model.
+    var model: ByteModel
     /// Objectives per step (K > 1: `step(objectives:)` with PCGrad).
     var objectives: Int = 1
     /// Whether the recipe reads anchors (explicit anchors are then passed to the optimizer).
@@ -36,42 +34,25 @@ struct OptimizerWorkload {
 
     static func all() -> [OptimizerWorkload] {
         var list: [OptimizerWorkload] = [
-            OptimizerWorkload(name: "sgd", summary: "SGD, lr 1e-2", bytesPerParameter: 12,
-                              byteModel: "θ r+w, g r", floor: .sgd, makeGroup: { try group(Recipes.sgd(learningRate: 1e-2)) }),
-            OptimizerWorkload(name: "momentum", summary: "SGD momentum 0.9", bytesPerParameter: 20,
-                              byteModel: "θ r+w, g r, b r+w", floor: .momentum,
+            OptimizerWorkload(name: "sgd", summary: "SGD, lr 1e-2", model: .sgd, floor: .sgd, makeGroup: { try group(Recipes.sgd(learningRate: 1e-2)) }),
+            OptimizerWorkload(name: "momentum", summary: "SGD momentum 0.9", model: .momentum, floor: .momentum,
                               makeGroup: { try group(Recipes.sgd(learningRate: 1e-2, momentum: 0.9)) }),
-            OptimizerWorkload(name: "nesterov", summary: "SGD Nesterov momentum 0.9", bytesPerParameter: 20,
-                              byteModel: "θ r+w, g r, b r+w", floor: .nesterov,
+            OptimizerWorkload(name: "nesterov", summary: "SGD Nesterov momentum 0.9", model: .momentum, floor: .nesterov,
                               makeGroup: { try group(Recipes.sgd(learningRate: 1e-2, momentum: 0.9, nesterov: true)) }),
-            OptimizerWorkload(name: "adam", summary: "Adam (PyTorch defaults)", bytesPerParameter: 28,
-                              byteModel: "θ r+w, g r, m r+w, v r+w", floor: .adam,
+            OptimizerWorkload(name: "adam", summary: "Adam (PyTorch defaults)", model: .adam, floor: .adam,
                               makeGroup: { try group(Recipes.adam(learningRate: lr)) }),
-            OptimizerWorkload(name: "adamw", summary: "AdamW, weight decay 1e-2", bytesPerParameter: 28,
-                              byteModel: "θ r+w, g r, m r+w, v r+w", floor: .adamw,
+            OptimizerWorkload(name: "adamw", summary: "AdamW, weight decay 1e-2", model: .adam, floor: .adamw,
                               makeGroup: { try group(Recipes.adamW(learningRate: lr, weightDecay: 1e-2)) }),
-            OptimizerWorkload(name: "l2sp", summary: "L2-SP α 1e-2 β 1e-2 → SGD momentum 0.9", bytesPerParameter: 24,
-                              byteModel: "θ r+w, g r, θ0 r, b r+w", usesAnchors: true, floor: .l2sp,
+            OptimizerWorkload(name: "l2sp", summary: "L2-SP α 1e-2 β 1e-2 → SGD momentum 0.9", model: .l2spMomentum, usesAnchors: true, floor: .l2sp,
                               makeGroup: { try group(Recipes.l2sp(learningRate: 1e-2, alpha: 1e-2, beta: 1e-2, base: .sgd(momentum: 0.9))) }),
         ]
         for placement in [ProjectionPlacement.gradient, .update] {
             for learned in [true, false] {
-                let bytes: Int, model: String
-                switch (placement, learned) {
-                case (.gradient, true):
-                    bytes = 52; model = "pass 1: g, θ, θ0, p r (16); pass 2: g r, θ r+w, θ0 r, p w, m r+w, v r+w (36)"
-                case (.gradient, false):
-                    bytes = 44; model = "pass 1: g, θ, θ0 r (12); pass 2: g r, θ r+w, θ0 r, m r+w, v r+w (32)"
-                case (.update, true):
-                    bytes = 56; model = "pass 1: g, θ, θ0, p r, m r+w, v r+w (32); pass 2: θ r+w, θ0, m, v r, p w (24)"
-                case (.update, false):
-                    bytes = 48; model = "pass 1: g, θ, θ0 r, m r+w, v r+w (28); pass 2: θ r+w, θ0, m, v r (20)"
-                }
                 let omega: DirectionalProjection.Omega = learned ? .learned(mu: 0.5) : .fixed(1)
                 list.append(OptimizerWorkload(
                     name: "digrap.\(learned ? "learned" : "fixed").\(placement.rawValue)",
                     summary: "DiGraP ω \(learned ? "learned (μ 0.5)" : "fixed 1"), \(placement.rawValue) placement, + Adam",
-                    bytesPerParameter: bytes, byteModel: model, usesAnchors: true,
+                    model: .digrap(learnedOmega: learned, updatePlacement: placement == .update), usesAnchors: true,
                     floor: placement == .gradient ? (learned ? .digrap : .digrapFixed) : (learned ? .digrapUpdate : .digrapFixedUpdate),
                     makeGroup: { try group(Recipes.digrap(learningRate: lr, omega: omega, placement: placement)) }))
             }
@@ -81,8 +62,7 @@ struct OptimizerWorkload {
                 list.append(OptimizerWorkload(
                     name: "pcgrad\(k).\(granularity.rawValue)",
                     summary: "PCGrad K = \(k), \(granularity.rawValue), + Adam",
-                    bytesPerParameter: 8 * k + 24,
-                    byteModel: "pass 1: \(k) g r for the Gram matrix (\(4 * k)); pass 2: \(k) g r, θ r+w, m r+w, v r+w (\(4 * k + 24))",
+                    model: .pcgrad(objectives: k),
                     objectives: k,
                     floor: k == 2 ? (granularity == .global ? .pcgrad2Global : .pcgrad2Tensor)
                                   : (granularity == .global ? .pcgrad4Global : .pcgrad4Tensor),
@@ -93,32 +73,22 @@ struct OptimizerWorkload {
             }
         }
         list += [
-            OptimizerWorkload(name: "ftp", summary: "FTP (k 1, μ 1e-2) after Adam", bytesPerParameter: 48,
-                              byteModel: "pass 1: g, ĉ_{t−1}, θ, θ0 r, m r+w, v r+w, ĉ w (36); pass 2: θ w, θ0, ĉ r (12)",
+            OptimizerWorkload(name: "ftp", summary: "FTP (k 1, μ 1e-2) after Adam", model: .ftp,
                               usesAnchors: true, floor: .ftp, makeGroup: { try group(Recipes.ftp(learningRate: lr)) }),
-            OptimizerWorkload(name: "spd", summary: "SPD (λ 1) after Adam", bytesPerParameter: 48,
-                              byteModel: "pass 1: g, θ, θ0 r, m r+w, v r+w (28); pass 2: θ r+w, θ0, m, v r (20)",
+            OptimizerWorkload(name: "spd", summary: "SPD (λ 1) after Adam", model: .spd,
                               usesAnchors: true, floor: .spd, makeGroup: { try group(Recipes.spd(learningRate: lr, lambda: 1)) }),
             // The step rules of issue 14 (all fused: one loop over θ, g and the rule's state).
-            OptimizerWorkload(name: "rmsprop", summary: "RMSprop (PyTorch defaults)", bytesPerParameter: 20,
-                              byteModel: "θ r+w, g r, s r+w", makeGroup: { try group(Recipes.rmsprop(learningRate: lr)) }),
-            OptimizerWorkload(name: "rmsprop.centered.momentum", summary: "RMSprop centered, momentum 0.9", bytesPerParameter: 36,
-                              byteModel: "θ r+w, g r, s r+w, ḡ r+w, b r+w",
+            OptimizerWorkload(name: "rmsprop", summary: "RMSprop (PyTorch defaults)", model: .rmsprop, makeGroup: { try group(Recipes.rmsprop(learningRate: lr)) }),
+            OptimizerWorkload(name: "rmsprop.centered.momentum", summary: "RMSprop centered, momentum 0.9", model: .rmspropCenteredMomentum,
                               makeGroup: { try group(Recipes.rmsprop(learningRate: lr, momentum: 0.9, centered: true)) }),
-            OptimizerWorkload(name: "adagrad", summary: "Adagrad (PyTorch defaults)", bytesPerParameter: 20,
-                              byteModel: "θ r+w, g r, S r+w", makeGroup: { try group(Recipes.adagrad(learningRate: 1e-2)) }),
-            OptimizerWorkload(name: "radam", summary: "RAdam (PyTorch defaults)", bytesPerParameter: 28,
-                              byteModel: "θ r+w, g r, m r+w, v r+w", makeGroup: { try group(Recipes.radam(learningRate: lr)) }),
-            OptimizerWorkload(name: "nadam", summary: "NAdam (PyTorch defaults)", bytesPerParameter: 28,
-                              byteModel: "θ r+w, g r, m r+w, v r+w", makeGroup: { try group(Recipes.nadam(learningRate: lr)) }),
-            OptimizerWorkload(name: "lion", summary: "Lion, weight decay 1e-1", bytesPerParameter: 20,
-                              byteModel: "θ r+w, g r, m r+w",
+            OptimizerWorkload(name: "adagrad", summary: "Adagrad (PyTorch defaults)", model: .adagrad, makeGroup: { try group(Recipes.adagrad(learningRate: 1e-2)) }),
+            OptimizerWorkload(name: "radam", summary: "RAdam (PyTorch defaults)", model: .adam, makeGroup: { try group(Recipes.radam(learningRate: lr)) }),
+            OptimizerWorkload(name: "nadam", summary: "NAdam (PyTorch defaults)", model: .adam, makeGroup: { try group(Recipes.nadam(learningRate: lr)) }),
+            OptimizerWorkload(name: "lion", summary: "Lion, weight decay 1e-1", model: .lion,
                               makeGroup: { try group(Recipes.lion(learningRate: 1e-4, weightDecay: 0.1)) }),
-            OptimizerWorkload(name: "lamb", summary: "LAMB (optax defaults), weight decay 1e-2", bytesPerParameter: 44,
-                              byteModel: "pass 1: g, θ, m, v r (16); pass 2: θ r+w, g r, m r+w, v r+w (28)",
+            OptimizerWorkload(name: "lamb", summary: "LAMB (optax defaults), weight decay 1e-2", model: .lamb,
                               makeGroup: { try group(Recipes.lamb(learningRate: lr, weightDecay: 1e-2)) }),
-            OptimizerWorkload(name: "clip", summary: "clip by global norm 1 → SGD", bytesPerParameter: 16,
-                              byteModel: "pass 1: g r (4); pass 2: θ r+w, g r (12)", floor: .clip,
+            OptimizerWorkload(name: "clip", summary: "clip by global norm 1 → SGD", model: .clipSGD, floor: .clip,
                               makeGroup: {
                                   try group(chain {
                                       try ClipByGlobalNorm(maxNorm: 1)
@@ -128,7 +98,7 @@ struct OptimizerWorkload {
             // The CustomTransform example's own elementwise transform, fused with Adam and the
             // learning rate (compare with `adam`: the difference is the noise's cost per element).
             OptimizerWorkload(name: "custom.noise-adam", summary: "GradientNoise (example, η 0.01) → Adam → lr",
-                              bytesPerParameter: 28, byteModel: "θ r+w, g r, m r+w, v r+w", floor: .adam,
+                              model: .adam, floor: .adam,
                               makeGroup: {
                                   try group(chain {
                                       try GradientNoise(eta: 0.01, seed: 7).named("noise")
@@ -140,16 +110,22 @@ struct OptimizerWorkload {
         return list
     }
 
+    /// The workload as a GraftBenchmarking benchmark on `layout`, with the floors measured so far
+    /// (its own C floor and the C Adam floor give the ×floor and ×adamFloor columns).
+    func benchmark(_ layout: Layout, threads: Int, floorNs: [CFloor.Kind: Double] = [:]) -> TransformBenchmark {
+        var b = TransformBenchmark(name: name, summary: summary, layout: layout, threads: threads, bytesPerParameter: model,
+                                   objectives: objectives, usesAnchors: usesAnchors,
+                                   floor: floor.flatMap { f in floorNs[f].map { FloorReference(name: f.rawValue, nsPerParameter: $0) } },
+                                   makeGroup: makeGroup)
+        b.adamFloorNsPerParameter = floorNs[.adam]
+        b.telemetry = { telemetry($0, $1) }
+        return b
+    }
+
     /// An optimizer over fresh parameters of `data`, and the closure that takes one step.
     func prepare(_ data: LayoutData) throws -> (optimizer: Optimizer, parameters: [NamedParameter], step: () throws -> Void) {
-        let parameters = data.makeParameters()
-        let optimizer = try Optimizer(parameters: parameters, groups: [try makeGroup()],
-                                      anchors: usesAnchors ? data.anchorsByPath : [:])
-        if objectives == 1 {
-            return (optimizer, parameters, { try optimizer.step() })
-        }
-        let objectives = data.objectives(self.objectives)
-        return (optimizer, parameters, { try optimizer.step(objectives: objectives) })
+        let p = try benchmark(data.layout, threads: Parallel.threads).prepare(data)
+        return (p.optimizer, p.parameters, p.step)
     }
 
     /// Telemetry worth printing after a run (how often projections fired).

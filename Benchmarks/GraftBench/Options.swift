@@ -1,3 +1,4 @@
+import GraftBenchmarking
 import Foundation
 
 /// Command-line options of `graft-bench`.

@@ -1,3 +1,4 @@
+import GraftBenchmarking
 import GraftOptim
 import GraftTensor
 
@@ -21,13 +22,13 @@ enum PerTensorOverhead {
 
     static func id(_ elements: Int) -> String { "overhead/adam/\(tensors)x[\(elements)]" }
 
-    static func layout(_ elements: Int) -> Layout {
-        Layout(name: "\(tensors)x\(elements)", nominalSize: tensors * elements,
-               tensors: (0..<tensors).map { TensorSpec(path: "p.\($0)", shape: [elements], anchored: false) })
+    static func layout(_ elements: Int) throws -> Layout {
+        try Layout(name: "\(tensors)x\(elements)", tensors: (0..<tensors).map { TensorSpec(path: "p.\($0)", shape: [elements], anchored: false) },
+                   nominalSize: tensors * elements)
     }
 
     static func run(elements: Int, threads: Int, policy: TimingPolicy) throws -> PerTensorResult {
-        let layout = layout(elements)
+        let layout = try layout(elements)
         let data = try LayoutData(layout, seed: 5)
         let parameters = data.makeParameters()
         let optimizer = try Optimizer(parameters: parameters,

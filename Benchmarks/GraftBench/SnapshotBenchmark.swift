@@ -1,3 +1,4 @@
+import GraftBenchmarking
 import Foundation
 import GraftOptim
 import GraftTensor
@@ -64,17 +65,17 @@ enum SnapshotBenchmark {
             let t2 = Clock.now()
             r.append(Double(t1 - t0)); rs.append(Double(t2 - t1))
         }
-        func tail(_ x: [Double], _ like: Statistics) -> Statistics {
-            Statistics(samples: Array(x.suffix(like.samples)), rounds: like.rounds, iterationsPerRound: like.iterationsPerRound)
+        func tail(_ x: [Double], _ like: Statistics) throws -> Statistics {
+            try Statistics(samples: Array(x.suffix(like.samples)), rounds: like.rounds, iterationsPerRound: like.iterationsPerRound)
         }
         let n = layout.parameterCount
         let raw = 8 * n
         // save = snapshot() + encoded() + write(to:) as timed; the write includes its own encode.
-        let saveStats = Statistics(samples: zip(s.suffix(save.samples), w.suffix(save.samples)).map { $0 + $1 },
+        let saveStats = try Statistics(samples: zip(s.suffix(save.samples), w.suffix(save.samples)).map { $0 + $1 },
                                    rounds: save.rounds, iterationsPerRound: save.iterationsPerRound)
         return SnapshotResult(id: id, layout: layout.name, nominalSize: layout.nominalSize, parameters: n, rawStateBytes: raw,
-                              fileBytes: fileBytes, ratio: Double(fileBytes) / Double(raw), snapshot: tail(s, save), encode: tail(e, save),
-                              write: tail(w, save), save: saveStats, read: tail(r, load), restore: tail(rs, load), load: load)
+                              fileBytes: fileBytes, ratio: Double(fileBytes) / Double(raw), snapshot: try tail(s, save), encode: try tail(e, save),
+                              write: try tail(w, save), save: saveStats, read: try tail(r, load), restore: try tail(rs, load), load: load)
     }
 }
 

@@ -1,3 +1,4 @@
+import GraftBenchmarking
 import GraftOptim
 import GraftTensor
 
@@ -269,8 +270,7 @@ enum TrainingBenchmark {
 
     /// The C Adam floor over the model's parameter shapes (median ns per step).
     static func adamFloor(_ parameters: [NamedParameter], threads: Int, policy: TimingPolicy) throws -> Double {
-        let layout = Layout(name: "model", nominalSize: parameters.reduce(0) { $0 + $1.parameter.value.count },
-                            tensors: parameters.map { TensorSpec(path: $0.path, shape: $0.parameter.value.shape, anchored: false) })
+        let layout = try Layout(name: "model", tensors: parameters.map { TensorSpec(path: $0.path, shape: $0.parameter.value.shape, anchored: false) })
         let floor = CFloor(kind: .adam, data: try LayoutData(layout, seed: 9), threads: threads)
         return measure(policy) { floor.run() }.p50
     }
@@ -294,14 +294,14 @@ enum TrainingBenchmark {
         }
         // Phase samples were recorded for the warm-up too: the timed rounds are the last ones.
         let n = stats.samples
-        func tail(_ x: [Double]) -> Statistics {
-            Statistics(samples: Array(x.suffix(n)), rounds: stats.rounds, iterationsPerRound: stats.iterationsPerRound)
+        func tail(_ x: [Double]) throws -> Statistics {
+            try Statistics(samples: Array(x.suffix(n)), rounds: stats.rounds, iterationsPerRound: stats.iterationsPerRound)
         }
-        let gemmStats = gemm.isEmpty ? nil : tail(gemm)
-        let totalStats = tail(total)
+        let gemmStats = gemm.isEmpty ? nil : try tail(gemm)
+        let totalStats = try tail(total)
         return TrainingResult(model: c.name, implementation: model.implementation, batch: c.batch, optimizer: c.optimizer,
                               parameters: model.parameters.reduce(0) { $0 + $1.parameter.value.count },
-                              forward: tail(f), backward: tail(b), optimizerStep: tail(s), total: totalStats,
+                              forward: try tail(f), backward: try tail(b), optimizerStep: try tail(s), total: totalStats,
                               gemmInStep: gemmStats, gemmShare: gemmStats.map { $0.p50 / totalStats.p50 },
                               gemmProbeNanoseconds: probe, finalLoss: loss)
     }

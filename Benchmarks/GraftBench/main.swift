@@ -1,3 +1,4 @@
+import GraftBenchmarking
 import CGraftFloors
 import Foundation
 import GraftOptim
@@ -16,16 +17,7 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
-/// Whether this is a debug build (a function, so the rest of `main` is not unreachable code there).
-@inline(never) func isDebugBuild() -> Bool {
-    #if DEBUG
-    return true
-    #else
-    return false
-    #endif
-}
-
-if isDebugBuild() {
+if BuildGuard.current.isDebugBuild() {
     fail("refusing to run a debug build: timings of unoptimised code mean nothing. Run `swift run -c release graft-bench`.")
 }
 
@@ -54,6 +46,10 @@ let gemmPolicy = TimingPolicy(warmupSeconds: roundSeconds / 4, warmupIterations:
 let trainingPolicy = TimingPolicy(warmupSeconds: roundSeconds / 2, warmupIterations: 3, roundSeconds: roundSeconds * 1.5, rounds: rounds)
 let workloads = OptimizerWorkload.all()
 
+/// A floor's byte model (bytes and make-up as the floor declares them).
+func floorByteModel(_ bytes: Int, _ model: String) -> ByteModel {
+    do { return try ByteModel(bytesPerParameter: bytes, description: model) } catch { fail("\(model): \(error)") }
+}
 func optimizerID(_ w: String, _ layout: String, _ size: Int) -> String { "optimizer/\(w)/\(layout)/\(Format.size(size))" }
 func floorID(_ short: String, _ layout: String, _ size: Int) -> String { "floor/\(short)/\(layout)/\(Format.size(size))" }
 func swiftFloorShort(_ f: FloorKernels.Kind) -> String { String(f.rawValue.dropFirst("floor.".count)) }
@@ -153,17 +149,13 @@ for size in sizes {
         do { data = try LayoutData(layout, seed: UInt64(size) &+ UInt64(layoutName.count)) } catch { fail("\(error)") }
         var floorNs: [CFloor.Kind: Double] = [:]
         let n = layout.parameterCount
+        // Floor rows: the library's row (the same derived figures as every optimizer row).
         func result(id: String, workload: String, kind: String, summary: String, objectives: Int, bytes: Int, model: String,
                     timing: Statistics, floor: CFloor.Kind?, telemetry: [String: Double]) -> OptimizerResult {
-            let perParam = ["p0": timing.p0 / Double(n), "p50": timing.p50 / Double(n), "p90": timing.p90 / Double(n),
-                            "p100": timing.p100 / Double(n)]
-            let gbs = Double(bytes) * Double(n) / timing.p50
-            return OptimizerResult(id: id, workload: workload, kind: kind, summary: summary, layout: layoutName, nominalSize: size,
-                                   parameters: n, tensors: layout.tensors.count, objectives: objectives, bytesPerParameter: bytes,
-                                   byteModel: model, timing: timing, nsPerParameter: perParam, gbPerSecond: gbs,
-                                   ratioToTriad: triad.map { gbs / $0 }, ratioToUpdate: inPlace.map { gbs / $0 }, floor: floor?.rawValue,
-                                   ratioToFloor: floor.flatMap { floorNs[$0] }.map { perParam["p50"]! / $0 },
-                                   ratioToAdamFloor: floorNs[.adam].map { perParam["p50"]! / $0 }, telemetry: telemetry)
+            OptimizerResult(id: id, workload: workload, kind: kind, summary: summary, layout: layout, objectives: objectives,
+                                   byteModel: floorByteModel(bytes, model), timing: timing, bandwidth: report.bandwidth, threads: threads,
+                                   floor: floor?.rawValue, floorNsPerParameter: floor.flatMap { floorNs[$0] },
+                                   adamFloorNsPerParameter: floorNs[.adam], telemetry: telemetry)
         }
         func printRow(_ r: OptimizerResult) {
             emit(String(Format.table(OptimizerResult.header, [r.row], leftColumns: 2, minimumWidths: OptimizerResult.widths).split(separator: "\n").last!))
@@ -195,13 +187,11 @@ for size in sizes {
             report.optimizer.append(r)
             printRow(r)
         }
+        // Graft's rows: each workload as a GraftBenchmarking TransformBenchmark on the shared data.
         for w in selected {
             do {
-                let (optimizer, _, step) = try w.prepare(data)
-                let timing = try measure(optimizerPolicy, step)
-                let r = result(id: optimizerID(w.name, layoutName, size), workload: w.name, kind: "graft", summary: w.summary,
-                               objectives: w.objectives, bytes: w.bytesPerParameter, model: w.byteModel, timing: timing,
-                               floor: w.floor, telemetry: w.telemetry(optimizer, data))
+                let r = try w.benchmark(layout, threads: threads, floorNs: floorNs)
+                    .run(on: data, policy: optimizerPolicy, bandwidth: report.bandwidth).row
                 report.optimizer.append(r)
                 printRow(r)
             } catch {

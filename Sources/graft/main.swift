@@ -4,6 +4,7 @@ import GraftOptim
 /// `graft`: command-line tools around Graft's optimizers.
 let usage = """
     usage: graft replay TRACE.json|- [--output FILE]
+           graft bench --recipe JSON [--compare JSON] [options]   (graft bench --help)
 
     Replays a gradient trace (format graft-trace/1): applies each group's recipe to the
     recorded gradients and writes the final parameters and telemetry as
@@ -12,6 +13,11 @@ let usage = """
     FILE must be a regular file or not exist, and must not be the trace itself.
     Malformed input, a step that leaves a parameter non-finite and a failed write exit with
     status 1 and a message naming the place; nothing is printed on stdout on failure.
+
+    bench: times optimizer steps of a recipe (as in traces) on a parameter layout, optionally
+    against a second recipe interleaved, and prints ns/param, GB/s, the ratio to a bandwidth
+    probe and whether the chain runs fused (a table, or graft-bench/1 JSON with --json).
+    Release builds only; see `graft bench --help`.
     """
 
 func fail(_ message: String) -> Never {
@@ -36,12 +42,13 @@ func writeAll(_ bytes: [UInt8], to descriptor: Int32, _ what: String) {
 signal(SIGPIPE, SIG_IGN)
 
 var args = Array(CommandLine.arguments.dropFirst())
+if args.first == "bench" { runBench(Array(args.dropFirst())) }
 if args.contains("--help") || args.contains("-h") {
     writeAll(Array((usage + "\n").utf8), to: 1, "the usage to standard output")
     exit(0)
 }
 if args.isEmpty { fail("no command given\n\(usage)") }
-guard args.removeFirst() == "replay" else { fail("unknown command (expected: replay)\n\(usage)") }
+guard args.removeFirst() == "replay" else { fail("unknown command (expected: replay or bench)\n\(usage)") }
 var tracePath: String?
 var outputPath: String?
 while !args.isEmpty {

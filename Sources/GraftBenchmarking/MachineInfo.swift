@@ -2,37 +2,40 @@ import Foundation
 import GraftTensor
 
 /// What the benchmark ran on: printed above the tables and stored in the JSON.
-struct MachineInfo: Codable, Sendable {
+public struct MachineInfo: Codable, Sendable {
     /// `model name` from /proc/cpuinfo (the first processor).
-    var cpu: String
+    public var cpu: String
     /// Cores available to the process (`System.activeProcessorCount`).
-    var cores: Int
+    public var cores: Int
     /// Whether the CPU reports AVX-512F (what OpenBLAS kernel choice hinges on here).
-    var avx512: Bool
+    public var avx512: Bool
     /// L3 size as the kernel reports it (`lscpu`-style string from sysfs), when known.
-    var lastLevelCache: String?
+    public var lastLevelCache: String?
     /// `openblas_get_config()`.
-    var openBLASConfiguration: String
+    public var openBLASConfiguration: String
     /// `openblas_get_corename()`: the kernel family OpenBLAS selected.
-    var openBLASCore: String
+    public var openBLASCore: String
     /// OpenBLAS threads during the run.
-    var openBLASThreads: Int
+    public var openBLASThreads: Int
     /// `OPENBLAS_CORETYPE` as the process saw it (nil: unset).
-    var openBLASCoretypeEnvironment: String?
+    public var openBLASCoretypeEnvironment: String?
     /// Graft's `Parallel.threads` during the run.
-    var graftThreads: Int
+    public var graftThreads: Int
     /// Whether the main thread flushes subnormals to zero (FTZ/DAZ).
-    var flushesSubnormals: Bool
+    public var flushesSubnormals: Bool
     /// 1, 5 and 15 minute load averages when the run started.
-    var loadAverageAtStart: [Double]
+    public var loadAverageAtStart: [Double]
     /// Load averages when the run ended.
-    var loadAverageAtEnd: [Double]?
+    public var loadAverageAtEnd: [Double]?
     /// The operating system (`uname -sr`).
-    var system: String
-    /// Build configuration of the harness (always "release": debug builds refuse to run).
-    var build: String
+    public var system: String
+    /// Build configuration of the harness (`release`; debug builds refuse to run unless a test
+    /// injects a ``BuildGuard`` that allows them).
+    public var build: String
 
-    static func current() -> MachineInfo {
+    /// The machine now (load average at start included; `loadAverageAtEnd` is left nil for
+    /// the caller to fill when the run ends).
+    public static func current() -> MachineInfo {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
             .flatMap { $0.split(separator: ":", maxSplits: 1).last }
@@ -59,17 +62,17 @@ struct MachineInfo: Codable, Sendable {
                            openBLASCoretypeEnvironment: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"],
                            graftThreads: Parallel.threads, flushesSubnormals: FloatingPointEnvironment.isFlushingSubnormals,
                            loadAverageAtStart: loadAverage(), loadAverageAtEnd: nil,
-                           system: "\(field(u.sysname)) \(field(u.release))", build: "release")
+                           system: "\(field(u.sysname)) \(field(u.release))", build: BuildGuard.current.isDebugBuild() ? "debug" : "release")
     }
 
     /// `/proc/loadavg`'s three averages.
-    static func loadAverage() -> [Double] {
+    public static func loadAverage() -> [Double] {
         let text = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? ""
         return text.split(separator: " ").prefix(3).compactMap { Double($0) }
     }
 
     /// Lines for the text report.
-    var summary: [String] {
+    public var summary: [String] {
         var lines = [
             "machine   \(cpu), \(cores) cores\(avx512 ? ", AVX-512" : "")\(lastLevelCache.map { ", \($0)" } ?? ""), \(system)",
             "OpenBLAS  \(openBLASConfiguration) | core \(openBLASCore) | \(openBLASThreads) threads | OPENBLAS_CORETYPE=\(openBLASCoretypeEnvironment ?? "(unset)")",

@@ -14,26 +14,27 @@ import GraftTensor
 /// `update`, like every optimizer step (θ, m, v are read before they are written), moves
 /// exactly what is counted. An in-place kernel can therefore exceed 1.0× triad. The figure
 /// reported is the best pass (highest GB/s), with the median beside it.
-struct MemoryProbeResult: Codable, Sendable {
+public struct MemoryProbeResult: Codable, Sendable {
     /// `copy` or `triad`.
-    var kernel: String
+    public var kernel: String
     /// Threads the loop was split over.
-    var threads: Int
+    public var threads: Int
     /// Bytes of each of the three buffers.
-    var bufferBytes: Int
+    public var bufferBytes: Int
     /// Bytes counted per pass (8 or 12 per element).
-    var bytesPerPass: Int
+    public var bytesPerPass: Int
     /// GB/s (10^9 bytes per second) of the fastest pass.
-    var bestGBPerSecond: Double
+    public var bestGBPerSecond: Double
     /// GB/s of the median pass.
-    var medianGBPerSecond: Double
+    public var medianGBPerSecond: Double
     /// Per-pass timing.
-    var timing: Statistics
+    public var timing: Statistics
 }
 
-enum MemoryProbe {
+/// The bandwidth probe itself (see ``MemoryProbeResult`` for the kernels and what they count).
+public enum MemoryProbe {
     /// Runs copy and triad with one thread and with `maxThreads` threads (when more than one).
-    static func run(bufferMegabytes: Int, maxThreads: Int, policy: TimingPolicy) -> [MemoryProbeResult] {
+    public static func run(bufferMegabytes: Int, maxThreads: Int, policy: TimingPolicy) -> [MemoryProbeResult] {
         let count = bufferMegabytes * 1_048_576 / 4
         let bytes = count * 4
         let raw = (0..<3).map { _ in UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64) }
@@ -67,6 +68,11 @@ enum MemoryProbe {
         return results
     }
 
+    /// The best GB/s of `kernel` at `threads` threads in `results`, if it was measured.
+    public static func best(_ kernel: String, threads: Int, in results: [MemoryProbeResult]) -> Double? {
+        results.first { $0.kernel == kernel && $0.threads == threads }?.bestGBPerSecond
+    }
+
     private static func result(_ kernel: String, _ threads: Int, _ bufferBytes: Int, _ moved: Int, _ s: Statistics) -> MemoryProbeResult {
         MemoryProbeResult(kernel: kernel, threads: threads, bufferBytes: bufferBytes, bytesPerPass: moved,
                           bestGBPerSecond: Double(moved) / s.p0, medianGBPerSecond: Double(moved) / s.p50, timing: s)
@@ -89,7 +95,7 @@ enum MemoryProbe {
     }
 
     /// Splits `0..<count` into `threads` contiguous ranges run concurrently (FTZ on in each worker).
-    static func split(count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+    public static func split(count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
         if threads <= 1 { body(0..<count); return }
         let per = (count + threads - 1) / threads
         withoutActuallyEscaping(body) { body in
