@@ -21,7 +21,7 @@ public struct MachineInfo: Codable, Sendable {
     public var openBLASCoretypeEnvironment: String?
     /// Graft's `Parallel.threads` during the run.
     public var graftThreads: Int
-    /// Whether the main thread flushes subnormals to zero (FTZ/DAZ).
+    /// Whether the thread that ran the benchmark (and so its kernels' workers) flushed subnormals to zero (FTZ/DAZ).
     public var flushesSubnormals: Bool
     /// 1, 5 and 15 minute load averages when the run started.
     public var loadAverageAtStart: [Double]

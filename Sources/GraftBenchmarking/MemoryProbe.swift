@@ -101,9 +101,8 @@ public enum MemoryProbe {
         withoutActuallyEscaping(body) { body in
             nonisolated(unsafe) let body = body
             DispatchQueue.concurrentPerform(iterations: threads) { t in
-                FloatingPointEnvironment.flushSubnormalsToZero()
                 let lo = t * per, hi = min(count, lo + per)
-                if lo < hi { body(lo..<hi) }
+                if lo < hi { FloatingPointEnvironment.withSubnormalsFlushed { body(lo..<hi) } }
             }
         }
     }

@@ -32,8 +32,9 @@ public enum BandwidthReference: Sendable {
 /// with fixed gradients (``LayoutData``), at a thread count, under a declared byte model.
 ///
 /// ```swift
-/// let bench = try TransformBenchmark(name: "noise-adam", transform: myChain,
-///                                    layout: .mixed(1_000_000), threads: 2, bytesPerParameter: .adam)
+/// let myChain = try Recipes.adam(learningRate: 1e-3)   // or a chain of your own transforms
+/// let bench = TransformBenchmark(name: "my-adam", transform: myChain,
+///                                layout: .mixed(1_000_000), threads: 2, bytesPerParameter: .adam)
 /// let result = try bench.run(policy: .quick)
 /// print(result.nsPerParameter, result.gbPerSecond, result.ratioToUpdate ?? .nan, result.isFused ?? false)
 /// ```
@@ -41,8 +42,9 @@ public enum BandwidthReference: Sendable {
 /// What a step includes is `Optimizer.step()` (or `step(objectives:)` for K > 1) as a user
 /// calls it: input checks, the copy of the gradient into the running update, the chain, and
 /// `θ ← θ + u`. A run refuses debug builds (``BuildGuard``), sets `Parallel.threads` for its
-/// duration (restoring it after), and flushes subnormals to zero on the calling thread
-/// (`FloatingPointEnvironment.flushSubnormalsToZero()`, as Graft's workers do).
+/// duration (restoring it after), and flushes subnormals to zero on the calling thread and so in
+/// its kernels' workers (`FloatingPointEnvironment.withSubnormalsFlushed`, restored after), as the
+/// examples do for a whole program.
 public struct TransformBenchmark {
     /// The workload's name (the `workload` of its row; its id is `optimizer/<name>/<layout>/<size>`).
     public var name: String
@@ -206,15 +208,16 @@ public struct TransformBenchmark {
     }
 }
 
-/// Runs `body` with `Parallel.threads = threads` and subnormals flushed on this thread, then
-/// restores the thread count.
+/// Runs `body` with `Parallel.threads = threads` and subnormals flushed on this thread (and so
+/// in the kernels it starts), then restores the thread count and the thread's mode.
 /// The global is written only when it differs, so a benchmark at the current thread count leaves
 /// it untouched (tests run concurrently).
 func withThreads<R>(_ threads: Int, _ body: () throws -> R) rethrows -> R {
-    FloatingPointEnvironment.flushSubnormalsToZero()
-    let saved = Parallel.threads
-    guard saved != threads else { return try body() }
-    Parallel.threads = threads
-    defer { Parallel.threads = saved }
-    return try body()
+    try FloatingPointEnvironment.withSubnormalsFlushed {
+        let saved = Parallel.threads
+        guard saved != threads else { return try body() }
+        Parallel.threads = threads
+        defer { Parallel.threads = saved }
+        return try body()
+    }
 }

@@ -12,7 +12,6 @@ import CGraftSupport
 /// 2^20 elements and win from about 2^21 (see the README's "Tensor core" section).
 public enum Parallel {
     private static let threadSetting = Atomic<Int>(0)
-    private static let flushSetting = Atomic<Bool>(false)
 
     /// Elements below which a kernel stays on one thread: 2^21 (measured; see the README).
     public static let minimumElements = 1 << 21
@@ -26,13 +25,11 @@ public enum Parallel {
         set { threadSetting.store(max(0, newValue), ordering: .relaxed) }
     }
 
-    /// When true, worker threads flush subnormal floats to zero (FTZ/DAZ) while they run
-    /// Graft kernels. Call `FloatingPointEnvironment.flushSubnormalsToZero()` on the
-    /// calling thread too.
-    public static var flushesSubnormals: Bool {
-        get { flushSetting.load(ordering: .relaxed) }
-        set { flushSetting.store(newValue, ordering: .relaxed) }
-    }
+    /// Whether worker threads flush subnormal floats to zero (FTZ/DAZ) for work started from
+    /// the calling thread: they follow the calling thread's mode for the duration of each
+    /// kernel and then restore their own, so no setting leaks from one caller to another
+    /// through Dispatch's shared workers. Set it with `FloatingPointEnvironment`.
+    public static var flushesSubnormals: Bool { FloatingPointEnvironment.isFlushingSubnormals }
 
     /// Calls `body` on disjoint chunks of `0..<count` that together cover it, in parallel
     /// when `count` is at least `minimumPerChunk * 2` and more than one thread is allowed.
@@ -53,8 +50,7 @@ public enum Parallel {
                 let lo = c * per
                 let hi = min(count, lo + per)
                 guard lo < hi else { return }
-                if flush { _ = graft_enable_flush_to_zero() }
-                body(lo..<hi)
+                FloatingPointEnvironment.inCallersMode(flush) { body(lo..<hi) }
             }
         }
     }
@@ -70,8 +66,7 @@ public enum Parallel {
         withoutActuallyEscaping(body) { body in
             nonisolated(unsafe) let body = body
             DispatchQueue.concurrentPerform(iterations: iterations) { i in
-                if flush { _ = graft_enable_flush_to_zero() }
-                body(i)
+                FloatingPointEnvironment.inCallersMode(flush) { body(i) }
             }
         }
     }
@@ -99,15 +94,38 @@ import Glibc
 #endif
 
 /// The floating-point environment of the calling thread.
+///
+/// Adam's moments of parameters whose gradient stays zero decay into subnormals after ~750
+/// steps, which makes a step 10–12× slower on x86; flushing them to zero (FTZ/DAZ) avoids it.
+/// The mode belongs to a thread: `Parallel`'s workers take the calling thread's mode for each
+/// kernel and restore their own afterwards, so setting it on the thread that drives training
+/// is enough, and nothing leaks into other work sharing Dispatch's threads.
 public enum FloatingPointEnvironment {
-    /// Flushes subnormal results and inputs to zero on the calling thread (FTZ/DAZ) and asks
-    /// `Parallel` workers to do the same. Adam's moments of parameters whose gradient stays
-    /// zero decay into subnormals after ~750 steps, which makes a step 10–12× slower on x86.
+    /// Flushes subnormal results and inputs to zero on the calling thread (FTZ/DAZ) from now
+    /// on; kernels it starts on `Parallel`'s workers do the same. Programs call it once at
+    /// start (the examples do, through `ExampleEnvironment`); libraries and tests prefer
+    /// `withSubnormalsFlushed(_:_:)`, which restores the previous mode.
     public static func flushSubnormalsToZero() {
         _ = graft_enable_flush_to_zero()
-        Parallel.flushesSubnormals = true
+    }
+
+    /// Runs `body` with subnormals flushed to zero (`flush == true`) or kept (`false`) on the
+    /// calling thread, then restores the thread's previous mode, also when `body` throws.
+    public static func withSubnormalsFlushed<R>(_ flush: Bool = true, _ body: () throws -> R) rethrows -> R {
+        let previous = flush ? graft_enable_flush_to_zero() : graft_disable_flush_to_zero()
+        defer { graft_restore_fp_mode(previous) }
+        return try body()
     }
 
     /// Whether the calling thread flushes subnormals to zero.
     public static var isFlushingSubnormals: Bool { graft_flush_to_zero_enabled() != 0 }
+
+    /// Runs a worker's share in the mode of the thread that started the kernel. Setting and
+    /// restoring the control register costs a few cycles per chunk.
+    @inline(__always)
+    static func inCallersMode(_ flush: Bool, _ body: () -> Void) {
+        let previous = flush ? graft_enable_flush_to_zero() : graft_disable_flush_to_zero()
+        body()
+        graft_restore_fp_mode(previous)
+    }
 }

@@ -3,7 +3,9 @@
 // (DocSnippetTests fails while this file is stale). The functions are never called: the
 // test build checks that every snippet compiles.
 import Foundation
+import GradientNoiseExample   // the CustomTransform example's transform
 import Graft
+import GraftBenchmarking
 import GraftNN
 import GraftOptim
 import GraftTesting
@@ -11,7 +13,17 @@ import GraftTrain
 
 // Skipped (marked `snippet: skip`):
 // - README.md, snippet 3
-// - README.md, snippet 8
+// - README.md, snippet 9
+
+// Sources/GraftBenchmarking/TransformBenchmark.swift, snippet 1
+private func Sources_GraftBenchmarking_TransformBenchmark_swift_1() throws {
+    let myChain = try Recipes.adam(learningRate: 1e-3)   // or a chain of your own transforms
+    let bench = TransformBenchmark(name: "my-adam", transform: myChain,
+                                   layout: .mixed(1_000_000), threads: 2, bytesPerParameter: .adam)
+    let result = try bench.run(policy: .quick)
+    print(result.nsPerParameter, result.gbPerSecond, result.ratioToUpdate ?? .nan, result.isFused ?? false)
+    _ = (myChain, bench, result)
+}
 
 // Sources/GraftOptim/Core/AnyGradientTransform.swift, snippet 1
 private func Sources_GraftOptim_Core_AnyGradientTransform_swift_1() throws {
@@ -273,6 +285,29 @@ private func README_md_6() throws {
 
 // README.md, snippet 7
 private func README_md_7() throws {
+    let layout = try ParameterLayout.standard("mixed", size: 1_000_000)
+    // or: try ParameterLayout(name: "vit", namedParameters: model.namedParameters())
+    // or: try ParameterLayout(name: "mine", shapes: [[768, 768], [768]])
+    let adam = TransformBenchmark(name: "adam", transform: try Recipes.adam(learningRate: 1e-3),
+                                  layout: layout, threads: 2, bytesPerParameter: .adam)
+    let noisy = TransformBenchmark(name: "noise-adam", transform: try chain {
+                                       try GradientNoise(eta: 0.01, seed: 7)      // your transform
+                                       try ScaleByAdam()
+                                       try ScaleByLearningRate(1e-3)
+                                   }, layout: layout, threads: 2, bytesPerParameter: .adam)
+
+    let one = try adam.run(policy: .standard)              // BenchmarkResult
+    print(one.nsPerParameter, one.gbPerSecond, one.ratioToUpdate ?? .nan, one.isFused ?? false)
+    try one.report().write(json: "adam.json")              // graft-bench/1
+
+    let both = try BenchmarkComparison(baseline: adam, candidate: noisy).run()   // interleaved
+    print(both.ratio, both.spread.p10, both.spread.p90)    // candidate ÷ baseline, per-round spread
+    print(both.markdown())
+    _ = (layout, adam, noisy, one, both)
+}
+
+// README.md, snippet 8
+private func README_md_8() throws {
     let classifier = try Classifier.mlp(input: 256, hidden: [512, 256, 128], classes: 10, seed: 0)
     let url = URL(fileURLWithPath: "mlp.safetensors")
     try classifier.model.exportSafetensors(to: url)                 // F32; __metadata__ names the writer

@@ -119,26 +119,60 @@ struct ParallelTests {
         expectIdentical(two[4].scalars, zipReference(x, y, /), "two-thread divide")
     }
 
-    @Test func flushSubnormalsToZeroOnTheCallingThread() {
-        // Run on a thread of our own so no shared worker keeps FTZ/DAZ afterwards.
-        let result = Mutex<(before: Bool, after: Bool, product: Float)?>(nil)
+    /// Runs `body` on a thread of its own (so the test's shared thread keeps its mode) and
+    /// returns what it returns.
+    func onOwnThread<R: Sendable>(_ body: @escaping @Sendable () -> R) -> R {
+        let result = Mutex<R?>(nil)
         let done = DispatchSemaphore(value: 0)
-        let tiny = [Float.leastNormalMagnitude / 8]   // a subnormal, read at run time
         let thread = Thread {
-            let before = FloatingPointEnvironment.isFlushingSubnormals
-            FloatingPointEnvironment.flushSubnormalsToZero()
-            let product = tiny[0] * 1.5
-            result.withLock { $0 = (before, FloatingPointEnvironment.isFlushingSubnormals, product) }
+            let r = body()
+            result.withLock { $0 = r }
             done.signal()
         }
         thread.start()
         done.wait()
-        #expect(Parallel.flushesSubnormals)
-        Parallel.flushesSubnormals = false
-        let r = result.withLock { $0 }
-        #expect(r?.before == false)
-        #expect(r?.after == true)
-        #expect(r?.product == 0, "a subnormal times 1.5 should flush to zero")
-        #expect(tiny[0] * 1.5 != 0, "the test thread itself must not flush")
+        return result.withLock { $0! }
+    }
+
+    @Test func withSubnormalsFlushedSetsAndRestoresTheCallingThreadsMode() {
+        let tiny = [Float.leastNormalMagnitude / 8]   // a subnormal, read at run time
+        let seen = onOwnThread { () -> [Bool] in
+            FloatingPointEnvironment.withSubnormalsFlushed(false) {
+                let before = FloatingPointEnvironment.isFlushingSubnormals
+                let (inside, flushedProduct) = FloatingPointEnvironment.withSubnormalsFlushed {
+                    (FloatingPointEnvironment.isFlushingSubnormals, tiny[0] * 1.5 == 0)
+                }
+                let after = FloatingPointEnvironment.isFlushingSubnormals
+                return [before, inside, flushedProduct, after, tiny[0] * 1.5 == 0]
+            }
+        }
+        #expect(seen == [false, true, true, false, false],
+                "[before, inside, subnormal flushed inside, after, subnormal flushed after]")
+    }
+
+    @Test func workersFollowTheCallingThreadsModeAndDoNotKeepIt() {
+        // Two chunks per kernel, so one runs on a Dispatch worker; each records its thread's mode.
+        let n = Self.parallelCount
+        @Sendable func modes() -> [Bool] {
+            let seen = Mutex<[Bool]>([])
+            Parallel.forChunks(count: n) { _ in
+                let flushing = FloatingPointEnvironment.isFlushingSubnormals
+                seen.withLock { $0.append(flushing) }
+            }
+            Parallel.forEach(iterations: 4) { _ in
+                let flushing = FloatingPointEnvironment.isFlushingSubnormals
+                seen.withLock { $0.append(flushing) }
+            }
+            return seen.withLock { $0 }
+        }
+        let (flushed, kept) = withThreads(2) {
+            onOwnThread { () -> ([Bool], [Bool]) in
+                let flushed = FloatingPointEnvironment.withSubnormalsFlushed(true) { modes() }
+                let kept = FloatingPointEnvironment.withSubnormalsFlushed(false) { modes() }
+                return (flushed, kept)
+            }
+        }
+        #expect(flushed.count == 6 && flushed.allSatisfy { $0 }, "workers of a flushing caller flush: \(flushed)")
+        #expect(kept.count == 6 && kept.allSatisfy { !$0 }, "workers do not keep a previous caller's mode: \(kept)")
     }
 }

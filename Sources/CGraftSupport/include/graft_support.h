@@ -6,7 +6,11 @@
 /// so it can be restored with `graft_restore_fp_mode`.
 unsigned int graft_enable_flush_to_zero(void);
 
-/// Restores a state returned by `graft_enable_flush_to_zero`.
+/// Clears flush-to-zero and denormals-are-zero in the calling thread; returns the previous
+/// state, as `graft_enable_flush_to_zero` does.
+unsigned int graft_disable_flush_to_zero(void);
+
+/// Restores a state returned by `graft_enable_flush_to_zero` or `graft_disable_flush_to_zero`.
 void graft_restore_fp_mode(unsigned int previous);
 
 /// 1 when subnormal floats are currently flushed to zero in this thread, else 0.
