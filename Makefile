@@ -98,7 +98,6 @@ mpi-example-check:
 	OPENBLAS_NUM_THREADS=1 $(MPI_EXAMPLE) --micro-batches 2 --output $(MPI_EXAMPLE_OUT)/one-process >/dev/null
 	$(MPIRUN) -np 2 -x OPENBLAS_NUM_THREADS=1 $(MPI_EXAMPLE) --output $(MPI_EXAMPLE_OUT)/two-ranks >/dev/null
 	for run in one-process two-ranks; do \
-	  grep -vE '"(secondsPerStep|pretrainSeconds|totalSeconds|ranks|microBatches)"' $(MPI_EXAMPLE_OUT)/$$run/results.json \
-	    > $(MPI_EXAMPLE_OUT)/$$run.compared.json; done
+	  awk -f .ci/results-without-timings.awk $(MPI_EXAMPLE_OUT)/$$run/results.json > $(MPI_EXAMPLE_OUT)/$$run.compared.json; done
 	diff $(MPI_EXAMPLE_OUT)/one-process.compared.json $(MPI_EXAMPLE_OUT)/two-ranks.compared.json
-	@echo "mpi-example-check: 2 ranks and one process with 2 micro-batches agree exactly ($$(grep -c '"method"' $(MPI_EXAMPLE_OUT)/one-process.compared.json) method results compared)"
+	@echo "mpi-example-check: 2 ranks and one process with 2 micro-batches wrote the same results.json (timings aside)"
