@@ -94,6 +94,9 @@ enum Check {
     static func unitInterval(_ key: String, _ v: Float) throws {
         guard v.isFinite, v >= 0, v <= 1 else { throw OptimizerError.invalidHyperparameter(key: key, value: "\(v)", allowed: "[0, 1]") }
     }
+    static func customName(_ key: String, _ name: String) throws {
+        guard !name.isEmpty else { throw OptimizerError.invalidHyperparameter(key: "\(key).name", value: "\"\"", allowed: "a non-empty name") }
+    }
     static func positiveInt(_ key: String, _ v: Int) throws {
         guard v > 0 else { throw OptimizerError.invalidHyperparameter(key: key, value: "\(v)", allowed: "an integer ≥ 1") }
     }
