@@ -70,7 +70,7 @@ public struct ParameterEMA<Inner: GradientTransform>: GradientTransform {
     public var usesAnchors: Bool { inner.usesAnchors }
     public var usesProvidedGradient: Bool { inner.usesProvidedGradient }
 
-    /// The shadow `ema` and the number of updates it has seen (`updates`).
+    /// The shadow `ema` and the step count of its last update (`updates`).
     public func stateLayout(for parameter: ParameterInfo) -> StateLayout { .perElement(["ema"], of: parameter, scalars: ["updates"]) }
 
     /// Without debiasing, NaN marks "not yet started" (the first update starts from θ).
@@ -79,13 +79,14 @@ public struct ParameterEMA<Inner: GradientTransform>: GradientTransform {
     }
 
     /// One parameter's average.
-    public struct TensorState: Sendable, Equatable {
+    public struct TensorState: Sendable, Equatable, ParameterEMATensorState {
         /// The raw shadow e (zeros, or NaN without debiasing, before the first update).
         public var shadow: Tensor
         /// The average to evaluate with (`nil` before the first update).
         public var average: Tensor?
-        /// The updates n the shadow has seen.
+        /// The step count n of the shadow's last update (0: none yet); debiasing divides by 1 − βⁿ.
         public var updates: Int
+        var averageTensor: Tensor? { average }
     }
 
     public func inspectState(_ state: StateView, for parameter: ParameterInfo) -> (any Sendable)? {
