@@ -79,15 +79,12 @@ public struct Lookahead<Fast: GradientTransform>: GradientTransform {
         state.tensorBuffer(0).update(repeating: .nan)
     }
 
-    /// The slow weights of one parameter (`nil` before its first step).
-    public struct TensorState: Sendable, Equatable {
-        /// The slow weights s.
-        public var slow: Tensor?
-    }
+    /// The inspection value: `optimizer.state(of:for:as: LookaheadSlowWeights.self)`.
+    public typealias TensorState = LookaheadSlowWeights
 
     public func inspectState(_ state: StateView, for parameter: ParameterInfo) -> (any Sendable)? {
         let b = state.tensorBuffer(0)
-        return TensorState(slow: b.contains { $0.isNaN } && !b.isEmpty ? nil : state.copyTensor(0, shape: parameter.shape))
+        return LookaheadSlowWeights(slow: b.contains { $0.isNaN } && !b.isEmpty ? nil : state.copyTensor(0, shape: parameter.shape))
     }
 
     /// Whether step t synchronises.
@@ -116,6 +113,12 @@ public struct Lookahead<Fast: GradientTransform>: GradientTransform {
     }
 
     public func makeKernelRunner() -> KernelRunner? { fusedRunner?(self) }
+}
+
+/// The slow weights of one parameter under `Lookahead` (`nil` before its first step).
+public struct LookaheadSlowWeights: Sendable, Equatable {
+    /// The slow weights s.
+    public var slow: Tensor?
 }
 
 extension Lookahead: FusableTransform where Fast: FusableTransform {

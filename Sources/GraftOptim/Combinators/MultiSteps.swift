@@ -64,14 +64,11 @@ public struct MultiSteps<Inner: GradientTransform>: GradientTransform {
 
     public func stateLayout(for parameter: ParameterInfo) -> StateLayout { .perElement(["acc"], of: parameter) }
 
-    /// The running mean of this parameter's mini-step updates since the last applied one.
-    public struct TensorState: Sendable, Equatable {
-        /// The running mean a.
-        public var accumulated: Tensor
-    }
+    /// The inspection value: `optimizer.state(of:for:as: AccumulatedUpdate.self)`.
+    public typealias TensorState = AccumulatedUpdate
 
     public func inspectState(_ state: StateView, for parameter: ParameterInfo) -> (any Sendable)? {
-        TensorState(accumulated: state.copyTensor(0, shape: parameter.shape))
+        AccumulatedUpdate(mean: state.copyTensor(0, shape: parameter.shape))
     }
 
     /// The mini step n of group step t, and whether the call applies the inner member.
@@ -98,6 +95,13 @@ public struct MultiSteps<Inner: GradientTransform>: GradientTransform {
     }
 
     public func makeKernelRunner() -> KernelRunner? { fusedRunner?(self) }
+}
+
+/// The running mean of one parameter's mini-step updates under `MultiSteps` since the last
+/// applied update.
+public struct AccumulatedUpdate: Sendable, Equatable {
+    /// The running mean a.
+    public var mean: Tensor
 }
 
 /// The step-wide values of a fused `MultiSteps`: the mini step and, on an applying call, the

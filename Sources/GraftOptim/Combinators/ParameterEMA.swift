@@ -78,25 +78,17 @@ public struct ParameterEMA<Inner: GradientTransform>: GradientTransform {
         if !debias { state.tensorBuffer(0).update(repeating: .nan) }
     }
 
-    /// One parameter's average.
-    public struct TensorState: Sendable, Equatable, ParameterEMATensorState {
-        /// The raw shadow e (zeros, or NaN without debiasing, before the first update).
-        public var shadow: Tensor
-        /// The average to evaluate with (`nil` before the first update).
-        public var average: Tensor?
-        /// The step count n of the shadow's last update (0: none yet); debiasing divides by 1 − βⁿ.
-        public var updates: Int
-        var averageTensor: Tensor? { average }
-    }
+    /// The inspection value: `optimizer.state(of:for:as: ParameterAverage.self)`.
+    public typealias TensorState = ParameterAverage
 
     public func inspectState(_ state: StateView, for parameter: ParameterInfo) -> (any Sendable)? {
         let shadow = state.copyTensor(0, shape: parameter.shape)
         let n = Int(state[scalar: 0])
-        guard n > 0 else { return TensorState(shadow: shadow, average: nil, updates: 0) }
-        guard debias else { return TensorState(shadow: shadow, average: shadow, updates: n) }
+        guard n > 0 else { return ParameterAverage(shadow: shadow, average: nil, updates: 0) }
+        guard debias else { return ParameterAverage(shadow: shadow, average: shadow, updates: n) }
         let correction = Float(1 - pow(Double(decay), Double(n)))
         let average = (try? Tensor(shape: parameter.shape, scalars: shadow.scalars.map { $0 / correction })) ?? shadow
-        return TensorState(shadow: shadow, average: average, updates: n)
+        return ParameterAverage(shadow: shadow, average: average, updates: n)
     }
 
     public func update(_ group: GroupStep, state: GroupState) {
@@ -118,6 +110,16 @@ public struct ParameterEMA<Inner: GradientTransform>: GradientTransform {
     }
 
     public func makeKernelRunner() -> KernelRunner? { fusedRunner?(self) }
+}
+
+/// One parameter's average under `ParameterEMA`.
+public struct ParameterAverage: Sendable, Equatable {
+    /// The raw shadow e (zeros, or NaN without debiasing, before the first update).
+    public var shadow: Tensor
+    /// The average to evaluate with (`nil` before the first update).
+    public var average: Tensor?
+    /// The step count n of the shadow's last update (0: none yet); debiasing divides by 1 − βⁿ.
+    public var updates: Int
 }
 
 extension ParameterEMA: FusableTransform where Inner: FusableTransform {

@@ -14,8 +14,8 @@ extension Optimizer {
             guard let m = rt.members.firstIndex(where: { $0.kind == "parameter_ema" }) else { continue }
             found = true
             for (k, info) in rt.infos.enumerated() {
-                let state = rt.members[m].inspect(rt.storages[m].view(k), info) as? ParameterEMATensorState
-                result[info.path] = state?.averageTensor ?? rt.parameters[k].value
+                let state = rt.members[m].inspect(rt.storages[m].view(k), info) as? ParameterAverage
+                result[info.path] = state?.average ?? rt.parameters[k].value
             }
         }
         guard found else { throw OptimizerError.noParameterAverage }
@@ -55,9 +55,4 @@ extension Optimizer {
 
     /// Whether `loadAveragedParameters()` swapped the averages in (until `restoreParameters()`).
     public var averagedParametersAreLoaded: Bool { parameterBackup != nil }
-}
-
-/// What `Optimizer.averagedParameters()` reads from any `ParameterEMA`'s inspection value.
-protocol ParameterEMATensorState {
-    var averageTensor: Tensor? { get }
 }
