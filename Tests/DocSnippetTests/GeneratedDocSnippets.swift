@@ -25,6 +25,58 @@ private func Sources_GraftBenchmarking_TransformBenchmark_swift_1() throws {
     _ = (myChain, bench, result)
 }
 
+// Sources/GraftOptim/Combinators/Lookahead.swift, snippet 1
+private func Sources_GraftOptim_Combinators_Lookahead_swift_1() throws {
+    let lookahead = try Lookahead(syncPeriod: 5, slowStepSize: 0.5, chain {
+        try ScaleByAdam()
+        try ScaleByLearningRate(1e-3)
+    })
+    _ = lookahead
+}
+
+// Sources/GraftOptim/Combinators/Masked.swift, snippet 1
+private func Sources_GraftOptim_Combinators_Masked_swift_1() throws {
+    let adamW = try chain {
+        try ScaleByAdam()
+        try Masked(.rank(atLeast: 2), AddDecayedWeights(0.01))   // weight matrices only
+        try ScaleByLearningRate(1e-3)
+    }
+    _ = adamW
+}
+
+// Sources/GraftOptim/Combinators/MultiSteps.swift, snippet 1
+private func Sources_GraftOptim_Combinators_MultiSteps_swift_1() throws {
+    // Adam on the mean of 4 mini-batches; the warm-up counts the 4-batch steps.
+    let accumulated = try MultiSteps(every: 4, chain {
+        try ScaleByAdam()
+        try ScaleByLearningRate(Schedule(.linearWarmup(peak: 1e-3, warmupSteps: 100)))
+    })
+    _ = accumulated
+}
+
+// Sources/GraftOptim/Combinators/ParameterEMA.swift, snippet 1
+private func Sources_GraftOptim_Combinators_ParameterEMA_swift_1() throws {
+    let withEMA = try ParameterEMA(decay: 0.999, chain {
+        try ScaleByAdam()
+        try ScaleByLearningRate(1e-3)
+    })
+    _ = withEMA
+}
+
+// Sources/GraftOptim/Combinators/StepConditioned.swift, snippet 1
+private func Sources_GraftOptim_Combinators_StepConditioned_swift_1() throws {
+    // LP-FT in one group: the head alone for 100 steps (the rest holds still), then everything.
+    let head = ParameterSelector.prefix("head.")
+    let lpft = try StepConditioned(switchingAfter: 100, first: chain {
+        try Masked(head, chain { try ScaleByAdam(); try ScaleByLearningRate(1e-3) })
+        try Masked(!head, Scale(0))
+    }, then: chain {
+        try ScaleByAdam()
+        try ScaleByLearningRate(1e-5)
+    })
+    _ = (head, lpft)
+}
+
 // Sources/GraftOptim/Core/AnyGradientTransform.swift, snippet 1
 private func Sources_GraftOptim_Core_AnyGradientTransform_swift_1() throws {
     func recipe(sgd: Bool) throws -> AnyGradientTransform {
@@ -40,6 +92,13 @@ private func Sources_GraftOptim_Core_Chain_swift_1() throws {
         try ScaleByLearningRate(1e-3)
     }
     _ = adam
+}
+
+// Sources/GraftOptim/Core/CustomSchedule.swift, snippet 1
+private func Sources_GraftOptim_Core_CustomSchedule_swift_1() throws {
+    let beta1 = try Schedule.custom(name: "beta1-ramp") { t in min(0.95, 0.85 + 0.01 * Float(t - 1)) }
+    let adam = try ScaleByAdam(beta1: beta1)
+    _ = (beta1, adam)
 }
 
 // Sources/GraftOptim/Core/Either+Fusable.swift, snippet 1
