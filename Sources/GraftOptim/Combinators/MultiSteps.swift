@@ -29,7 +29,10 @@ import GraftTensor
 /// that read the raw gradient `g` of the step (DiGraP's training hypergradient, FTP, SPD) see
 /// the last mini-batch's gradient, not the mean. optax's `every_k_schedule` as a function of
 /// the step is not offered (k is fixed), nor its `should_skip_update_fn`; a step skipped by
-/// the optimizer (a non-finite gradient under `.skipStep`) does not count as a mini step.
+/// the optimizer (a non-finite gradient under `.skipStep`) does not count as a mini step. Under
+/// `missingGradients: .skip` a tensor without a gradient keeps its running mean at that mini
+/// step, and the later mini steps weigh that mean as if it held one more update: use the
+/// default `.zero` with MultiSteps when some mini-batches miss parameters.
 /// Fusable when `inner` is.
 public struct MultiSteps<Inner: GradientTransform>: GradientTransform {
     /// k, the mini steps per applied update.
