@@ -274,6 +274,25 @@ struct CombinatorTests {
         let c = try runOneGroup(try chain { try Momentum(momentum: Schedule.constant(0.9)); try ScaleByLearningRate(0.1) }, params: makeProblemParameters(), steps: 4)
         let d = try runOneGroup(try chain { try Momentum(momentum: 0.9); try ScaleByLearningRate(0.1) }, params: makeProblemParameters(), steps: 4)
         #expect(c == d)
+        let e = try runOneGroup(try chain { try ScaleByLion(beta1: Schedule.constant(0.8), beta2: Schedule.constant(0.95)); try ScaleByLearningRate(1e-3) },
+                                params: makeProblemParameters(), steps: 4)
+        let f = try runOneGroup(try chain { try ScaleByLion(beta1: 0.8, beta2: 0.95); try ScaleByLearningRate(1e-3) }, params: makeProblemParameters(), steps: 4)
+        #expect(e == f)
+        let g = try runOneGroup(try chain { try AnchorDecay(alpha: Schedule.constant(0.1), beta: Schedule.constant(0.01)); try ScaleByLearningRate(0.1) },
+                                params: makeProblemParameters(), steps: 4)
+        let h = try runOneGroup(try chain { try AnchorDecay(alpha: 0.1, beta: 0.01); try ScaleByLearningRate(0.1) }, params: makeProblemParameters(), steps: 4)
+        #expect(g == h)
+    }
+
+    /// A scheduled μ is read at every step: μ(1) = 0.9, then 0 (plain SGD from step 2).
+    @Test func scheduledMomentumIsEvaluatedPerStep() throws {
+        let mu = try Schedule.custom(name: "drop") { t in t == 1 ? 0.9 : 0 }
+        let p = named("w", tensor([1], [0]))
+        let o = try Optimizer(parameters: [p], groups: [ParameterGroup("all", selecting: .all, transform:
+            try chain { try Momentum(momentum: mu); try ScaleByLearningRate(1) })])
+        try o.step(objectives: [["w": tensor([1], [1])]])   // b = g = 1
+        try o.step(objectives: [["w": tensor([1], [2])]])   // b = 0 · 1 + 2 = 2 (a constant 0.9 would give 2.9)
+        #expect(p.parameter.value.scalars == [-3])
     }
 
     @Test func scheduledBeta1IsEvaluatedPerStep() throws {
