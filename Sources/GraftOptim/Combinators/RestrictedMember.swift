@@ -4,13 +4,11 @@ extension TransformMember {
     /// keeps its inner members' state for the selected tensors only).
     func restricted(to selector: ParameterSelector) -> TransformMember {
         let member = self
-        var copy = TransformMember(kind: kind, configuration: configuration, name: name,
-                                   layout: { selector.matches($0) ? member.layout($0) : .empty },
-                                   initialize: { view, info in if selector.matches(info) { member.initialize(view, info) } },
-                                   inspect: { view, info in selector.matches(info) ? member.inspect(view, info) : nil },
-                                   telemetry: { view, info in selector.matches(info) ? member.telemetry(view, info) : [:] })
-        copy.name = name
-        return copy
+        return TransformMember(kind: kind, configuration: configuration, name: name,
+                               layout: { selector.matches($0) ? member.layout($0) : .empty },
+                               initialize: { view, info in if selector.matches(info) { member.initialize(view, info) } },
+                               inspect: { view, info in selector.matches(info) ? member.inspect(view, info) : nil },
+                               telemetry: { view, info in selector.matches(info) ? member.telemetry(view, info) : [:] })
     }
 
     /// A member from its parts.

@@ -57,7 +57,7 @@ extension TraceRecipe {
     /// A required whole number in 1 ..< 2³¹ (a step count or period).
     static func wholeNumber(_ r: inout JSONObjectReader, _ key: String) throws -> Int {
         let d = try r.number(key)
-        guard d == d.rounded(), d >= 1, d < 0x1p31 else { throw TraceError(r.at(key), "expected a whole number ≥ 1, got \(d)") }
+        guard d == d.rounded(), d >= 1, d < 0x1p31 else { throw TraceError(r.at(key), "expected a whole number ≥ 1, got \(formatNumber(d))") }
         return Int(d)
     }
 
