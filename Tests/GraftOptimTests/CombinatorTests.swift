@@ -231,6 +231,10 @@ struct CombinatorTests {
     // MARK: - StepConditioned
 
     @Test func stepConditionedStartsTheSecondMemberAfresh() throws {
+        // Two recipes with the same member names are fine: they are prefixed first. / then.
+        let twoAdams = try Optimizer(parameters: makeProblemParameters(), groups: [ParameterGroup("all", selecting: .all, transform:
+            try StepConditioned(switchingAfter: 1, first: Recipes.adam(learningRate: 1e-3), then: Recipes.adam(learningRate: 1e-4)))])
+        #expect(try twoAdams.requireState(of: "then.adam", for: "body.weight") is ScaleByAdam.TensorState)
         // Held still for 2 steps, then Adam: equals Adam run on steps 3 and 4 from the start.
         let a = makeProblemParameters()
         let o = try Optimizer(parameters: a, groups: [ParameterGroup("all", selecting: .all, transform:
@@ -240,6 +244,24 @@ struct CombinatorTests {
         let plain = try Optimizer(parameters: b, groups: [ParameterGroup("all", selecting: .all, transform: try Recipes.adam(learningRate: 1e-2))])
         for t in 3...4 { try plain.step(objectives: [makeGradients(for: b, step: t)]) }
         #expect(snapshot(a) == snapshot(b))
+    }
+
+    /// The README's LP-FT: the body holds still for k steps while the head trains, then both move.
+    @Test func lpftHoldsTheBodyStillForKSteps() throws {
+        let head = ParameterSelector.prefix("head.")
+        let lpft = try StepConditioned(switchingAfter: 2, first: chain {
+            try Masked(head, Recipes.adam(learningRate: 1e-3))
+            try Masked(!head, Scale(0))
+        }, then: Recipes.adam(learningRate: 1e-5))
+        let params = makeProblemParameters()
+        let o = try Optimizer(parameters: params, groups: [ParameterGroup("all", selecting: .all, transform: lpft)])
+        #expect(o.isFused(group: "all") == true)
+        let initial = snapshot(params)
+        for t in 1...2 { try o.step(objectives: [makeGradients(for: params, step: t)]) }
+        #expect(snapshot(params)["body.weight"] == initial["body.weight"] && snapshot(params)["body.bias"] == initial["body.bias"])
+        #expect(snapshot(params)["head.weight"] != initial["head.weight"])
+        try o.step(objectives: [makeGradients(for: params, step: 3)])
+        #expect(snapshot(params)["body.weight"] != initial["body.weight"])
     }
 
     // MARK: - Construction errors
@@ -346,6 +368,60 @@ struct CombinatorTests {
                 #expect(found.contains("beta1_schedule = custom:ramp"), "\(found)")
             }
         }
+    }
+
+    // MARK: - Snapshots across configurations
+
+    @Test func aSnapshotIsRefusedByAnotherCombinatorConfiguration() throws {
+        func run(_ t: AnyGradientTransform) throws -> Optimizer {
+            let params = makeProblemParameters()
+            let o = try Optimizer(parameters: params, groups: [ParameterGroup("all", selecting: .all, transform: t)])
+            try o.step(objectives: [makeGradients(for: params, step: 1)])
+            return o
+        }
+        let adam = try Recipes.adam(learningRate: 1e-3)
+        let pairs: [(AnyGradientTransform, AnyGradientTransform)] = [
+            (try MultiSteps(every: 2, adam).erased(), try MultiSteps(every: 3, adam).erased()),
+            (try Lookahead(syncPeriod: 2, slowStepSize: 0.5, adam).erased(), try Lookahead(syncPeriod: 2, slowStepSize: 0.8, adam).erased()),
+            (try ParameterEMA(decay: 0.9, adam).erased(), try ParameterEMA(decay: 0.9, debias: false, adam).erased()),
+            (try StepConditioned(switchingAfter: 2, first: adam, then: adam).erased(), try StepConditioned(switchingAfter: 5, first: adam, then: adam).erased()),
+            (try Masked(.rank(atLeast: 2), AddDecayedWeights(0.1)).erased(), try Masked(.suffix(".weight"), AddDecayedWeights(0.1)).erased()),
+        ]
+        for (a, b) in pairs {
+            let snapshot = try run(a).snapshot()
+            try run(a).restore(snapshot)
+            #expect(throws: RestoreError.self) { try run(b).restore(snapshot) }
+        }
+    }
+
+    // MARK: - Several objectives and missing gradients
+
+    @Test func combinatorsTakeTheAggregatedGradient() throws {
+        // Two objectives are summed before the chain: MultiSteps accumulates their sum.
+        let p = named("w", tensor([1], [0]))
+        let o = try Optimizer(parameters: [p], groups: [ParameterGroup("all", selecting: .all, transform:
+            try MultiSteps(every: 2, chain { try ScaleByLearningRate(1) }))])
+        try o.step(objectives: [["w": tensor([1], [1])], ["w": tensor([1], [2])]])
+        try o.step(objectives: [["w": tensor([1], [3])], ["w": tensor([1], [4])]])
+        #expect(p.parameter.value.scalars == [-5])   // mean of 3 and 7
+    }
+
+    @Test func aSkippedTensorKeepsItsCombinatorState() throws {
+        // Under `.skip`, a tensor without a gradient keeps its value and every state tensor,
+        // the slow weights and the shadow included.
+        let params = makeProblemParameters()
+        let o = try Optimizer(parameters: params, groups: [ParameterGroup("all", selecting: .all, transform:
+            try ParameterEMA(decay: 0.5, debias: false, Lookahead(syncPeriod: 2, slowStepSize: 0.5, Recipes.adam(learningRate: 0.1))).named("ema"))],
+            missingGradients: .skip)
+        try o.step(objectives: [makeGradients(for: params, step: 1)])
+        let before = try o.averagedParameters()["body.bias"]
+        let value = params[1].parameter.value
+        var grads = makeGradients(for: params, step: 2)
+        grads["body.bias"] = nil
+        try o.step(objectives: [grads])
+        #expect(params[1].parameter.value == value)
+        #expect(try o.averagedParameters()["body.bias"] == before)
+        #expect(try o.averagedParameters()["body.weight"] != nil)
     }
 
     // MARK: - Trace recipes

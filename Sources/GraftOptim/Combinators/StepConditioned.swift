@@ -26,7 +26,7 @@
 /// })
 /// ```
 /// State: a member of kind `step_conditioned` (no tensors; k in its configuration), then
-/// `first`'s members, then `then`'s. Fusable when both members are (the branch is chosen once
+/// `first`'s members, then `then`'s (named members prefixed `first.` and `then.`). Fusable when both members are (the branch is chosen once
 /// per step; a reduction pass of the inactive member ends at once).
 public struct StepConditioned<First: GradientTransform, Then: GradientTransform>: GradientTransform {
     /// k: `first` runs for steps 1 … k, `then` afterwards.
@@ -59,7 +59,19 @@ public struct StepConditioned<First: GradientTransform, Then: GradientTransform>
 
     public var kind: String { "step_conditioned" }
     public var configuration: [String: String] { ["switch_after": "\(switchStep)"] }
-    public var members: [TransformMember] { [TransformMember(leaf: self)] + first.members + then.members }
+    /// The switch itself, then `first`'s members, then `then`'s; named members get the prefix
+    /// `first.` or `then.` (`state(of: "then.adam", for:)`), so two recipes with the same member
+    /// names (two Adams) can be the two phases.
+    public var members: [TransformMember] {
+        func prefixed(_ list: [TransformMember], _ prefix: String) -> [TransformMember] {
+            list.map { m in
+                var m = m
+                if let name = m.name { m.name = "\(prefix).\(name)" }
+                return m
+            }
+        }
+        return [TransformMember(leaf: self)] + prefixed(first.members, "first") + prefixed(then.members, "then")
+    }
     @inlinable public var memberCount: Int { 1 + first.memberCount + then.memberCount }
     public var usesAnchors: Bool { first.usesAnchors || then.usesAnchors }
     public var usesProvidedGradient: Bool { first.usesProvidedGradient || then.usesProvidedGradient }
