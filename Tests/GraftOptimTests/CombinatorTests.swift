@@ -304,6 +304,10 @@ struct CombinatorTests {
                                 params: makeProblemParameters(), steps: 4)
         let h = try runOneGroup(try chain { try AnchorDecay(alpha: 0.1, beta: 0.01); try ScaleByLearningRate(0.1) }, params: makeProblemParameters(), steps: 4)
         #expect(g == h)
+        let i = try runOneGroup(try chain { try ScaleByRAdam(beta1: Schedule.constant(0.8), beta2: Schedule.constant(0.99)); try ScaleByLearningRate(1e-2) },
+                                params: makeProblemParameters(), steps: 8)
+        let j = try runOneGroup(try chain { try ScaleByRAdam(beta1: 0.8, beta2: 0.99); try ScaleByLearningRate(1e-2) }, params: makeProblemParameters(), steps: 8)
+        #expect(i == j)
     }
 
     /// A scheduled μ is read at every step: μ(1) = 0.9, then 0 (plain SGD from step 2).
