@@ -98,3 +98,76 @@ struct CombinatorParityTests {
         return (optimizer, params)
     }
 }
+
+/// Scheduled hyperparameters against optax's `inject_hyperparams` (which evaluates a schedule at
+/// the update count t − 1, as `Schedule.value(at: t)` does): `scheduled_hyperparameters.json`,
+/// recorded by `Tools/fixtures/record_combinators.py`.
+@Suite("Scheduled hyperparameter parity")
+struct ScheduledHyperparameterParityTests {
+    static let builders: [String: @Sendable () throws -> AnyGradientTransform] = [
+        "adam_beta1_warmup": {
+            try chain { try ScaleByAdam(beta1: Schedule(.linearWarmup(peak: 0.9, warmupSteps: 4))); try ScaleByLearningRate(0.01) }.erased()
+        },
+        "momentum_cosine": {
+            try chain { try Momentum(momentum: Schedule(.cosine(initial: 0.9, totalSteps: 5, final: 0.5))); try ScaleByLearningRate(0.1) }.erased()
+        },
+        "adamw_weight_decay_warmup": {
+            try chain {
+                try ScaleByAdam()
+                try AddDecayedWeights(Schedule(.linearWarmup(peak: 0.2, warmupSteps: 3)))
+                try ScaleByLearningRate(0.01)
+            }.erased()
+        },
+        "clip_threshold_warmup": {
+            try chain { try ClipByGlobalNorm(maxNorm: Schedule(.linearWarmup(peak: 4, warmupSteps: 4))); try ScaleByLearningRate(0.1) }.erased()
+        },
+    ]
+
+    struct Case {
+        let name: String
+        let shapes: [String: [Int]]
+        let values: [String: [Float]]
+        let gradients: [[String: [Float]]]
+        let expected: [String: [Double]]
+    }
+
+    static func cases() throws -> [Case] {
+        let data = try fixtureData("combinators", "scheduled_hyperparameters.json")
+        guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+              root["format"] as? String == "graft-scheduled-hyperparameters/1",
+              let list = root["cases"] as? [[String: Any]] else { throw FixtureError.malformed("scheduled_hyperparameters.json") }
+        return try list.map { c in
+            guard let name = c["name"] as? String, let params = c["parameters"] as? [String: [String: Any]],
+                  let grads = c["gradients"] as? [[String: [NSNumber]]], let expected = c["expected"] as? [String: [NSNumber]] else {
+                throw FixtureError.malformed("a case of scheduled_hyperparameters.json")
+            }
+            return Case(name: name,
+                        shapes: params.mapValues { ($0["shape"] as? [Int]) ?? [] },
+                        values: params.mapValues { (($0["value"] as? [NSNumber]) ?? []).map(\.floatValue) },
+                        gradients: grads.map { $0.mapValues { $0.map(\.floatValue) } },
+                        expected: expected.mapValues { $0.map(\.doubleValue) })
+        }
+    }
+
+    @Test func everyCaseHasABuilder() throws {
+        #expect(Set(try Self.cases().map(\.name)) == Set(Self.builders.keys))
+    }
+
+    @Test("scheduled hyperparameters match optax's inject_hyperparams", arguments: builders.keys.sorted())
+    func scheduled(_ name: String) throws {
+        let c = try #require(try Self.cases().first { $0.name == name })
+        let make = try #require(Self.builders[name])
+        let params = try c.values.keys.sorted().map { path in
+            NamedParameter(path: path, parameter: Parameter(try Tensor(shape: c.shapes[path] ?? [], scalars: c.values[path] ?? [])))
+        }
+        let optimizer = try Optimizer(parameters: params, groups: [ParameterGroup("all", selecting: .all, transform: try make())])
+        for g in c.gradients {
+            try optimizer.step(objectives: [Dictionary(uniqueKeysWithValues: try g.map { path, values in
+                (path, try Tensor(shape: c.shapes[path] ?? [], scalars: values))
+            })])
+        }
+        var violations: [String] = []
+        for p in params { violations += parityViolations(p.parameter.value.scalars, c.expected[p.path] ?? [], label: p.path) }
+        #expect(violations.isEmpty, "\(name): \(violations.prefix(6).joined(separator: "; "))")
+    }
+}
