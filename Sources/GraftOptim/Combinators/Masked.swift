@@ -20,8 +20,9 @@
 /// `FusableTransform` then, and a chain of masked and plain elementwise members is still one
 /// kernel. An erased inner member (`AnyGradientTransform`, e.g. from a trace recipe) runs on
 /// the selected tensors through its own kernel, unfused with its neighbours. The inner member
-/// must be a kernel (elementwise or reducing): a whole-group member such as `ClipByGlobalNorm`
-/// is refused, since a mask would change what "the group" is; give those tensors their own
+/// must be a kernel (elementwise or reducing, or a fused chain of them): a whole-group member
+/// such as `ClipByGlobalNorm` is refused, since a mask would change what "the group" is, and so
+/// are per-tensor rules (Muon, Adafactor) and unfused chains; give those tensors their own
 /// `ParameterGroup` instead.
 ///
 /// State: the mask itself is a member (kind `masked`, its selector in the configuration) with
@@ -39,7 +40,9 @@ public struct Masked<Inner: GradientTransform>: GradientTransform {
     public init(_ selector: ParameterSelector, _ inner: Inner) throws {
         guard inner.makeKernelRunner() != nil else {
             throw OptimizerError.incompatibleHyperparameters(
-                key: "masked", reason: "\(Inner.self) is a whole-group member and cannot be masked; give the tensors their own ParameterGroup")
+                key: "masked", reason: "\(Inner.self) does not run as one kernel (a whole-group member such as ClipByGlobalNorm, a "
+                    + "per-tensor rule, or an unfused chain) and cannot be masked; mask its fusable members one by one, or give the "
+                    + "tensors their own ParameterGroup")
         }
         self.selector = selector
         self.inner = inner
