@@ -115,6 +115,8 @@ struct CombinatorTests {
     @Test func maskingAWholeGroupMemberIsRefused() {
         #expect(throws: OptimizerError.self) { try Masked(.all, ClipByGlobalNorm(maxNorm: 1)) }
         #expect(throws: OptimizerError.self) { try Masked(.all, ClipByGlobalNorm(maxNorm: 1).erased()) }
+        #expect(throws: OptimizerError.self) { try Masked(.rank(atLeast: 2), Recipes.muon(learningRate: 0.02)) }   // per tensor, unfused
+        #expect(throws: OptimizerError.self) { try Masked(.all, SequenceTransform([try ScaleByAdam().erased(), try Scale(2).erased()])) }
     }
 
     @Test func rankSelectors() {
