@@ -7,7 +7,7 @@
 SHELL := /bin/bash
 DEMO ?= RobustFineTune
 
-.PHONY: demo test tsan mpi-test
+.PHONY: demo test tsan mpi-test mpi-example-check
 
 # Installs libopenblas-dev and pkg-config with apt-get when pkg-config does not know
 # `openblas` or no cblas.h is installed (as root; through sudo only when not root).
@@ -85,3 +85,20 @@ mpi-test:
 	$(MPIRUN) -np 2 -x OPENBLAS_NUM_THREADS=1 -x GRAFT_MPI_CHECKPOINT_DIR=$(MPI_CHECKPOINTS) $(MPI_TESTS)
 	$(MPIRUN) -np 3 -x OPENBLAS_NUM_THREADS=1 -x GRAFT_MPI_CHECKPOINT_DIR=$(MPI_CHECKPOINTS) -x GRAFT_MPI_RESUME_FROM=2 $(MPI_TESTS)
 	OPENBLAS_NUM_THREADS=1 GRAFT_MPI_CHECKPOINT_DIR=$(MPI_CHECKPOINTS) GRAFT_MPI_RESUME_FROM=2,3 $(MPI_TESTS)
+	$(MAKE) mpi-example-check
+
+# End to end: RobustFineTune on 2 ranks gives exactly (every accuracy, every ω) what one process
+# gives with 2 micro-batches, the same float32 additions (issue 17). A short run (debug build,
+# --quick, 4 methods); results.json without its timings is compared byte for byte.
+MPI_EXAMPLE = .build/debug/RobustFineTune --quick --threads 1 --no-cache --methods ft,wise-ft,digrap,ftp
+MPI_EXAMPLE_OUT ?= .build/mpi-example
+mpi-example-check:
+	swift build --product RobustFineTune
+	rm -rf $(MPI_EXAMPLE_OUT)
+	OPENBLAS_NUM_THREADS=1 $(MPI_EXAMPLE) --micro-batches 2 --output $(MPI_EXAMPLE_OUT)/one-process >/dev/null
+	$(MPIRUN) -np 2 -x OPENBLAS_NUM_THREADS=1 $(MPI_EXAMPLE) --output $(MPI_EXAMPLE_OUT)/two-ranks >/dev/null
+	for run in one-process two-ranks; do \
+	  grep -vE '"(secondsPerStep|pretrainSeconds|totalSeconds|ranks|microBatches)"' $(MPI_EXAMPLE_OUT)/$$run/results.json \
+	    > $(MPI_EXAMPLE_OUT)/$$run.compared.json; done
+	diff $(MPI_EXAMPLE_OUT)/one-process.compared.json $(MPI_EXAMPLE_OUT)/two-ranks.compared.json
+	@echo "mpi-example-check: 2 ranks and one process with 2 micro-batches agree exactly ($$(grep -c '"method"' $(MPI_EXAMPLE_OUT)/one-process.compared.json) method results compared)"

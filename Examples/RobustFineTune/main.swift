@@ -23,6 +23,8 @@ let usage = """
       --epochs N                fine-tuning epochs (default 40)
       --pretrain-epochs N       pre-training epochs (default 12)
       --threads N               worker threads for Graft kernels and OpenBLAS (default: all cores)
+      --micro-batches K         compute each batch's gradient as K micro-batches' gradients added in order
+                                (default 1; 1–32): less memory, and K = 2 in one process is bitwise `mpirun -np 2`
       --ood NAME=IMAGES,LABELS  add an IDX image / label pair (16×16, labels 0–9) as an extra OOD set (repeatable)
       --finetune IMAGES,LABELS  fine-tune on this IDX pair instead of optdigits
       --data DIR                the digits16 data folder (default: found from GRAFT_DATA or the working directory)
@@ -56,6 +58,7 @@ struct Options {
     var epochs: Int?
     var pretrainEpochs: Int?
     var threads: Int?
+    var microBatches = 1
     var ood: [(name: String, images: String, labels: String)] = []
     var finetune: (images: String, labels: String)?
     var data: String?
@@ -87,6 +90,7 @@ func parse(_ arguments: [String]) throws -> Options {
         case "--epochs": o.epochs = try args.int(for: flag, in: ExampleCommandLine.epochs)
         case "--pretrain-epochs": o.pretrainEpochs = try args.int(for: flag, in: ExampleCommandLine.epochs)
         case "--threads": o.threads = try args.int(for: flag, in: ExampleCommandLine.threads)
+        case "--micro-batches": o.microBatches = try args.int(for: flag, in: 1...32)
         case "--ood":
             let spec = try value(flag)
             guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex else {
@@ -116,6 +120,7 @@ do {
     var configuration = options.quick ? ExperimentConfiguration.quick(options.backbone) : ExperimentConfiguration(backbone: options.backbone)
     if let d = options.vitDepth { configuration.vitDepth = d }
     if let e = options.epochs { configuration.epochs = e }
+    configuration.microBatches = options.microBatches
     if let e = options.pretrainEpochs { configuration.pretrainEpochs = e }
 
     var given: [String: Tensor]?

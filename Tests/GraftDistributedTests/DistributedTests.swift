@@ -77,6 +77,32 @@ extension Collective {
         try world.checkParametersEqual(try model().namedParameters(), epoch: 0)
     }
 
+    /// One process with as many micro-batches as there are ranks does the ranks' arithmetic:
+    /// bitwise the same parameters for 1 and 2 ranks (the sum of two buffers is one float
+    /// addition), within the parity tolerance for more (MPI chooses the association order).
+    @Test(arguments: Recipe.allCases) func oneProcessWithAsManyMicroBatchesMatchesTheRanks(recipe: Recipe) throws {
+        let data = try syntheticData()
+        func run(_ group: (any Communicator)?, microBatches: Int) throws -> [String: Tensor] {
+            let classifier = try model()
+            let optimizer = try Optimizer(parameters: classifier.namedParameters(),
+                                          groups: [ParameterGroup("all", selecting: .all, transform: try recipe.transform())])
+            var trainer = Trainer(epochs: 3, batchSize: 12, seed: 4)
+            trainer.dataParallel = group
+            trainer.microBatches = microBatches
+            try trainer.train(classifier.model, on: data, optimizer: optimizer)
+            return classifier.weights()
+        }
+        let ranks = try run(world, microBatches: 1)
+        let oneProcess = try run(nil, microBatches: world.size)
+        if world.size <= 2 {
+            for (path, value) in oneProcess.sorted(by: { $0.key < $1.key }) {
+                #expect(bitwiseEqual(value.scalars, ranks[path]?.scalars ?? []), "\(recipe) \(path): \(world.size) ranks vs one process")
+            }
+        } else {
+            #expect(parityViolations(ranks, oneProcess) == [], "\(recipe) on \(world.size) ranks")
+        }
+    }
+
     @Test(arguments: Recipe.allCases) func shardedOptimizerMatchesOneProcess(recipe: Recipe) throws {
         let data = try syntheticData()
         let reference = try model()

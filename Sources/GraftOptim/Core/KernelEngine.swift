@@ -14,6 +14,16 @@ public final class KernelPlan: @unchecked Sendable {
     public static let segmentLength = Vector.reductionBlock
     /// The most workers a plan uses (the optimizer keeps one result slot per worker).
     public static let maximumWorkers = 64
+    /// What a tensor's bookkeeping costs in a step (binding its state, its loop set-up, its
+    /// scattered buffers' cache misses), in elements of work: about 30 ns, the time of ~64
+    /// elements of a fused Adam loop. Layouts of many small tensors (biases, norms) are worth
+    /// both cores for this alone; the plan counts it when it decides and when it balances.
+    public static let overheadPerTensor = 64
+
+    /// The work of `parameters` in elements, with `overheadPerTensor` for each non-empty tensor.
+    @usableFromInline static func work(_ parameters: [ParameterInfo]) -> Int {
+        parameters.reduce(0) { $0 + ($1.count > 0 ? $1.count + overheadPerTensor : 0) }
+    }
 
     /// One worker's share of one tensor: segments `lower ..< upper`.
     @usableFromInline struct Piece: Sendable {
@@ -33,18 +43,18 @@ public final class KernelPlan: @unchecked Sendable {
     public let threads: Int
 
     /// A plan for `parameters` under `runner`, with `threads` workers when the group has at
-    /// least `parallelThreshold` elements (one worker otherwise).
+    /// least `parallelThreshold` elements of work (`work(_:)`; one worker otherwise).
     @usableFromInline init(parameters: [ParameterInfo], runner: KernelRunner, threads: Int, parallelThreshold: Int) {
         let length = KernelPlan.segmentLength
-        var rows: [Int] = [], perRow: [Int] = [], elements = 0
+        var rows: [Int] = [], perRow: [Int] = []
         for p in parameters {
             let n = p.count
             let r = n == 0 || p.rank < 2 ? 1 : max(1, p.rows)
             let cols = n / r
             rows.append(r)
             perRow.append(n == 0 ? 0 : max(1, (cols + length - 1) / length))
-            elements += n
         }
+        let work = KernelPlan.work(parameters)
         self.rows = rows
         self.segmentsPerRow = perRow
         applies = (0..<runner.passes).map { pass in parameters.map { runner.applies(pass, $0) } }
@@ -60,7 +70,7 @@ public final class KernelPlan: @unchecked Sendable {
         } else {
             scratch = nil
         }
-        let workers = threads > 1 && elements >= parallelThreshold ? min(threads, KernelPlan.maximumWorkers) : 1
+        let workers = threads > 1 && work >= parallelThreshold ? min(threads, KernelPlan.maximumWorkers) : 1
         self.threads = threads
         var pieces = [[Piece]](repeating: [], count: workers)
         var worker = 0, done = 0
@@ -70,11 +80,12 @@ public final class KernelPlan: @unchecked Sendable {
             guard segments > 0 else { continue }
             let cols = n / rows[k]
             var lower = 0
+            done += KernelPlan.overheadPerTensor
             for s in 0..<segments {
                 let b = s % perRow[k]
                 done += min(cols, (b + 1) * length) - b * length
-                // Close this worker's piece once it holds its share of the elements.
-                if worker < workers - 1 && done * workers >= elements * (worker + 1) {
+                // Close this worker's piece once it holds its share of the work.
+                if worker < workers - 1 && done * workers >= work * (worker + 1) {
                     pieces[worker].append(Piece(tensor: k, lower: lower, upper: s + 1))
                     lower = s + 1
                     worker += 1
@@ -203,17 +214,22 @@ public enum KernelEngine {
                     rawOutput.storeBytes(of: th + u, toByteOffset: i &* 4, as: V.self)
                     i &+= 8
                 }
+                let vectorEnd = i
                 while i < hi {
                     var u = run.inputs[k][i]
                     let th = value[i]
                     _ = lanes.apply(&u, theta: th, at: i)
-                    output[i] = th + u
+                    let new = th + u
+                    output[i] = new
+                    if !new.isFinite { nonFinite = true }
                     i &+= 1
                 }
                 _ = lanes.endSegment(s)
                 // The new values of this segment are in L1: one cheap scan finds a non-finite one
-                // (cheaper than a check inside the loop, which costs registers there).
-                if !nonFinite && !Vector.allFinite(UnsafeBufferPointer(start: output + lo, count: hi - lo)) { nonFinite = true }
+                // (cheaper than a check inside the vector loop, which costs registers there).
+                if !nonFinite && vectorEnd > lo && !Vector.allFinite(UnsafeBufferPointer(start: output + lo, count: vectorEnd - lo)) {
+                    nonFinite = true
+                }
             } else {
                 while i + 8 <= hi {
                     var u = input.loadUnaligned(fromByteOffset: i &* 4, as: V.self)

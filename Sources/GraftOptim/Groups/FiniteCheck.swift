@@ -9,7 +9,8 @@ enum FiniteCheck {
         var total = 0
         for j in 0..<count { total += buffer(j).count }
         let threads = Parallel.threads
-        guard threads > 1, total >= parallelThreshold, count > 0 else {
+        // Many small buffers are worth both cores for their cache misses alone (see `KernelPlan`).
+        guard threads > 1, total + count * KernelPlan.overheadPerTensor >= parallelThreshold, count > 0 else {
             for j in 0..<count where !Vector.allFinite(buffer(j)) { return j }
             return nil
         }

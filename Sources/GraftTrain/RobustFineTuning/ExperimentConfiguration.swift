@@ -52,6 +52,12 @@ public struct ExperimentConfiguration: Sendable, Codable, Equatable {
     /// Data-parallel ranks the run used (1: one process; set by the caller, e.g. from `mpirun`).
     /// Recorded in `results.json`; not part of the pre-training cache key.
     public var ranks = 1
+    /// Micro-batches per batch, in pre-training and fine-tuning (`Trainer.microBatches`; 1: whole
+    /// batches). With as many micro-batches as a data-parallel run has ranks, one process adds
+    /// the same float32 shard gradients the ranks' all-reduce adds: `--micro-batches 2` in one
+    /// process is bitwise `mpirun -np 2`. Like `ranks`, not part of the pre-training cache key
+    /// (it changes only rounding).
+    public var microBatches = 1
 
     /// The protocol's defaults (MLP backbone).
     public init() {}

@@ -114,6 +114,7 @@ public final class RobustFineTuneExperiment {
         let classifier = try configuration.makeClassifier(seed: seed &* 7919 &+ 1)
         var trainer = Trainer(epochs: configuration.pretrainEpochs, batchSize: configuration.pretrainBatchSize, seed: seed &+ 101)
         trainer.dataParallel = dataParallel
+        trainer.microBatches = configuration.microBatches
         let steps = trainer.totalSteps(examples: pretrainData.count)
         let optimizer = try Optimizer(parameters: classifier.namedParameters(), groups: [
             ParameterGroup("all", selecting: .all, transform: try Recipes.adam(learningRate: cosine(configuration.pretrainLearningRate, steps))),
@@ -152,6 +153,7 @@ public final class RobustFineTuneExperiment {
         let oodNames = Corruption.allCases.map(\.name) + extraOOD.map(\.name)
         var trainer = Trainer(epochs: c.epochs, batchSize: c.batchSize, seed: seed &+ 303)
         trainer.dataParallel = dataParallel
+        trainer.microBatches = configuration.microBatches
         let steps = trainer.totalSteps(examples: split.train.count)
         let headSeed = seed &* 104_729 &+ 7
 

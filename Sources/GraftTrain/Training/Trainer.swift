@@ -30,6 +30,17 @@ public struct Trainer {
     /// global batches; each computes the gradient of its shard, the gradients (and the loss) are
     /// averaged with one bucketed all-reduce per step, and every rank takes the same step.
     public var dataParallel: (any DataParallelism)?
+    /// Micro-batches per batch (gradient accumulation; 1: none). Each batch (with
+    /// `dataParallel`, each rank's shard of it) of `n` rows is cut into `microBatches`
+    /// contiguous parts of `⌊n·(k+1)/K⌋ − ⌊n·k/K⌋` rows; the mean-loss gradient `g_k` of each
+    /// part is computed by its own forward and backward pass, and the batch's gradient is
+    /// `Σ_k (n_k/n)·g_k`, added in order `k = 0, 1, …` in float32. That is the gradient of the
+    /// batch's mean loss (up to rounding) with the activation memory of one part, and it is
+    /// exactly the arithmetic of `K` data-parallel ranks: a one-process run with
+    /// `microBatches: 2` is bitwise the same as a 2-rank run (`mpirun -np 2`), whose sum
+    /// all-reduce of two buffers is one float addition per element. (For more ranks the
+    /// all-reduce's association order is MPI's, so agreement is to rounding.)
+    public var microBatches: Int = 1
     /// With `dataParallel`, check at the end of every epoch that all ranks hold the same
     /// parameters (a checksum; throws `DataParallelError.parametersDiverged`). On by default in
     /// debug builds.
@@ -85,6 +96,12 @@ public struct Trainer {
         if let dp = dataParallel, dp.size > 1, batchSize < dp.size {
             throw DataParallelError.batchSmallerThanRanks(batch: batchSize, ranks: dp.size)
         }
+        let ranks = max(1, dataParallel?.size ?? 1)
+        guard microBatches >= 1, microBatches <= batchSize / ranks else {
+            throw DataError.invalidArgument("\(microBatches) micro-batches: must be 1 … \(batchSize / ranks) (rows per batch\(ranks > 1 ? " and rank" : ""))")
+        }
+        let accumulator = microBatches > 1
+            ? MicroBatchAccumulator(parameters: model.namedParameters().filter(\.parameter.isTrainable)) : nil
         let bucket = dataParallel.map { _ in
             GradientBucket(parameters: model.namedParameters().filter(\.parameter.isTrainable), extraSlots: 1)
         }
@@ -97,14 +114,19 @@ public struct Trainer {
             var sum: Double = 0, batches = 0
             while let batch = sampler.next() {
                 let provided = try providedGradient?()
-                model.clearGradients()
-                let logits = try model.forward(batch.images)
-                let out = try loss(logits, labels: batch.labels)
-                try model.accumulateParameterGradients(out.gradient)
-                var batchLoss = out.value
+                var batchLoss: Float
+                if let accumulator {
+                    batchLoss = try accumulator.gradient(of: model, loss: loss, images: batch.images, labels: batch.labels,
+                                                         parts: microBatches)
+                } else {
+                    model.clearGradients()
+                    let out = try loss(model.forward(batch.images), labels: batch.labels)
+                    try model.accumulateParameterGradients(out.gradient)
+                    batchLoss = out.value
+                }
                 if let dp = dataParallel, let bucket {
                     let share = Float(batch.labels.count) / Float(sampler.lastGlobalRows)
-                    batchLoss = try bucket.allReduce(scale: share, extras: [out.value], over: dp)[0]
+                    batchLoss = try bucket.allReduce(scale: share, extras: [batchLoss], over: dp)[0]
                 }
                 try optimizer.step(providedGradients: provided)
                 step += 1
