@@ -306,6 +306,10 @@ struct CombinatorTests {
                                 params: makeProblemParameters(), steps: 4)
         let h = try runOneGroup(try chain { try AnchorDecay(alpha: 0.1, beta: 0.01); try ScaleByLearningRate(0.1) }, params: makeProblemParameters(), steps: 4)
         #expect(g == h)
+        let l2spA = try runOneGroup(try Recipes.l2sp(learningRate: 0.1, alpha: Schedule.constant(0.1), beta: Schedule.constant(0.01), base: .adam()),
+                                    params: makeProblemParameters(), steps: 4)
+        let l2spB = try runOneGroup(try Recipes.l2sp(learningRate: 0.1, alpha: 0.1, beta: 0.01, base: .adam()), params: makeProblemParameters(), steps: 4)
+        #expect(l2spA == l2spB)
         let i = try runOneGroup(try chain { try ScaleByRAdam(beta1: Schedule.constant(0.8), beta2: Schedule.constant(0.99)); try ScaleByLearningRate(1e-2) },
                                 params: makeProblemParameters(), steps: 8)
         let j = try runOneGroup(try chain { try ScaleByRAdam(beta1: 0.8, beta2: 0.99); try ScaleByLearningRate(1e-2) }, params: makeProblemParameters(), steps: 8)
