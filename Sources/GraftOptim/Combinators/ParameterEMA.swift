@@ -11,12 +11,14 @@ import GraftTensor
 /// al., TMLR 2024, on why it helps).
 ///
 /// After the wrapped transform has made the step's update u, with θ' = θ + u the new
-/// parameters (the same float the optimizer stores), at the n-th update:
+/// parameters (the same float the optimizer stores), at every step:
 ///
 ///     e ← β e + (1 − β) θ'
 ///
 /// - `debias: true` (optax's `ema(decay, debias=True)` applied to the parameters): e starts
-///   at 0 and the average is `e / (1 − βⁿ)`;
+///   at 0 and the average is `e / (1 − βⁿ)`, n the step count of the shadow's last update (the
+///   group's step count; a tensor skipped under `missingGradients: .skip` keeps its shadow, and
+///   its n is that of its last update);
 /// - `debias: false`: e starts at θ before the first step (a copy of the model, as timm's
 ///   EMA) and the average is e.
 ///
@@ -32,7 +34,7 @@ import GraftTensor
 /// })
 /// ```
 /// Wrap the whole chain (members after it would change θ' after it was averaged). State: the
-/// shadow `ema` (4 B per parameter) and the update count n. Fusable when `inner` is.
+/// shadow `ema` (4 B per parameter) and n (a scalar per tensor). Fusable when `inner` is.
 public struct ParameterEMA<Inner: GradientTransform>: GradientTransform {
     /// β, the decay of the average.
     public let decay: Float
