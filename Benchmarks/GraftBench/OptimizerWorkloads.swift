@@ -95,6 +95,30 @@ struct OptimizerWorkload {
                                       try ScaleByLearningRate(1e-2)
                                   })
                               }),
+            // Combinators and scheduled hyperparameters (issue 14), each one fused kernel.
+            OptimizerWorkload(name: "masked.adamw", summary: "Adam → weight decay 1e-2 on rank ≥ 2 only (Masked) → lr", model: .adam, floor: .adam,
+                              makeGroup: {
+                                  try group(chain {
+                                      try ScaleByAdam()
+                                      try Masked(.rank(atLeast: 2), AddDecayedWeights(1e-2))
+                                      try ScaleByLearningRate(lr)
+                                  })
+                              }),
+            OptimizerWorkload(name: "stepcond.adam", summary: "StepConditioned: SGD for 3 steps, then Adam (timed on Adam)", model: .adam, floor: .adam,
+                              makeGroup: { try group(StepConditioned(switchingAfter: 3, first: Recipes.sgd(learningRate: 1e-2), then: Recipes.adam(learningRate: lr))) }),
+            OptimizerWorkload(name: "multisteps4.adam", summary: "MultiSteps(every: 4) around Adam", model: .multiSteps4Adam,
+                              makeGroup: { try group(MultiSteps(every: 4, Recipes.adam(learningRate: lr))) }),
+            OptimizerWorkload(name: "lookahead5.adam", summary: "Lookahead(k 5, α 0.5) around Adam", model: .lookaheadAdam,
+                              makeGroup: { try group(Lookahead(syncPeriod: 5, slowStepSize: 0.5, Recipes.adam(learningRate: lr))) }),
+            OptimizerWorkload(name: "adam.ema", summary: "Adam with a ParameterEMA (β 0.999, debiased)", model: .adamEMA,
+                              makeGroup: { try group(ParameterEMA(decay: 0.999, Recipes.adam(learningRate: lr))) }),
+            OptimizerWorkload(name: "adam.sched-beta1", summary: "Adam with β1 on a cosine schedule (0.95 → 0.85)", model: .adam, floor: .adam,
+                              makeGroup: {
+                                  try group(chain {
+                                      try ScaleByAdam(beta1: Schedule(.cosine(initial: 0.95, totalSteps: 10_000, final: 0.85)))
+                                      try ScaleByLearningRate(lr)
+                                  })
+                              }),
             // The CustomTransform example's own elementwise transform, fused with Adam and the
             // learning rate (compare with `adam`: the difference is the noise's cost per element).
             OptimizerWorkload(name: "custom.noise-adam", summary: "GradientNoise (example, η 0.01) → Adam → lr",
@@ -154,4 +178,15 @@ struct OptimizerWorkload {
         }
         return [:]
     }
+}
+
+extension ByteModel {
+    /// MultiSteps(every: 4) around Adam, averaged over 4 calls: 3 accumulate (θ r+w, g r,
+    /// acc r+w = 20 B), 1 applies (+ m, v r+w = 36 B).
+    static let multiSteps4Adam = (try? ByteModel(bytesPerParameter: 24, description: "θ r+w, g r, acc r+w; m, v r+w every 4th call")) ?? .adam
+    /// Lookahead around Adam: Adam's 28 B and the slow copy read every step (its write on every
+    /// 5th step left out).
+    static let lookaheadAdam = (try? ByteModel(bytesPerParameter: 32, description: "θ r+w, g r, m r+w, v r+w, slow r")) ?? .adam
+    /// Adam and its parameter average: 28 B + ema r+w.
+    static let adamEMA = (try? ByteModel(bytesPerParameter: 36, description: "θ r+w, g r, m r+w, v r+w, ema r+w")) ?? .adam
 }

@@ -13,7 +13,7 @@ import GraftTrain
 
 // Skipped (marked `snippet: skip`):
 // - README.md, snippet 3
-// - README.md, snippet 9
+// - README.md, snippet 10
 
 // Sources/GraftBenchmarking/TransformBenchmark.swift, snippet 1
 private func Sources_GraftBenchmarking_TransformBenchmark_swift_1() throws {
@@ -23,6 +23,58 @@ private func Sources_GraftBenchmarking_TransformBenchmark_swift_1() throws {
     let result = try bench.run(policy: .quick)
     print(result.nsPerParameter, result.gbPerSecond, result.ratioToUpdate ?? .nan, result.isFused ?? false)
     _ = (myChain, bench, result)
+}
+
+// Sources/GraftOptim/Combinators/Lookahead.swift, snippet 1
+private func Sources_GraftOptim_Combinators_Lookahead_swift_1() throws {
+    let lookahead = try Lookahead(syncPeriod: 5, slowStepSize: 0.5, chain {
+        try ScaleByAdam()
+        try ScaleByLearningRate(1e-3)
+    })
+    _ = lookahead
+}
+
+// Sources/GraftOptim/Combinators/Masked.swift, snippet 1
+private func Sources_GraftOptim_Combinators_Masked_swift_1() throws {
+    let adamW = try chain {
+        try ScaleByAdam()
+        try Masked(.rank(atLeast: 2), AddDecayedWeights(0.01))   // weight matrices only
+        try ScaleByLearningRate(1e-3)
+    }
+    _ = adamW
+}
+
+// Sources/GraftOptim/Combinators/MultiSteps.swift, snippet 1
+private func Sources_GraftOptim_Combinators_MultiSteps_swift_1() throws {
+    // Adam on the mean of 4 mini-batches; the warm-up counts the 4-batch steps.
+    let accumulated = try MultiSteps(every: 4, chain {
+        try ScaleByAdam()
+        try ScaleByLearningRate(Schedule(.linearWarmup(peak: 1e-3, warmupSteps: 100)))
+    })
+    _ = accumulated
+}
+
+// Sources/GraftOptim/Combinators/ParameterEMA.swift, snippet 1
+private func Sources_GraftOptim_Combinators_ParameterEMA_swift_1() throws {
+    let withEMA = try ParameterEMA(decay: 0.999, chain {
+        try ScaleByAdam()
+        try ScaleByLearningRate(1e-3)
+    })
+    _ = withEMA
+}
+
+// Sources/GraftOptim/Combinators/StepConditioned.swift, snippet 1
+private func Sources_GraftOptim_Combinators_StepConditioned_swift_1() throws {
+    // LP-FT in one group: the head alone for 100 steps (the rest holds still), then everything.
+    let head = ParameterSelector.prefix("head.")
+    let lpft = try StepConditioned(switchingAfter: 100, first: chain {
+        try Masked(head, chain { try ScaleByAdam(); try ScaleByLearningRate(1e-3) })
+        try Masked(!head, Scale(0))
+    }, then: chain {
+        try ScaleByAdam()
+        try ScaleByLearningRate(1e-5)
+    })
+    _ = (head, lpft)
 }
 
 // Sources/GraftOptim/Core/AnyGradientTransform.swift, snippet 1
@@ -40,6 +92,13 @@ private func Sources_GraftOptim_Core_Chain_swift_1() throws {
         try ScaleByLearningRate(1e-3)
     }
     _ = adam
+}
+
+// Sources/GraftOptim/Core/CustomSchedule.swift, snippet 1
+private func Sources_GraftOptim_Core_CustomSchedule_swift_1() throws {
+    let beta1 = try Schedule.custom(name: "beta1-ramp") { t in min(0.95, 0.85 + 0.01 * Float(t - 1)) }
+    let adam = try ScaleByAdam(beta1: beta1)
+    _ = (beta1, adam)
 }
 
 // Sources/GraftOptim/Core/Either+Fusable.swift, snippet 1
@@ -235,6 +294,40 @@ private func README_md_4() throws {
 
 // README.md, snippet 5
 private func README_md_5() throws {
+    func combinators() throws {
+        // No weight decay on biases and norms, one Adam for everything: still one kernel.
+        let adamW = try chain {
+            try ScaleByAdam()
+            try Masked(.rank(atLeast: 2), AddDecayedWeights(0.01))
+            try ScaleByLearningRate(1e-3)
+        }
+        // LP-FT in one group: 100 steps of the head alone (the rest holds still), then everything.
+        let head = ParameterSelector.prefix("head.")
+        let lpft = try StepConditioned(switchingAfter: 100, first: chain {
+            try Masked(head, Recipes.adam(learningRate: 1e-3))
+            try Masked(!head, Scale(0))
+        }, then: Recipes.adam(learningRate: 1e-5))
+        // Gradient accumulation over 4 mini-batches; the warm-up counts the 4-batch steps.
+        let accumulated = try MultiSteps(every: 4, chain {
+            try ScaleByAdam(beta1: Schedule(.linearWarmup(peak: 0.9, warmupSteps: 10)))
+            try ScaleByLearningRate(Schedule(.linearWarmup(peak: 1e-3, warmupSteps: 100)))
+        })
+        // Lookahead around Adam, and a parameter average to evaluate with.
+        let lookahead = try Lookahead(syncPeriod: 5, slowStepSize: 0.5, Recipes.adam(learningRate: 1e-3))
+        let averaged = try ParameterEMA(decay: 0.999, Recipes.adamW(learningRate: 1e-3))
+
+        let w = NamedParameter(path: "body.weight", parameter: Parameter(Tensor(zeros: [4, 3])))
+        let optimizer = try Optimizer(parameters: [w], groups: [ParameterGroup("all", selecting: .all, transform: averaged)])
+        try optimizer.step(objectives: [["body.weight": Tensor(repeating: 0.1, shape: [4, 3])]])
+        let average = try optimizer.averagedParameters()        // path → tensor (a copy)
+        try optimizer.loadAveragedParameters()                  // evaluate with the average …
+        try optimizer.restoreParameters()                       // … then swap the trained values back
+        _ = (adamW, lpft, accumulated, lookahead, average)
+    }
+}
+
+// README.md, snippet 6
+private func README_md_6() throws {
     /// Clamps every update element to [−c, c].
     struct ClampUpdate: ElementwiseTransform {
         let c: Float
@@ -265,8 +358,8 @@ private func README_md_5() throws {
     }
 }
 
-// README.md, snippet 6
-private func README_md_6() throws {
+// README.md, snippet 7
+private func README_md_7() throws {
     func soups(zeroShot: Classifier, fineTuned: [Classifier], validation: DigitDataset) throws {
         // WiSE-FT: halfway between the zero-shot and the first fine-tuned model.
         let wise = try WeightAveraging.interpolate(zeroShot: zeroShot.weights(), fineTuned: fineTuned[0].weights(), alpha: 0.5)
@@ -283,8 +376,8 @@ private func README_md_6() throws {
     }
 }
 
-// README.md, snippet 7
-private func README_md_7() throws {
+// README.md, snippet 8
+private func README_md_8() throws {
     let layout = try ParameterLayout.standard("mixed", size: 1_000_000)
     // or: try ParameterLayout(name: "vit", namedParameters: model.namedParameters())
     // or: try ParameterLayout(name: "mine", shapes: [[768, 768], [768]])
@@ -306,8 +399,8 @@ private func README_md_7() throws {
     _ = (layout, adam, noisy, one, both)
 }
 
-// README.md, snippet 8
-private func README_md_8() throws {
+// README.md, snippet 9
+private func README_md_9() throws {
     let classifier = try Classifier.mlp(input: 256, hidden: [512, 256, 128], classes: 10, seed: 0)
     let url = URL(fileURLWithPath: "mlp.safetensors")
     try classifier.model.exportSafetensors(to: url)                 // F32; __metadata__ names the writer

@@ -27,6 +27,31 @@ struct EngineThreadSafetyTests {
         ("adafactor", { AnyGradientTransform(try Recipes.adafactor(learningRate: 0.01, weightDecay: 0.01)) }),
         ("l2sp on lion", { try Recipes.l2sp(learningRate: 0.001, alpha: 0.1, base: .lion()) }),
         ("clip, unfused", { AnyGradientTransform(try chain { try ClipByGlobalNorm(maxNorm: 1); try ScaleByAdam(); try ScaleByLearningRate(0.01) }) }),
+        // Combinators (issue 14): fused around static members, unfused around erased ones.
+        ("masked adamW", { AnyGradientTransform(try chain { try ScaleByAdam(); try Masked(.rank(atLeast: 2), AddDecayedWeights(0.1)); try ScaleByLearningRate(0.01) }) }),
+        ("masked digrap (reduction)", {
+            AnyGradientTransform(try chain { try Masked(.rank(atLeast: 2), DirectionalProjection(omega: .learned(mu: 0.5))); try ScaleByAdam(); try ScaleByLearningRate(0.01) })
+        }),
+        ("masked, erased", { AnyGradientTransform(try Masked(.rank(atMost: 1), Recipes.adam(learningRate: 0.01).erased())) }),
+        ("multi_steps 2 adam", { AnyGradientTransform(try MultiSteps(every: 2, Recipes.adam(learningRate: 0.01))) }),
+        ("multi_steps 2 digrap (reduction)", {
+            AnyGradientTransform(try MultiSteps(every: 2, chain { try DirectionalProjection(omega: .fixed(1)); try ScaleByAdam(); try ScaleByLearningRate(0.01) }))
+        }),
+        ("multi_steps, erased", { AnyGradientTransform(try MultiSteps(every: 2, Recipes.adam(learningRate: 0.01).erased())) }),
+        ("lookahead 2 adam", { AnyGradientTransform(try Lookahead(syncPeriod: 2, slowStepSize: 0.5, Recipes.adam(learningRate: 0.01))) }),
+        ("lookahead, erased", { AnyGradientTransform(try Lookahead(syncPeriod: 2, slowStepSize: 0.5, Recipes.adam(learningRate: 0.01).erased())) }),
+        ("adam + ema", { AnyGradientTransform(try ParameterEMA(decay: 0.9, Recipes.adam(learningRate: 0.01))) }),
+        ("adam + ema, erased", { AnyGradientTransform(try ParameterEMA(decay: 0.9, debias: false, Recipes.adam(learningRate: 0.01).erased())) }),
+        ("step_conditioned sgd → digrap", {
+            AnyGradientTransform(try StepConditioned(switchingAfter: 2, first: Recipes.sgd(learningRate: 0.01, momentum: 0.9),
+                                                     then: chain { try DirectionalProjection(omega: .learned(mu: 0.5)); try ScaleByAdam(); try ScaleByLearningRate(0.01) }))
+        }),
+        ("step_conditioned, erased", {
+            AnyGradientTransform(try StepConditioned(switchingAfter: 2, first: Recipes.sgd(learningRate: 0.01).erased(), then: Recipes.adam(learningRate: 0.01).erased()))
+        }),
+        ("adam, scheduled beta1", {
+            AnyGradientTransform(try chain { try ScaleByAdam(beta1: Schedule.custom(name: "ramp") { t in min(0.9, 0.5 + 0.1 * Float(t)) }); try ScaleByLearningRate(0.01) })
+        }),
     ]
 
     func run(_ make: () throws -> AnyGradientTransform, threads: Int) throws -> [Tensor] {

@@ -240,6 +240,7 @@ struct TraceParserTests {
             "nadam": #"{"transform": "nadam", "betas": [0.9, 0.99], "eps": 1e-8, "momentum_decay": 0.004}"#,
             "lion": #"{"transform": "lion", "betas": [0.9, 0.99]}"#,
             "trust_ratio": #"{"transform": "trust_ratio", "trust_coefficient": 0.5, "min_norm": 0, "eps": 0}"#,
+            "masked": #"{"transform": "masked", "select": ["*"], "rank_at_least": 1, "rank_at_most": 3, "transforms": [{"transform": "add_decayed_weights", "weight_decay": 0.01}, {"transform": "momentum", "momentum": 0.5}]}"#,
         ]
         #expect(Set(members.keys) == Set(TraceRecipe.chainTransformNames))
         let list = TraceRecipe.chainTransformNames.map { members[$0]! }.joined(separator: ", ")

@@ -37,6 +37,12 @@ public enum OptimizerError: Error, Equatable, CustomStringConvertible, Sendable 
     case duplicateMember(name: String, group: String)
     /// A group whose selectors match only frozen (`isTrainable == false`) parameters.
     case onlyFrozenParameters(group: String, paths: [String])
+    /// No group's chain has a `ParameterEMA` (asked for averaged parameters).
+    case noParameterAverage
+    /// A step, or a second `loadAveragedParameters()`, while the averaged parameters are loaded.
+    case averagedParametersLoaded
+    /// `restoreParameters()` without a `loadAveragedParameters()` before it.
+    case nothingToRestore
 
     public var description: String {
         switch self {
@@ -73,6 +79,12 @@ public enum OptimizerError: Error, Equatable, CustomStringConvertible, Sendable 
         case let .onlyFrozenParameters(group, paths):
             let shown = paths.prefix(3).map { "'\($0)'" }.joined(separator: ", ") + (paths.count > 3 ? ", …" : "")
             return "parameter group '\(group)' selects only frozen parameters (\(paths.count): \(shown)); set isTrainable = true on them or remove the group"
+        case .noParameterAverage:
+            return "no group's chain has a ParameterEMA member: there are no averaged parameters"
+        case .averagedParametersLoaded:
+            return "the averaged parameters are loaded: call restoreParameters() before stepping (or loading them) again"
+        case .nothingToRestore:
+            return "restoreParameters() needs a loadAveragedParameters() before it"
         }
     }
 }
@@ -93,6 +105,9 @@ enum Check {
     }
     static func unitInterval(_ key: String, _ v: Float) throws {
         guard v.isFinite, v >= 0, v <= 1 else { throw OptimizerError.invalidHyperparameter(key: key, value: "\(v)", allowed: "[0, 1]") }
+    }
+    static func customName(_ key: String, _ name: String) throws {
+        guard !name.isEmpty else { throw OptimizerError.invalidHyperparameter(key: "\(key).name", value: "\"\"", allowed: "a non-empty name") }
     }
     static func positiveInt(_ key: String, _ v: Int) throws {
         guard v > 0 else { throw OptimizerError.invalidHyperparameter(key: key, value: "\(v)", allowed: "an integer ≥ 1") }

@@ -27,6 +27,8 @@ public struct Schedule: Sendable, Equatable, ExpressibleByFloatLiteral, Expressi
         /// PyTorch `OneCycleLR` (cosine annealing, two phases): from `peak / divFactor` up to `peak`
         /// over `pctStart · totalSteps`, then down to `peak / (divFactor · finalDivFactor)`.
         case oneCycle(peak: Float, totalSteps: Int, pctStart: Float, divFactor: Float, finalDivFactor: Float)
+        /// A function of the step `t` (1 at the first step) with a name (see `Schedule.custom(name:_:)`).
+        case custom(CustomSchedule)
     }
 
     /// Which family and its parameters.
@@ -66,6 +68,9 @@ public struct Schedule: Sendable, Equatable, ExpressibleByFloatLiteral, Expressi
                 throw OptimizerError.invalidHyperparameter(key: "\(key).pctStart", value: "\(pct)", allowed: "(0, 1)")
             }
             try Check.positive("\(key).divFactor", div); try Check.positive("\(key).finalDivFactor", finalDiv)
+        case let .custom(f):
+            try Check.customName(key, f.name)
+            for t in Schedule.sampleSteps { try Check.finite("\(key)(t=\(t))", f.function(t)) }
         }
         self.kind = kind
     }
@@ -95,6 +100,8 @@ public struct Schedule: Sendable, Equatable, ExpressibleByFloatLiteral, Expressi
             func anneal(_ a: Double, _ b: Double, _ p: Double) -> Double { b + (a - b) / 2 * (1 + cos(Double.pi * p)) }
             if x <= upEnd { return Float(anneal(initial, Double(peak), upEnd > 0 ? x / upEnd : 1)) }
             return Float(anneal(Double(peak), minimum, (x - upEnd) / (downEnd - upEnd)))
+        case let .custom(f):
+            return f.function(t)
         }
     }
 
@@ -109,6 +116,7 @@ public struct Schedule: Sendable, Equatable, ExpressibleByFloatLiteral, Expressi
         case let .cosine(initial, _, final): return initial < 0 || final < 0
         case let .warmupCosine(peak, _, _, final): return peak < 0 || final < 0
         case let .oneCycle(peak, _, _, _, _): return peak < 0
+        case .custom: return Schedule.sampleSteps.contains { value(at: $0) < 0 }
         }
     }
 
@@ -117,6 +125,7 @@ public struct Schedule: Sendable, Equatable, ExpressibleByFloatLiteral, Expressi
 
     public var description: String {
         if case let .constant(v) = kind { return "\(v)" }
+        if case let .custom(f) = kind { return "custom(\"\(f.name)\")" }
         return "\(kind)"
     }
 }

@@ -27,6 +27,8 @@ public final class Optimizer {
 
     /// The number of `step` calls that updated at least one group.
     public private(set) var stepCount = 0
+    /// The trained values set aside by `loadAveragedParameters()` (parameter index → value).
+    var parameterBackup: [Int: Tensor]?
     /// Steps skipped by the `.skipStep` policy (per call, counted once).
     public private(set) var skippedSteps = 0
     /// What a step does with a parameter that has no gradient (groups may override it).
@@ -348,6 +350,7 @@ public final class Optimizer {
         guard learningRateScale.isFinite, learningRateScale >= 0 else {
             throw OptimizerError.invalidHyperparameter(key: "lr_scale", value: "\(learningRateScale)", allowed: "[0, ∞)")
         }
+        if parameterBackup != nil { throw OptimizerError.averagedParametersLoaded }
         // 1. Check everything before changing anything (one parallel read of every input).
         var skip = [Bool](repeating: false, count: runtimes.count)
         var missing = [[Int]](repeating: [], count: runtimes.count)

@@ -45,6 +45,17 @@ public struct ParameterSelector: Sendable, CustomStringConvertible {
         ParameterSelector("rank(\(rank))") { $0.rank == rank }
     }
 
+    /// Parameters of rank ≥ `rank` (`.rank(atLeast: 2)`: weight matrices and kernels, the
+    /// usual target of weight decay).
+    public static func rank(atLeast rank: Int) -> ParameterSelector {
+        ParameterSelector("rank(atLeast: \(rank))") { $0.rank >= rank }
+    }
+
+    /// Parameters of rank ≤ `rank` (`.rank(atMost: 1)`: biases, norm scales, scalars).
+    public static func rank(atMost rank: Int) -> ParameterSelector {
+        ParameterSelector("rank(atMost: \(rank))") { $0.rank <= rank }
+    }
+
     /// Trainable parameters.
     public static let trainable = ParameterSelector("trainable") { $0.isTrainable }
 

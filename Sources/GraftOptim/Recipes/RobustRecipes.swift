@@ -12,6 +12,12 @@ extension Recipes {
         try base.preceded(by: try AnchorDecay(alpha: alpha, beta: beta).named("l2sp"), learningRate: learningRate)
     }
 
+    /// L2-SP with scheduled strengths α(t) and β(t) (e.g. a pull toward θ0 that fades out).
+    @_disfavoredOverload
+    public static func l2sp(learningRate: Schedule, alpha: Schedule, beta: Schedule = 0, base: StepRule = .sgd()) throws -> AnyGradientTransform {
+        try base.preceded(by: try AnchorDecay(alpha: alpha, beta: beta).named("l2sp"), learningRate: learningRate)
+    }
+
     /// DiGraP (Huang et al., ICLR 2025): `DirectionalProjection → Adam → ×(−α)` (gradient
     /// placement, the paper) or `Adam → DirectionalProjection → ×(−α)` (update placement).
     /// The projection member is named `"digrap"`, Adam `"adam"`.

@@ -15,7 +15,7 @@ public struct TraceRecipe {
     public static let chainTransformNames = ["add_decayed_weights", "anchor_decay", "adam", "momentum", "scale",
                                              "scale_by_learning_rate", "clip_by_global_norm", "directional_projection",
                                              "trainable_projection", "selective_projection_decay", "identity",
-                                             "rmsprop", "adagrad", "radam", "nadam", "lion", "trust_ratio"]
+                                             "rmsprop", "adagrad", "radam", "nadam", "lion", "trust_ratio", "masked"]
 
     init(_ value: JSONValue?, at location: String, isBase: Bool, baseLearningRate: Float? = nil) throws {
         var r = try JSONObjectReader(value, at: location)
@@ -25,6 +25,9 @@ public struct TraceRecipe {
         if isBase {
             if r.has("lr") { throw TraceError(r.at("lr"), "a base recipe takes the outer recipe's lr") }
             lr = baseLearningRate ?? 0
+        } else if TraceRecipe.combinatorMethods.contains(method) {
+            if r.has("lr") { throw TraceError(r.at("lr"), "a \(method) recipe has no lr of its own: its inner recipes carry theirs") }
+            lr = 0
         } else {
             lr = try r.float("lr")
         }
@@ -114,6 +117,8 @@ public struct TraceRecipe {
                 try Recipes.muon(learningRate: schedule, momentum: momentum, nesterov: nesterov, steps: Int(steps), weightDecay: wd,
                                  adamLearningRateScale: scale, adamBeta1: b1, adamBeta2: b2, adamEpsilon: eps)
             })
+        case _ where TraceRecipe.combinatorMethods.contains(method):
+            (aggregator, transform) = try TraceRecipe.combinator(method, &r)
         case "chain":
             let items = try r.array("transforms")
             var members: [AnyGradientTransform] = []
@@ -122,7 +127,7 @@ public struct TraceRecipe {
             }
             transform = AnyGradientTransform(SequenceTransform(members))
         default:
-            throw TraceError(r.at("method"), "unknown method \"\(method)\" (\((TraceRecipe.stepRuleMethods + ["l2sp", "digrap", "pcgrad", "ftp", "spd", "adafactor", "muon", "chain"]).joined(separator: ", ")))")
+            throw TraceError(r.at("method"), "unknown method \"\(method)\" (\((TraceRecipe.stepRuleMethods + ["l2sp", "digrap", "pcgrad", "ftp", "spd", "adafactor", "muon", "chain"] + TraceRecipe.combinatorMethods).joined(separator: ", ")))")
         }
         if isBase && !TraceRecipe.stepRuleMethods.contains(method) {
             throw TraceError(r.at("method"), "a base recipe must be a step rule (\(TraceRecipe.stepRuleMethods.joined(separator: ", ")))")
@@ -277,6 +282,8 @@ public struct TraceRecipe {
         case "selective_projection_decay":
             let l = try t.float("lambda")
             member = try built { try SelectiveProjectionDecay(lambda: l) }
+        case "masked":
+            member = try maskedMember(&t, at: location, learningRate: learningRate)
         default:
             throw TraceError(t.at("transform"), "unknown transform \"\(name)\" (\(chainTransformNames.joined(separator: ", ")))")
         }

@@ -17,6 +17,7 @@ public struct AddDecayedWeights: ElementwiseTransform {
     }
 
     public var kind: String { "add_decayed_weights" }
+    public var configuration: [String: String] { [:].recordingSchedules([("weight_decay", weightDecay)]) }
     @inlinable public func prepare(_ step: StepInfo) -> Float { weightDecay.value(at: step.step) }
     @inlinable public func lanes(_ lambda: Float, tensor: KernelTensor, state: StateView, commit: Bool) -> Lanes { Lanes(lambda: lambda) }
 

@@ -3,6 +3,8 @@ import GraftTensor
 /// SGD's heavy-ball momentum with dampening and Nesterov, exactly as `torch.optim.SGD`:
 /// `b ← g` at the first step, else `b ← μ b + (1 − τ) g`; then `u ← u + μ b` (Nesterov)
 /// or `u ← b` (Polyak, 1964; Sutskever et al., 2013). State: tensor `buffer`.
+/// μ may follow a `Schedule` (the `Schedule` initialiser): step t uses μ(t), as PyTorch's SGD
+/// does when a scheduler changes `momentum` (OneCycleLR's `cycle_momentum`).
 public struct Momentum: ElementwiseTransform {
     /// A copy of one parameter's buffer (for inspection).
     public struct TensorState: Sendable, Equatable {
@@ -10,8 +12,10 @@ public struct Momentum: ElementwiseTransform {
         public var buffer: Tensor
     }
 
-    /// μ, the momentum factor (≥ 0).
+    /// μ, the momentum factor (≥ 0; its value at t = 1 when scheduled).
     public let momentum: Float
+    /// μ as a function of the step (constant unless built with a schedule).
+    public let momentumSchedule: Schedule
     /// τ, the dampening of new gradients (in [0, 1]).
     public let dampening: Float
     /// Whether the Nesterov form `u + μ b` is used.
@@ -20,27 +24,37 @@ public struct Momentum: ElementwiseTransform {
     /// - Throws: for momentum < 0, dampening outside [0, 1], or Nesterov without momentum or
     ///   with dampening (PyTorch's rules).
     public init(momentum: Float, dampening: Float = 0, nesterov: Bool = false) throws {
-        try Check.nonNegative("momentum", momentum)
+        try self.init(momentum: Schedule.constant(momentum), dampening: dampening, nesterov: nesterov)
+    }
+
+    /// Momentum with a scheduled μ (a float literal is a constant schedule).
+    /// - Throws: as the `Float` initialiser, with μ(t) checked at the sample steps (Nesterov needs μ(1) > 0).
+    @_disfavoredOverload
+    public init(momentum: Schedule, dampening: Float = 0, nesterov: Bool = false) throws {
+        try momentum.validate("momentum", Check.nonNegative)
         try Check.unitInterval("dampening", dampening)
-        if nesterov && (momentum <= 0 || dampening != 0) {
-            throw OptimizerError.incompatibleHyperparameters(key: "nesterov", reason: "Nesterov momentum requires momentum > 0 and dampening = 0 (momentum \(momentum), dampening \(dampening))")
+        let first = momentum.value(at: 1)
+        if nesterov && (first <= 0 || dampening != 0) {
+            throw OptimizerError.incompatibleHyperparameters(key: "nesterov", reason: "Nesterov momentum requires momentum > 0 and dampening = 0 (momentum \(first), dampening \(dampening))")
         }
-        self.momentum = momentum
+        self.momentumSchedule = momentum
+        self.momentum = first
         self.dampening = dampening
         self.nesterov = nesterov
     }
 
     public var kind: String { "momentum" }
-    public var configuration: [String: String] { ["nesterov": "\(nesterov)"] }
+    public var configuration: [String: String] { ["nesterov": "\(nesterov)"].recordingSchedules([("momentum", momentumSchedule)]) }
     public func stateLayout(for parameter: ParameterInfo) -> StateLayout { .perElement(["buffer"], of: parameter) }
     public func inspectState(_ state: StateView, for parameter: ParameterInfo) -> (any Sendable)? {
         TensorState(buffer: state.copyTensor(0, shape: parameter.shape))
     }
 
-    @inlinable public func prepare(_ step: StepInfo) -> Bool { step.step == 1 }
+    /// Whether this is the first step, and μ(t).
+    @inlinable public func prepare(_ step: StepInfo) -> (Bool, Float) { (step.step == 1, momentumSchedule.value(at: step.step)) }
 
-    @inlinable public func lanes(_ first: Bool, tensor: KernelTensor, state: StateView, commit: Bool) -> Lanes {
-        Lanes(buffer: state.tensor(0), momentum: momentum, keep: 1 - dampening, nesterov: nesterov, first: first, commit: commit)
+    @inlinable public func lanes(_ prepared: (Bool, Float), tensor: KernelTensor, state: StateView, commit: Bool) -> Lanes {
+        Lanes(buffer: state.tensor(0), momentum: prepared.1, keep: 1 - dampening, nesterov: nesterov, first: prepared.0, commit: commit)
     }
 
     /// The buffer update, eight lanes at a time.

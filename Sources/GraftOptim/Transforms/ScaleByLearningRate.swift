@@ -16,6 +16,7 @@ public struct ScaleByLearningRate: ElementwiseTransform {
     }
 
     public var kind: String { "scale_by_learning_rate" }
+    public var configuration: [String: String] { [:].recordingSchedules([("lr", learningRate)]) }
 
     @inlinable public func prepare(_ step: StepInfo) -> Float { -learningRate.value(at: step.step) * step.learningRateScale }
     @inlinable public func lanes(_ prepared: Float, tensor: KernelTensor, state: StateView, commit: Bool) -> ScaleLanes {

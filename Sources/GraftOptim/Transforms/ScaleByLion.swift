@@ -5,6 +5,8 @@ import GraftTensor
 /// `m ← β2 m + (1 − β2) g`. Follow it with `AddDecayedWeights` (decoupled decay) and
 /// `ScaleByLearningRate` for `θ ← θ − α (sign(c) + λ θ)`.
 ///
+/// β1 and β2 may follow a `Schedule` (the `Schedule` initialiser), evaluated once per step.
+///
 /// State per parameter: tensor `m` (4 bytes per element: half of Adam's).
 public struct ScaleByLion: ElementwiseTransform {
     /// A copy of one parameter's momentum (for inspection).
@@ -13,27 +15,46 @@ public struct ScaleByLion: ElementwiseTransform {
         public var m: Tensor
     }
 
-    /// β1, the interpolation of the update direction.
+    /// β1, the interpolation of the update direction (its value at t = 1 when scheduled).
     public let beta1: Float
-    /// β2, the decay of the momentum.
+    /// β2, the decay of the momentum (its value at t = 1 when scheduled).
     public let beta2: Float
+    /// β1 as a function of the step.
+    public let beta1Schedule: Schedule
+    /// β2 as a function of the step.
+    public let beta2Schedule: Schedule
 
     /// - Throws: unless β1, β2 ∈ [0, 1).
     public init(beta1: Float = 0.9, beta2: Float = 0.99) throws {
-        try Check.beta("betas[0]", beta1)
-        try Check.beta("betas[1]", beta2)
-        self.beta1 = beta1
-        self.beta2 = beta2
+        try self.init(beta1: Schedule.constant(beta1), beta2: Schedule.constant(beta2))
+    }
+
+    /// Lion with scheduled β1 and β2 (a float literal is a constant schedule).
+    /// - Throws: unless β1(t), β2(t) ∈ [0, 1) at the sample steps.
+    @_disfavoredOverload
+    public init(beta1: Schedule, beta2: Schedule = 0.99) throws {
+        try beta1.validate("betas[0]", Check.beta)
+        try beta2.validate("betas[1]", Check.beta)
+        beta1Schedule = beta1
+        beta2Schedule = beta2
+        self.beta1 = beta1.value(at: 1)
+        self.beta2 = beta2.value(at: 1)
     }
 
     public var kind: String { "scale_by_lion" }
+    public var configuration: [String: String] { [:].recordingSchedules([("beta1", beta1Schedule), ("beta2", beta2Schedule)]) }
     public func stateLayout(for parameter: ParameterInfo) -> StateLayout { .perElement(["m"], of: parameter) }
     public func inspectState(_ state: StateView, for parameter: ParameterInfo) -> (any Sendable)? {
         TensorState(m: state.copyTensor(0, shape: parameter.shape))
     }
 
-    @inlinable public func lanes(_ prepared: Void, tensor: KernelTensor, state: StateView, commit: Bool) -> Lanes {
-        Lanes(m: state.tensor(0), beta1: beta1, beta2: beta2, commit: commit)
+    /// β1(t) and β2(t).
+    @inlinable public func prepare(_ step: StepInfo) -> (Float, Float) {
+        (beta1Schedule.value(at: step.step), beta2Schedule.value(at: step.step))
+    }
+
+    @inlinable public func lanes(_ prepared: (Float, Float), tensor: KernelTensor, state: StateView, commit: Bool) -> Lanes {
+        Lanes(m: state.tensor(0), beta1: prepared.0, beta2: prepared.1, commit: commit)
     }
 
     /// The interpolation, sign and momentum update, eight lanes at a time.

@@ -13,6 +13,10 @@ import GraftTensor
 /// while the variance estimate is unreliable), `bc_k = 1 − β_k^t`.
 /// Follow it with `ScaleByLearningRate`.
 ///
+/// β1 and β2 may follow a `Schedule` (the `Schedule` initialiser): step t then uses β_k(t) in
+/// the moments, the bias corrections and ρ, as PyTorch's RAdam does with the `betas` a scheduler
+/// set.
+///
 /// State per parameter: tensors `m`, `v` (8 bytes per element).
 public struct ScaleByRAdam: ElementwiseTransform {
     /// A copy of one parameter's moments (for inspection).
@@ -23,24 +27,38 @@ public struct ScaleByRAdam: ElementwiseTransform {
         public var v: Tensor
     }
 
-    /// β1, the first-moment decay.
+    /// β1, the first-moment decay (its value at t = 1 when scheduled).
     public let beta1: Float
-    /// β2, the second-moment decay.
+    /// β2, the second-moment decay (its value at t = 1 when scheduled).
     public let beta2: Float
+    /// β1 as a function of the step.
+    public let beta1Schedule: Schedule
+    /// β2 as a function of the step.
+    public let beta2Schedule: Schedule
     /// ε, added to sqrt(v) (PyTorch's RAdam placement: before the bias correction).
     public let epsilon: Float
 
     /// - Throws: unless β1, β2 ∈ [0, 1) and ε > 0.
     public init(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) throws {
-        try Check.beta("betas[0]", beta1)
-        try Check.beta("betas[1]", beta2)
+        try self.init(beta1: Schedule.constant(beta1), beta2: Schedule.constant(beta2), epsilon: epsilon)
+    }
+
+    /// RAdam with scheduled β1 and β2 (a float literal is a constant schedule).
+    /// - Throws: unless β1(t), β2(t) ∈ [0, 1) at the sample steps and ε > 0.
+    @_disfavoredOverload
+    public init(beta1: Schedule, beta2: Schedule = 0.999, epsilon: Float = 1e-8) throws {
+        try beta1.validate("betas[0]", Check.beta)
+        try beta2.validate("betas[1]", Check.beta)
         try Check.positive("eps", epsilon)
-        self.beta1 = beta1
-        self.beta2 = beta2
+        beta1Schedule = beta1
+        beta2Schedule = beta2
+        self.beta1 = beta1.value(at: 1)
+        self.beta2 = beta2.value(at: 1)
         self.epsilon = epsilon
     }
 
     public var kind: String { "scale_by_radam" }
+    public var configuration: [String: String] { [:].recordingSchedules([("beta1", beta1Schedule), ("beta2", beta2Schedule)]) }
     public func stateLayout(for parameter: ParameterInfo) -> StateLayout { .perElement(["m", "v"], of: parameter) }
     public func inspectState(_ state: StateView, for parameter: ParameterInfo) -> (any Sendable)? {
         TensorState(m: state.copyTensor(0, shape: parameter.shape), v: state.copyTensor(1, shape: parameter.shape))
@@ -55,27 +73,32 @@ public struct ScaleByRAdam: ElementwiseTransform {
         public let rectified: Bool
         /// r_t · sqrt(1 − β2^t) (unused when not rectified).
         public let scale: Float
+        /// β1(t) and β2(t).
+        public let beta1: Float, beta2: Float
 
-        @inlinable init(invBC1: Float, rectified: Bool, scale: Float) {
+        @inlinable init(invBC1: Float, rectified: Bool, scale: Float, beta1: Float, beta2: Float) {
             self.invBC1 = invBC1
             self.rectified = rectified
             self.scale = scale
+            self.beta1 = beta1
+            self.beta2 = beta2
         }
     }
 
     /// The step's numbers (see `Prepared`).
     @inlinable public func prepare(_ step: StepInfo) -> Prepared {
+        let beta1 = beta1Schedule.value(at: step.step), beta2 = beta2Schedule.value(at: step.step)
         let t = Double(step.step), b1 = Double(beta1), b2 = Double(beta2)
         let bc1 = 1 - pow(b1, t), bc2 = 1 - pow(b2, t)
         let rhoInf = 2 / (1 - b2) - 1
         let rho = rhoInf - 2 * t * pow(b2, t) / bc2
-        guard rho > 5 else { return Prepared(invBC1: Float(1 / bc1), rectified: false, scale: 0) }
+        guard rho > 5 else { return Prepared(invBC1: Float(1 / bc1), rectified: false, scale: 0, beta1: beta1, beta2: beta2) }
         let rect = ((rho - 4) * (rho - 2) * rhoInf / ((rhoInf - 4) * (rhoInf - 2) * rho)).squareRoot()
-        return Prepared(invBC1: Float(1 / bc1), rectified: true, scale: Float(rect * bc2.squareRoot()))
+        return Prepared(invBC1: Float(1 / bc1), rectified: true, scale: Float(rect * bc2.squareRoot()), beta1: beta1, beta2: beta2)
     }
 
     @inlinable public func lanes(_ p: Prepared, tensor: KernelTensor, state: StateView, commit: Bool) -> Lanes {
-        Lanes(moments: AdamMoments(m: state.tensor(0), v: state.tensor(1), beta1: beta1, beta2: beta2, commit: commit),
+        Lanes(moments: AdamMoments(m: state.tensor(0), v: state.tensor(1), beta1: p.beta1, beta2: p.beta2, commit: commit),
               epsilon: epsilon, invBC1: p.invBC1, rectified: p.rectified, scale: p.scale)
     }
 
