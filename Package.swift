@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "GraftTensor", dependencies: ["COpenBLAS", "CGraftSupport"]),
         .target(name: "GraftNN", dependencies: ["GraftTensor"]),
         .target(name: "GraftSafetensors", dependencies: ["GraftTensor"]),
-        .target(name: "GraftOptim", dependencies: ["GraftTensor"]),
+        .target(name: "GraftOptim", dependencies: ["GraftTensor", "CGraftSupport"]),
         .target(name: "GraftTrain", dependencies: ["GraftTensor", "GraftNN", "GraftOptim", "GraftSafetensors"]),
         .target(name: "GraftDistributed", dependencies: ["CMPI", "GraftTensor", "GraftOptim", "GraftTrain"]),
         .target(name: "GraftTesting", dependencies: ["GraftOptim", "GraftTensor"]),

@@ -43,6 +43,13 @@ public protocol ElementLanes {
     func apply(_ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int)
     /// Rewrites the update of element `i`.
     func apply(_ u: inout Float, theta: Float, at i: Int)
+    /// Adds what these lanes do to `chain` when they are a step of the native Adam-family loop
+    /// (`NativeAdamChain`); the default, `false`, keeps the Swift loop.
+    func describeNative(_ chain: inout NativeAdamChain) -> Bool
+}
+
+extension ElementLanes {
+    @inlinable public func describeNative(_ chain: inout NativeAdamChain) -> Bool { false }
 }
 
 extension ElementwiseTransform where Prepared == Void {
@@ -74,6 +81,8 @@ public struct ElementwiseLanes<Lanes: ElementLanes>: LaneFunction {
         lanes.apply(&u, theta: theta, at: i)
         return true
     }
+
+    @inlinable public func describeNative(_ chain: inout NativeAdamChain) -> Bool { lanes.describeNative(&chain) }
 }
 
 /// SIMD load and store helpers for lane functions.

@@ -77,11 +77,16 @@ public protocol LaneFunction {
     /// A segment ends: reducers store its partial sums. `false` when a float partial sum
     /// overflowed (the engine redoes the segment with `precise: true`).
     mutating func endSegment(_ segment: Int) -> Bool
+    /// Adds what these lanes do to `chain` (in chain order) when the kernel can run as the
+    /// native Adam-family loop (`NativeAdamChain`); `false` when it cannot. The default is `false`:
+    /// such lanes keep the Swift loop.
+    func describeNative(_ chain: inout NativeAdamChain) -> Bool
 }
 
 extension LaneFunction {
     @inlinable public mutating func beginSegment(_ segment: Int, row: Int, precise: Bool) {}
     @inlinable public mutating func endSegment(_ segment: Int) -> Bool { true }
+    @inlinable public func describeNative(_ chain: inout NativeAdamChain) -> Bool { false }
 }
 
 /// One tensor as a kernel sees it during one step (pointers valid during the step only).

@@ -92,4 +92,8 @@ public struct FusedLanes<A: LaneFunction, B: LaneFunction>: LaneFunction {
         let b = second.endSegment(segment)
         return a && b
     }
+
+    @inlinable public func describeNative(_ chain: inout NativeAdamChain) -> Bool {
+        first.describeNative(&chain) && second.describeNative(&chain)
+    }
 }

@@ -1,4 +1,5 @@
 import GraftTensor
+import Synchronization
 
 /// How a kernel's tensors are cut into segments and spread over the threads, made once per
 /// group (shapes are known when the optimizer is built) and remade only when the thread
@@ -138,6 +139,19 @@ public struct KernelRun: @unchecked Sendable {
 
 /// Runs kernels: the reduction passes, the per-tensor `finishReduction`, the elementwise pass.
 public enum KernelEngine {
+    /// Whether Adam-family chains run as the native C loop (`NativeAdamChain`; default `true`).
+    /// Both paths give bitwise the same results; the switch exists to compare them (tests,
+    /// benchmarks). Process-wide: set it before stepping, not while other threads step.
+    public static var usesNativeKernels: Bool {
+        get { nativeSetting.load(ordering: .relaxed) }
+        set { nativeSetting.store(newValue, ordering: .relaxed) }
+    }
+    @usableFromInline static let nativeSetting = Atomic<Bool>(true)
+    #if DEBUG
+    /// Segments the native loop ran (debug builds only: lets tests prove the path was taken).
+    @usableFromInline static let nativeSegments = Atomic<Int>(0)
+    #endif
+
     /// Runs `kernel` over `run`: every reduction pass over every worker's pieces, the
     /// per-tensor finish (in tensor order), then the elementwise pass.
     @inlinable public static func run<K: FusableTransform>(_ kernel: K, _ run: KernelRun) {
@@ -178,6 +192,12 @@ public enum KernelEngine {
         let value = tensor.value
         let reduction = pass < kernel.reductionPasses
         var nonFinite = false
+        // A complete Adam-family chain runs as one C loop (256-bit where the CPU has it; bitwise
+        // the same as the Swift loop below, see `NativeAdamChain`).
+        var native = NativeAdamChain()
+        let runsNative = commit && !reduction && run.addsToValue && KernelEngine.usesNativeKernels
+            && UnsafePointer(output) == theta.assumingMemoryBound(to: Float.self)
+            && lanes.describeNative(&native) && native.isComplete
         let segmentsPerRow = tensor.segmentsPerRow, columns = tensor.columns
         for s in piece.lower..<piece.upper {
             // Segment s: row s / segmentsPerRow, block b of that row (as `KernelPlan.segment`).
@@ -207,6 +227,13 @@ public enum KernelEngine {
                     _ = lanes.endSegment(s)
                 }
             } else if run.addsToValue {
+                if runsNative && hi - lo >= NativeAdamChain.minimumLength {
+                    if !native.run(gradient: run.inputs[k], theta: output, lower: lo, upper: hi) { nonFinite = true }
+                    #if DEBUG
+                    KernelEngine.nativeSegments.add(1, ordering: .relaxed)
+                    #endif
+                    continue
+                }
                 while i + 8 <= hi {
                     var u = input.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
                     let th = theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self)

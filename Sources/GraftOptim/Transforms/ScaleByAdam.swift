@@ -121,6 +121,12 @@ public struct ScaleByAdam: ElementwiseTransform {
             u = (mi * V(repeating: invBC1)) / (SIMDMath.squareRoot(denominator) * V(repeating: invSqrtBC2) + V(repeating: epsilon))
         }
 
+        @inlinable public func describeNative(_ chain: inout NativeAdamChain) -> Bool {
+            guard vMax == nil, commit else { return false }
+            return chain.adam(m: moments.m, v: moments.v, beta1: moments.beta1, beta2: moments.beta2, epsilon: epsilon,
+                              invBC1: invBC1, invSqrtBC2: invSqrtBC2)
+        }
+
         @inlinable @inline(__always)
         public func apply(_ u: inout Float, theta: Float, at i: Int) {
             let (mi, vi) = moments.update(u, at: i)

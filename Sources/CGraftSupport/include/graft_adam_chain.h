@@ -1,0 +1,28 @@
+#ifndef GRAFT_ADAM_CHAIN_H
+#define GRAFT_ADAM_CHAIN_H
+
+#include <stdint.h>
+
+/// The constants of one fused Adam-family step over a run of elements, as GraftOptim's lanes
+/// compute it (see `NativeAdamChain` in GraftOptim):
+///   u = g;  u = u + pre_decay·θ (when has_pre_decay: coupled L2, torch's weight_decay);
+///   m = β1·m + c1·u;  v = β2·v + (c2·u)·u;  u = (m·inv_bc1) / (√v·inv_sqrt_bc2 + ε);
+///   u = u + post_decay·θ (when has_post_decay: AdamW's decoupled decay);  u = u·scale;  θ = θ + u.
+/// c1 = 1 − β1 and c2 = 1 − β2 are rounded to float by the caller, as the Swift lanes do.
+typedef struct {
+    float beta1, beta2, c1, c2, epsilon, inv_bc1, inv_sqrt_bc2;
+    float pre_decay, post_decay, scale;
+    int32_t has_pre_decay, has_post_decay;
+} graft_adam_chain_constants;
+
+/// Applies the step to elements 0 ..< n of θ (in place), m and v, reading g. Returns 1 when a new
+/// θ is not finite, else 0. Every operation is the Swift lanes' own, in the same order, with no
+/// contraction into FMA, so the result is bitwise the Swift kernel's; the loop runs 256-bit AVX2
+/// where the CPU has it (chosen once at load time), else the baseline instruction set.
+int graft_adam_chain(const float *g, float *theta, float *m, float *v, int64_t n,
+                     const graft_adam_chain_constants *k);
+
+/// 1 when `graft_adam_chain` runs its AVX2 variant on this CPU, else 0.
+int graft_adam_chain_uses_avx2(void);
+
+#endif
