@@ -195,7 +195,8 @@ public enum KernelEngine {
         // A complete Adam-family chain runs as one C loop (256-bit where the CPU has it; bitwise
         // the same as the Swift loop below, see `NativeAdamChain`).
         var native = NativeAdamChain()
-        let runsNative = commit && !reduction && run.addsToValue && KernelEngine.usesNativeKernels
+        let runsNative = commit && !reduction && run.addsToValue && tensor.columns >= NativeAdamChain.minimumLength
+            && KernelEngine.usesNativeKernels
             && UnsafePointer(output) == theta.assumingMemoryBound(to: Float.self)
             && lanes.describeNative(&native) && native.isComplete
         let segmentsPerRow = tensor.segmentsPerRow, columns = tensor.columns
