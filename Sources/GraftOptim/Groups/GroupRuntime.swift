@@ -18,6 +18,9 @@ final class GroupRuntime {
     let indices: [Int]
     /// The group's parameters (the same objects as the optimizer's, in group order).
     let parameters: [Parameter]
+    /// `parameters` unretained (they are kept alive by `parameters`): the per-step binding calls
+    /// them without a retain / release pair per parameter (about 6 ns each at 20 000 tensors).
+    let unretainedParameters: [Unmanaged<Parameter>]
     let infos: [ParameterInfo]
     /// Each parameter's registered shape, as buffers into `shapeStorage` (checked every step).
     let shapes: [UnsafeBufferPointer<Int>]
@@ -64,6 +67,7 @@ final class GroupRuntime {
         self.transform = transform
         self.indices = indices
         self.parameters = parameters
+        self.unretainedParameters = parameters.map { Unmanaged.passUnretained($0) }
         self.infos = infos
         ranks = infos.map(\.rank)
         let dimensions = infos.reduce(0) { $0 + $1.shape.count }

@@ -287,11 +287,11 @@ public final class Optimizer {
     /// gradient whose shape is not the value's, throws before anything changes.
     private func bindBuffers(gradients: Bool) throws {
         for rt in runtimes {
-            let parameters = rt.parameters, infos = rt.infos, shapes = rt.shapes
+            let parameters = rt.parameters, unretained = rt.unretainedParameters, infos = rt.infos, shapes = rt.shapes
             try rt.values.withUnsafeMutableBufferPointer { values in
                 try rt.gradients.withUnsafeMutableBufferPointer { grads in
                     for k in parameters.indices {
-                        let b = parameters[k].stepBuffers(registeredShape: shapes[k])
+                        let b = unretained[k]._withUnsafeGuaranteedRef { $0.stepBuffers(registeredShape: shapes[k]) }
                         switch b.status {
                         case .ok:
                             values[k] = b.value
