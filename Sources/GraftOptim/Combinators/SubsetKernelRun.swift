@@ -17,12 +17,7 @@ extension KernelEngine {
         for (j, k) in selected.enumerated() {
             let slot = group.slots[k]
             let u = slot.update.baseAddress ?? empty
-            tensors.append(KernelTensor(index: k, count: slot.count, rows: plan.rows[j], segmentsPerRow: plan.segmentsPerRow[j],
-                                        rank: slot.info.rank, value: slot.value.baseAddress ?? UnsafePointer(empty),
-                                        anchor: slot.anchorValues?.baseAddress, hasAnchor: slot.hasAnchor,
-                                        gradient: slot.gradient.baseAddress ?? UnsafePointer(empty),
-                                        providedGradient: slot.providedGradient?.baseAddress,
-                                        scratch: plan.scratch.map { $0 + plan.scratchOffsets[j] }))
+            tensors.append(KernelTensor(slot: slot, index: k, plan: plan, planIndex: j, empty: empty))
             inputs.append(UnsafePointer(u))
             outputs.append(u)
         }

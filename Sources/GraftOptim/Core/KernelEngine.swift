@@ -294,12 +294,7 @@ public enum KernelEngine {
         defer { empty.deallocate() }
         for (k, slot) in group.slots.enumerated() {
             let u = slot.update.baseAddress ?? empty
-            tensors.append(KernelTensor(index: k, count: slot.count, rows: plan.rows[k], segmentsPerRow: plan.segmentsPerRow[k],
-                                        rank: slot.info.rank, value: slot.value.baseAddress ?? UnsafePointer(empty),
-                                        anchor: slot.anchorValues?.baseAddress, hasAnchor: slot.hasAnchor,
-                                        gradient: slot.gradient.baseAddress ?? UnsafePointer(empty),
-                                        providedGradient: slot.providedGradient?.baseAddress,
-                                        scratch: plan.scratch.map { $0 + plan.scratchOffsets[k] }))
+            tensors.append(KernelTensor(slot: slot, index: k, plan: plan, planIndex: k, empty: empty))
             inputs.append(UnsafePointer(u))
             outputs.append(u)
         }
@@ -308,5 +303,19 @@ public enum KernelEngine {
         defer { flags.deallocate() }
         run(kernel, KernelRun(step: group.info, tensors: tensors, inputs: inputs, outputs: outputs, addsToValue: false,
                              plan: plan, state: state, nonFiniteOutput: flags))
+    }
+}
+
+extension KernelTensor {
+    /// The kernel's view of the slot of an unfused step: tensor `planIndex` of `plan`, keeping its
+    /// index in the group (`index`, so `state.view(index)` is its own state); absent buffers read
+    /// `empty`.
+    @inlinable init(slot: TensorSlot, index: Int, plan: KernelPlan, planIndex j: Int, empty: UnsafeMutablePointer<Float>) {
+        self.init(index: index, count: slot.count, rows: plan.rows[j], segmentsPerRow: plan.segmentsPerRow[j],
+                  rank: slot.info.rank, value: slot.value.baseAddress ?? UnsafePointer(empty),
+                  anchor: slot.anchorValues?.baseAddress, hasAnchor: slot.hasAnchor,
+                  gradient: slot.gradient.baseAddress ?? UnsafePointer(empty),
+                  providedGradient: slot.providedGradient?.baseAddress,
+                  scratch: plan.scratch.map { $0 + plan.scratchOffsets[j] })
     }
 }
