@@ -16,6 +16,6 @@ void graft_restore_fp_mode(unsigned int previous);
 /// 1 when subnormal floats are currently flushed to zero in this thread, else 0.
 int graft_flush_to_zero_enabled(void);
 
-#include "graft_adam_chain.h"
+#include "graft_step_chain.h"
 
 #endif

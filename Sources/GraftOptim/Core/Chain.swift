@@ -92,7 +92,7 @@ public struct Identity: ElementwiseTransform {
         @inlinable init() {}
         @inlinable public func apply(_ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) {}
         @inlinable public func apply(_ u: inout Float, theta: Float, at i: Int) {}
-        @inlinable public func describeNative(_ chain: inout NativeAdamChain) -> Bool { true }
+        @inlinable public func describeNative(_ chain: inout NativeStepChain) -> Bool { true }
     }
     /// The identity transform.
     @inlinable public init() {}
@@ -155,7 +155,7 @@ public struct OptionalLanes<L: LaneFunction>: LaneFunction {
         lanes?.beginSegment(segment, row: row, precise: precise)
     }
     @inlinable public mutating func endSegment(_ segment: Int) -> Bool { lanes?.endSegment(segment) ?? true }
-    @inlinable public func describeNative(_ chain: inout NativeAdamChain) -> Bool { lanes?.describeNative(&chain) ?? true }
+    @inlinable public func describeNative(_ chain: inout NativeStepChain) -> Bool { lanes?.describeNative(&chain) ?? true }
 }
 
 /// One of two transforms (the builder's `if`/`else`).

@@ -44,12 +44,12 @@ public protocol ElementLanes {
     /// Rewrites the update of element `i`.
     func apply(_ u: inout Float, theta: Float, at i: Int)
     /// Adds what these lanes do to `chain` when they are a step of the native Adam-family loop
-    /// (`NativeAdamChain`); the default, `false`, keeps the Swift loop.
-    func describeNative(_ chain: inout NativeAdamChain) -> Bool
+    /// (`NativeStepChain`); the default, `false`, keeps the Swift loop.
+    func describeNative(_ chain: inout NativeStepChain) -> Bool
 }
 
 extension ElementLanes {
-    @inlinable public func describeNative(_ chain: inout NativeAdamChain) -> Bool { false }
+    @inlinable public func describeNative(_ chain: inout NativeStepChain) -> Bool { false }
 }
 
 extension ElementwiseTransform where Prepared == Void {
@@ -82,7 +82,7 @@ public struct ElementwiseLanes<Lanes: ElementLanes>: LaneFunction {
         return true
     }
 
-    @inlinable public func describeNative(_ chain: inout NativeAdamChain) -> Bool { lanes.describeNative(&chain) }
+    @inlinable public func describeNative(_ chain: inout NativeStepChain) -> Bool { lanes.describeNative(&chain) }
 }
 
 /// SIMD load and store helpers for lane functions.

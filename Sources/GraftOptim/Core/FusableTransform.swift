@@ -78,15 +78,15 @@ public protocol LaneFunction {
     /// overflowed (the engine redoes the segment with `precise: true`).
     mutating func endSegment(_ segment: Int) -> Bool
     /// Adds what these lanes do to `chain` (in chain order) when the kernel can run as the
-    /// native Adam-family loop (`NativeAdamChain`); `false` when it cannot. The default is `false`:
+    /// native Adam-family loop (`NativeStepChain`); `false` when it cannot. The default is `false`:
     /// such lanes keep the Swift loop.
-    func describeNative(_ chain: inout NativeAdamChain) -> Bool
+    func describeNative(_ chain: inout NativeStepChain) -> Bool
 }
 
 extension LaneFunction {
     @inlinable public mutating func beginSegment(_ segment: Int, row: Int, precise: Bool) {}
     @inlinable public mutating func endSegment(_ segment: Int) -> Bool { true }
-    @inlinable public func describeNative(_ chain: inout NativeAdamChain) -> Bool { false }
+    @inlinable public func describeNative(_ chain: inout NativeStepChain) -> Bool { false }
 }
 
 /// One tensor as a kernel sees it during one step (pointers valid during the step only).

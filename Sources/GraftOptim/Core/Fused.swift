@@ -93,7 +93,7 @@ public struct FusedLanes<A: LaneFunction, B: LaneFunction>: LaneFunction {
         return a && b
     }
 
-    @inlinable public func describeNative(_ chain: inout NativeAdamChain) -> Bool {
+    @inlinable public func describeNative(_ chain: inout NativeStepChain) -> Bool {
         first.describeNative(&chain) && second.describeNative(&chain)
     }
 }

@@ -139,7 +139,7 @@ public struct KernelRun: @unchecked Sendable {
 
 /// Runs kernels: the reduction passes, the per-tensor `finishReduction`, the elementwise pass.
 public enum KernelEngine {
-    /// Whether Adam-family chains run as the native C loop (`NativeAdamChain`; default `true`).
+    /// Whether Adam-family chains run as the native C loop (`NativeStepChain`; default `true`).
     /// Both paths give bitwise the same results; the switch exists to compare them (tests,
     /// benchmarks). Process-wide: set it before stepping, not while other threads step.
     public static var usesNativeKernels: Bool {
@@ -193,9 +193,9 @@ public enum KernelEngine {
         let reduction = pass < kernel.reductionPasses
         var nonFinite = false
         // A complete Adam-family chain runs as one C loop (256-bit where the CPU has it; bitwise
-        // the same as the Swift loop below, see `NativeAdamChain`).
-        var native = NativeAdamChain()
-        let runsNative = commit && !reduction && run.addsToValue && tensor.columns >= NativeAdamChain.minimumLength
+        // the same as the Swift loop below, see `NativeStepChain`).
+        var native = NativeStepChain()
+        let runsNative = commit && !reduction && run.addsToValue && tensor.columns >= NativeStepChain.minimumLength
             && KernelEngine.usesNativeKernels
             && UnsafePointer(output) == theta.assumingMemoryBound(to: Float.self)
             && lanes.describeNative(&native) && native.isComplete
@@ -229,7 +229,7 @@ public enum KernelEngine {
                     _ = lanes.endSegment(s)
                 }
             } else if run.addsToValue {
-                if runsNative && hi - lo >= NativeAdamChain.minimumLength {
+                if runsNative && hi - lo >= NativeStepChain.minimumLength {
                     if !native.run(gradient: run.inputs[k], theta: output, lower: lo, upper: hi) { nonFinite = true }
                     #if DEBUG
                     KernelEngine.nativeSegments.add(1, ordering: .relaxed)

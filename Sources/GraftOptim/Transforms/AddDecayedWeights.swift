@@ -27,6 +27,6 @@ public struct AddDecayedWeights: ElementwiseTransform {
         @inlinable init(lambda: Float) { self.lambda = lambda }
         @inlinable @inline(__always) public func apply(_ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) { u += lambda * theta }
         @inlinable @inline(__always) public func apply(_ u: inout Float, theta: Float, at i: Int) { u += lambda * theta }
-        @inlinable public func describeNative(_ chain: inout NativeAdamChain) -> Bool { chain.addDecay(lambda) }
+        @inlinable public func describeNative(_ chain: inout NativeStepChain) -> Bool { chain.addDecay(lambda) }
     }
 }

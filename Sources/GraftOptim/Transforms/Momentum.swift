@@ -80,6 +80,10 @@ public struct Momentum: ElementwiseTransform {
             u = nesterov ? u + momentum * b : b
         }
 
+        @inlinable public func describeNative(_ chain: inout NativeStepChain) -> Bool {
+            commit && chain.momentum(buffer: buffer, momentum: momentum, keep: keep, nesterov: nesterov, firstStep: first)
+        }
+
         @inlinable @inline(__always)
         public func apply(_ u: inout Float, theta: Float, at i: Int) {
             let b = first ? u : momentum * buffer[i] + keep * u

@@ -121,7 +121,7 @@ public struct ScaleByAdam: ElementwiseTransform {
             u = (mi * V(repeating: invBC1)) / (SIMDMath.squareRoot(denominator) * V(repeating: invSqrtBC2) + V(repeating: epsilon))
         }
 
-        @inlinable public func describeNative(_ chain: inout NativeAdamChain) -> Bool {
+        @inlinable public func describeNative(_ chain: inout NativeStepChain) -> Bool {
             guard vMax == nil, commit else { return false }
             return chain.adam(m: moments.m, v: moments.v, beta1: moments.beta1, beta2: moments.beta2, epsilon: epsilon,
                               invBC1: invBC1, invSqrtBC2: invSqrtBC2)

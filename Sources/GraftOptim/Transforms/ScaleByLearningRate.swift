@@ -47,5 +47,5 @@ public struct ScaleLanes: ElementLanes {
     @inlinable init(factor: Float) { self.factor = factor }
     @inlinable @inline(__always) public func apply(_ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) { u *= factor }
     @inlinable @inline(__always) public func apply(_ u: inout Float, theta: Float, at i: Int) { u *= factor }
-    @inlinable public func describeNative(_ chain: inout NativeAdamChain) -> Bool { chain.scale(factor) }
+    @inlinable public func describeNative(_ chain: inout NativeStepChain) -> Bool { chain.scale(factor) }
 }

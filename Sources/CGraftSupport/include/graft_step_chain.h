@@ -1,10 +1,10 @@
-#ifndef GRAFT_ADAM_CHAIN_H
-#define GRAFT_ADAM_CHAIN_H
+#ifndef GRAFT_STEP_CHAIN_H
+#define GRAFT_STEP_CHAIN_H
 
 #include <stdint.h>
 
 /// The constants of one fused Adam-family step over a run of elements, as GraftOptim's lanes
-/// compute it (see `NativeAdamChain` in GraftOptim):
+/// compute it (see `NativeStepChain` in GraftOptim):
 ///   u = g;  u = u + pre_decay·θ (when has_pre_decay: coupled L2, torch's weight_decay);
 ///   m = β1·m + c1·u;  v = β2·v + (c2·u)·u;  u = (m·inv_bc1) / (√v·inv_sqrt_bc2 + ε);
 ///   u = u + post_decay·θ (when has_post_decay: AdamW's decoupled decay);  u = u·scale;  θ = θ + u.
@@ -22,7 +22,21 @@ typedef struct {
 int graft_adam_chain(const float *g, float *theta, float *m, float *v, int64_t n,
                      const graft_adam_chain_constants *k);
 
-/// 1 when `graft_adam_chain` runs its AVX2 variant on this CPU, else 0.
-int graft_adam_chain_uses_avx2(void);
+/// The constants of one fused SGD-family step (see `NativeStepChain` in GraftOptim):
+///   u = g;  u = u + decay·θ (when has_decay: torch's weight_decay);
+///   with momentum: b = first ? u : μ·b + keep·u;  u = nesterov ? u + μ·b : b;
+///   u = u·scale;  θ = θ + u.
+typedef struct {
+    float decay, momentum, keep, scale;
+    int32_t has_decay, has_momentum, first, nesterov;
+} graft_sgd_chain_constants;
+
+/// Applies the SGD-family step to elements 0 ..< n of θ (in place) and of the momentum buffer `b`
+/// (unused without momentum), reading g. Returns 1 when a new θ is not finite, else 0. Bitwise the
+/// Swift lanes' result, as `graft_adam_chain`.
+int graft_sgd_chain(const float *g, float *theta, float *b, int64_t n, const graft_sgd_chain_constants *k);
+
+/// 1 when the chains run their AVX2 variant on this CPU, else 0.
+int graft_step_chain_uses_avx2(void);
 
 #endif

@@ -1,0 +1,125 @@
+import CGraftSupport
+import GraftTensor
+
+/// The description of a fused kernel that is exactly a built-in step rule, so the engine can run it
+/// as one C loop (`graft_adam_chain` / `graft_sgd_chain` in CGraftSupport) that uses 256-bit AVX2
+/// where the CPU has it.
+///
+/// Swift compiles Graft for baseline x86-64 (SSE2, no compiler flag that would make binaries crash on
+/// older CPUs), so the Swift loop runs each `SIMD8<Float>` as two 128-bit halves, and Adam's
+/// `sqrt` / `div` chain decides the step's speed while the parameters are in cache. The C loops are
+/// compiled twice (baseline and `target("avx2")`) and picked once at load time. They do the Swift
+/// lanes' operations in the same order with FMA contraction off, and IEEE float32 `+ · / √` are
+/// correctly rounded at every vector width, so the two paths are bitwise equal (tests check it).
+///
+/// Lanes describe themselves in chain order through `LaneFunction.describeNative(_:)` /
+/// `ElementLanes.describeNative(_:)`; any lane that does not (the default: user transforms,
+/// reductions, combinators, AMSGrad) keeps the Swift loop. The chains that qualify:
+/// - `[L2 decay] → Adam → [decoupled decay] → ×factor`: `Recipes.adam` (with or without
+///   `weightDecay`) and `Recipes.adamW`;
+/// - `[L2 decay] → [momentum (dampening, Nesterov)] → ×factor`: `Recipes.sgd` in all its forms.
+public struct NativeStepChain {
+    /// Where the description stands.
+    public enum Stage: Sendable { case start, adam, momentum, scaled, invalid }
+    /// The stage reached so far.
+    public var stage: Stage { current }
+    @usableFromInline var current = Stage.start
+    /// Whether the chain has an Adam step (else it is the SGD family).
+    @usableFromInline var isAdam = false
+    @usableFromInline var adamConstants = graft_adam_chain_constants()
+    @usableFromInline var sgdConstants = graft_sgd_chain_constants()
+    /// Adam's m and v, or the momentum buffer (in `first`).
+    @usableFromInline var first: UnsafeMutablePointer<Float>?
+    @usableFromInline var second: UnsafeMutablePointer<Float>?
+
+    /// An empty description.
+    @inlinable public init() {}
+
+    /// Whether the description is a complete chain a C loop runs.
+    @inlinable public var isComplete: Bool { current == .scaled }
+
+    @inlinable mutating func fail() -> Bool {
+        current = .invalid
+        return false
+    }
+
+    /// θ-proportional decay `u ← u + λ·θ`: first in the chain (coupled L2), or right after Adam
+    /// (decoupled). Returns `false` (and spoils the description) where the C loops have no such step.
+    @inlinable public mutating func addDecay(_ lambda: Float) -> Bool {
+        switch current {
+        case .start where adamConstants.has_pre_decay == 0:
+            adamConstants.has_pre_decay = 1
+            adamConstants.pre_decay = lambda
+            sgdConstants.has_decay = 1
+            sgdConstants.decay = lambda
+        case .adam where adamConstants.has_post_decay == 0:
+            adamConstants.has_post_decay = 1
+            adamConstants.post_decay = lambda
+        default:
+            return fail()
+        }
+        return true
+    }
+
+    /// Adam's moments and normalisation (committing the moments; not AMSGrad).
+    @inlinable public mutating func adam(m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, beta1: Float, beta2: Float,
+                                         epsilon: Float, invBC1: Float, invSqrtBC2: Float) -> Bool {
+        guard current == .start else { return fail() }
+        first = m
+        second = v
+        isAdam = true
+        adamConstants.beta1 = beta1
+        adamConstants.beta2 = beta2
+        adamConstants.c1 = 1 - beta1
+        adamConstants.c2 = 1 - beta2
+        adamConstants.epsilon = epsilon
+        adamConstants.inv_bc1 = invBC1
+        adamConstants.inv_sqrt_bc2 = invSqrtBC2
+        current = .adam
+        return true
+    }
+
+    /// Heavy-ball momentum `b ← first ? u : μ·b + keep·u`, then `u ← nesterov ? u + μ·b : b`
+    /// (committing the buffer).
+    @inlinable public mutating func momentum(buffer: UnsafeMutablePointer<Float>, momentum: Float, keep: Float,
+                                             nesterov: Bool, firstStep: Bool) -> Bool {
+        guard current == .start else { return fail() }
+        first = buffer
+        sgdConstants.has_momentum = 1
+        sgdConstants.momentum = momentum
+        sgdConstants.keep = keep
+        sgdConstants.nesterov = nesterov ? 1 : 0
+        sgdConstants.first = firstStep ? 1 : 0
+        current = .momentum
+        return true
+    }
+
+    /// The final scale `u ← u·factor` (the learning rate, negated).
+    @inlinable public mutating func scale(_ factor: Float) -> Bool {
+        guard current == .start || current == .adam || current == .momentum else { return fail() }
+        adamConstants.scale = factor
+        sgdConstants.scale = factor
+        current = .scaled
+        return true
+    }
+
+    /// Runs the step on elements `lower ..< upper` of one tensor (θ in place). Returns `false`
+    /// when a new θ is not finite.
+    @inlinable func run(gradient: UnsafePointer<Float>, theta: UnsafeMutablePointer<Float>, lower: Int, upper: Int) -> Bool {
+        let n = Int64(upper - lower)
+        if isAdam {
+            return withUnsafePointer(to: adamConstants) { k in
+                graft_adam_chain(gradient + lower, theta + lower, first! + lower, second! + lower, n, k) == 0
+            }
+        }
+        return withUnsafePointer(to: sgdConstants) { k in
+            graft_sgd_chain(gradient + lower, theta + lower, first.map { $0 + lower }, n, k) == 0
+        }
+    }
+
+    /// Segments shorter than this stay in the Swift loop (a C call costs more than it saves there).
+    public static let minimumLength = 32
+
+    /// Whether the C loops run 256-bit AVX2 on this CPU.
+    public static var usesAVX2: Bool { graft_step_chain_uses_avx2() != 0 }
+}
