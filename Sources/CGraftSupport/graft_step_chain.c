@@ -9,6 +9,15 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
+/// Stores the new θ_i and returns 1 when it is not finite (an integer test on the exponent bits,
+/// which vectorises as an OR reduction without reassociating float sums).
+INLINE uint32_t store_theta(float *restrict th, int64_t i, float nt) {
+    th[i] = nt;
+    uint32_t bits;
+    memcpy(&bits, &nt, 4);
+    return (uint32_t)((bits & 0x7f800000u) == 0x7f800000u);
+}
+
 INLINE int adam_chain_loop(const float *restrict g, float *restrict th, float *restrict m, float *restrict v, int64_t n,
                            const graft_adam_chain_constants k, const int pre, const int post) {
     uint32_t bad = 0;
@@ -22,12 +31,7 @@ INLINE int adam_chain_loop(const float *restrict g, float *restrict th, float *r
         v[i] = vi;
         u = (mi * k.inv_bc1) / (__builtin_elementwise_sqrt(vi) * k.inv_sqrt_bc2 + k.epsilon);
         if (post) u = u + k.post_decay * t;
-        u = u * k.scale;
-        const float nt = t + u;
-        th[i] = nt;
-        uint32_t bits;
-        memcpy(&bits, &nt, 4);
-        bad |= (uint32_t)((bits & 0x7f800000u) == 0x7f800000u);
+        bad |= store_theta(th, i, t + u * k.scale);
     }
     return bad != 0;
 }
@@ -51,12 +55,7 @@ INLINE int sgd_chain_loop(const float *restrict g, float *restrict th, float *re
             b[i] = bi;
             u = nesterov ? u + k.momentum * bi : bi;
         }
-        u = u * k.scale;
-        const float nt = t + u;
-        th[i] = nt;
-        uint32_t bits;
-        memcpy(&bits, &nt, 4);
-        bad |= (uint32_t)((bits & 0x7f800000u) == 0x7f800000u);
+        bad |= store_theta(th, i, t + u * k.scale);
     }
     return bad != 0;
 }
