@@ -1,34 +1,5 @@
 import GraftTensor
 
-extension KernelEngine {
-    /// Runs `runner` in place on the running updates of the tensors `selected` (indices in
-    /// `group`) only; the others are not touched. Each selected tensor keeps its index in the
-    /// group, so `state.view(k)` is its own state. How `Masked` runs an inner member it cannot
-    /// fuse statically (an erased one, e.g. from a trace recipe).
-    static func runInPlace(_ runner: KernelRunner, group: GroupStep, state: GroupState, selected: [Int]) {
-        guard !selected.isEmpty else { return }
-        let infos = selected.map { group.slots[$0].info }
-        let plan = KernelPlan(parameters: infos, runner: runner, threads: Parallel.threads, parallelThreshold: group.parallelThreshold)
-        var tensors: [KernelTensor] = []
-        var inputs: [UnsafePointer<Float>] = [], outputs: [UnsafeMutablePointer<Float>] = []
-        let empty = UnsafeMutablePointer<Float>.allocate(capacity: 8)
-        empty.initialize(repeating: 0, count: 8)
-        defer { empty.deallocate() }
-        for (j, k) in selected.enumerated() {
-            let slot = group.slots[k]
-            let u = slot.update.baseAddress ?? empty
-            tensors.append(KernelTensor(slot: slot, index: k, plan: plan, planIndex: j, empty: empty))
-            inputs.append(UnsafePointer(u))
-            outputs.append(u)
-        }
-        let flags = UnsafeMutablePointer<Int>.allocate(capacity: max(1, plan.pieces.count))
-        flags.initialize(repeating: .max, count: max(1, plan.pieces.count))
-        defer { flags.deallocate() }
-        runner.run(KernelRun(step: group.info, tensors: tensors, inputs: inputs, outputs: outputs, addsToValue: false,
-                             plan: plan, state: state, nonFiniteOutput: flags))
-    }
-}
-
 extension GroupStep {
     /// The same tensors with other step-wide facts (how a combinator shows its inner member
     /// its own step count).

@@ -286,22 +286,33 @@ public enum KernelEngine {
     /// a chain that is not fused as a whole).
     @inlinable public static func runInPlace<K: FusableTransform>(_ kernel: K, group: GroupStep, state: GroupState) {
         guard let runner = kernel.makeKernelRunner() else { return }
-        let infos = group.slots.map(\.info)
+        runInPlace(runner, group: group, state: state, selected: Array(group.slots.indices))
+    }
+
+    /// Runs `runner` in place on the running updates of the tensors `selected` (indices in
+    /// `group`) only; the others are not touched. Each selected tensor keeps its index in the
+    /// group, so `state.view(k)` is its own state. (`Masked` runs an inner member it cannot fuse
+    /// statically, an erased one from a trace recipe, on its selected tensors this way.)
+    @usableFromInline static func runInPlace(_ runner: KernelRunner, group: GroupStep, state: GroupState, selected: [Int]) {
+        guard !selected.isEmpty else { return }
+        let infos = selected.map { group.slots[$0].info }
         let plan = KernelPlan(parameters: infos, runner: runner, threads: Parallel.threads, parallelThreshold: group.parallelThreshold)
         var tensors: [KernelTensor] = []
         var inputs: [UnsafePointer<Float>] = [], outputs: [UnsafeMutablePointer<Float>] = []
-        let empty = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+        let empty = UnsafeMutablePointer<Float>.allocate(capacity: 8)
+        empty.initialize(repeating: 0, count: 8)
         defer { empty.deallocate() }
-        for (k, slot) in group.slots.enumerated() {
+        for (j, k) in selected.enumerated() {
+            let slot = group.slots[k]
             let u = slot.update.baseAddress ?? empty
-            tensors.append(KernelTensor(slot: slot, index: k, plan: plan, planIndex: k, empty: empty))
+            tensors.append(KernelTensor(slot: slot, index: k, plan: plan, planIndex: j, empty: empty))
             inputs.append(UnsafePointer(u))
             outputs.append(u)
         }
         let flags = UnsafeMutablePointer<Int>.allocate(capacity: max(1, plan.pieces.count))
         flags.initialize(repeating: .max, count: max(1, plan.pieces.count))
         defer { flags.deallocate() }
-        run(kernel, KernelRun(step: group.info, tensors: tensors, inputs: inputs, outputs: outputs, addsToValue: false,
+        runner.run(KernelRun(step: group.info, tensors: tensors, inputs: inputs, outputs: outputs, addsToValue: false,
                              plan: plan, state: state, nonFiniteOutput: flags))
     }
 }
@@ -310,7 +321,7 @@ extension KernelTensor {
     /// The kernel's view of the slot of an unfused step: tensor `planIndex` of `plan`, keeping its
     /// index in the group (`index`, so `state.view(index)` is its own state); absent buffers read
     /// `empty`.
-    @inlinable init(slot: TensorSlot, index: Int, plan: KernelPlan, planIndex j: Int, empty: UnsafeMutablePointer<Float>) {
+    init(slot: TensorSlot, index: Int, plan: KernelPlan, planIndex j: Int, empty: UnsafeMutablePointer<Float>) {
         self.init(index: index, count: slot.count, rows: plan.rows[j], segmentsPerRow: plan.segmentsPerRow[j],
                   rank: slot.info.rank, value: slot.value.baseAddress ?? UnsafePointer(empty),
                   anchor: slot.anchorValues?.baseAddress, hasAnchor: slot.hasAnchor,

@@ -106,26 +106,48 @@ public final class GradientBucket {
     @discardableResult
     public func allReduce(scale: Float, extras: [Float] = [], over group: any DataParallelism) throws -> [Float] {
         guard extras.count == extraSlots else { throw DataParallelError.extrasMismatch(expected: extraSlots, actual: extras.count) }
+        pack(scale: scale, accumulating: false)
         try buffer.withUnsafeMutableBufferPointer { bucket in
+            for (i, e) in extras.enumerated() { bucket[count - extraSlots + i] = scale * e }
+            try group.allReduceSum(bucket)
+        }
+        unpack()
+        return Array(buffer[(count - extraSlots)...])
+    }
+
+    /// Writes `scale · gradient` of every parameter into the bucket (`accumulating`: adds it,
+    /// `b ← b + scale·g`, in float32), in bucket order.
+    func pack(scale: Float, accumulating: Bool) {
+        buffer.withUnsafeMutableBufferPointer { bucket in
             var offset = 0
             for p in parameters {
                 p.parameter.gradient.withUnsafeBufferPointer { g in
-                    for i in g.indices { bucket[offset + i] = scale * g[i] }
+                    if accumulating {
+                        for i in g.indices { bucket[offset + i] += scale * g[i] }
+                    } else {
+                        for i in g.indices { bucket[offset + i] = scale * g[i] }
+                    }
                     offset += g.count
                 }
             }
-            for (i, e) in extras.enumerated() { bucket[offset + i] = scale * e }
-            try group.allReduceSum(bucket)
-            offset = 0
-            for p in parameters {
+        }
+    }
+
+    /// Copies the bucket back into the gradients of the parameters `include` accepts (by index in
+    /// `parameters`); the others are left as they are.
+    func unpack(include: (Int) -> Bool = { _ in true }) {
+        buffer.withUnsafeBufferPointer { bucket in
+            var offset = 0
+            for (j, p) in parameters.enumerated() {
                 let n = p.parameter.gradient.count
-                p.parameter.gradient.withUnsafeMutableBufferPointer { g in
-                    g.baseAddress!.update(from: bucket.baseAddress! + offset, count: n)
+                if include(j) {
+                    p.parameter.gradient.withUnsafeMutableBufferPointer { g in
+                        g.baseAddress!.update(from: bucket.baseAddress! + offset, count: n)
+                    }
                 }
                 offset += n
             }
         }
-        return Array(buffer[(count - extraSlots)...])
     }
 }
 
