@@ -2,8 +2,8 @@ import Dispatch
 import Synchronization
 import CGraftSupport
 
-/// Splits work over the machine's cores (two on the reference machine) with
-/// `DispatchQueue.concurrentPerform`.
+/// Splits work over the machine's cores (two on the reference machine) with Graft's own
+/// persistent thread pool (`graft_pool_run`; Dispatch's `concurrentPerform` when it is busy).
 ///
 /// Work smaller than `Parallel.minimumElements` runs inline on the calling thread. The
 /// threshold is measured, not guessed: on the 2-core reference VM a Dispatch round trip
@@ -43,15 +43,11 @@ public enum Parallel {
         }
         let chunks = min(threads, count / max(1, minimumPerChunk))
         let per = ((count + chunks - 1) / chunks + alignment - 1) / alignment * alignment
-        let flush = flushesSubnormals
-        withoutActuallyEscaping(body) { body in
-            nonisolated(unsafe) let body = body
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let lo = c * per
-                let hi = min(count, lo + per)
-                guard lo < hi else { return }
-                FloatingPointEnvironment.inCallersMode(flush) { body(lo..<hi) }
-            }
+        run(iterations: chunks, threads: threads) { c in
+            let lo = c * per
+            let hi = min(count, lo + per)
+            guard lo < hi else { return }
+            body(lo..<hi)
         }
     }
 
@@ -62,14 +58,46 @@ public enum Parallel {
             for i in 0..<iterations { body(i) }
             return
         }
+        run(iterations: iterations, threads: threads, body)
+    }
+
+    /// How long an idle worker of Graft's pool spins, waiting for the next kernel, before it
+    /// sleeps (default 50 µs; 0 sleeps at once). Spinning makes the kernels of one optimizer step
+    /// (finiteness check, reductions, update) start on the workers in under a microsecond instead
+    /// of Dispatch's ~13 µs; a spinning worker yields its core to any other runnable thread, and
+    /// nothing spins once training stops. Process-wide.
+    public static var spinMicroseconds: Int {
+        get { Int(graft_pool_spin_microseconds()) }
+        set { graft_pool_set_spin_microseconds(Int32(clamping: newValue)) }
+    }
+
+    /// Runs `body(i)` for `i` in `0..<iterations` on the calling thread and up to `threads − 1`
+    /// workers of Graft's pool (`graft_pool_run` in CGraftSupport), each in the caller's
+    /// floating-point mode. When the pool is busy (another thread's kernel, or a kernel started
+    /// from inside a kernel) the work goes to Dispatch's `concurrentPerform` instead.
+    static func run(iterations: Int, threads: Int, _ body: (Int) -> Void) {
         let flush = flushesSubnormals
         withoutActuallyEscaping(body) { body in
+            var job = PoolJob(body: body, flush: flush)
+            let ran = withUnsafeMutablePointer(to: &job) { job in
+                graft_pool_run(Int64(iterations), Int32(clamping: threads), { context, index in
+                    let job = context!.assumingMemoryBound(to: PoolJob.self)
+                    FloatingPointEnvironment.inCallersMode(job.pointee.flush) { job.pointee.body(Int(index)) }
+                }, job)
+            }
+            guard ran == 0 else { return }
             nonisolated(unsafe) let body = body
             DispatchQueue.concurrentPerform(iterations: iterations) { i in
                 FloatingPointEnvironment.inCallersMode(flush) { body(i) }
             }
         }
     }
+}
+
+/// A pool job's body and the caller's floating-point mode, passed to the C pool as its context.
+private struct PoolJob {
+    let body: (Int) -> Void
+    let flush: Bool
 }
 
 /// Facts about the machine.

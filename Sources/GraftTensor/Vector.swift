@@ -1,3 +1,5 @@
+import CGraftSupport
+
 /// Kernels over contiguous `Float` buffers: the hot loops every module shares.
 ///
 /// Elementwise kernels are plain loops over unsafe pointers, which the compiler
@@ -32,25 +34,20 @@ public enum Vector {
     }
 
     /// Whether every element is finite (no NaN, no ±Inf).
+    ///
+    /// Small buffers (biases, norms) are tested inline; from 16 elements on, one C loop tests the
+    /// bits (`graft_all_finite`: the largest magnitude below the all-ones exponent), 256-bit
+    /// where the CPU has AVX2: 0.039 ns per element in L2 against 0.066 for a 128-bit `x·0` sum.
     @inlinable public static func allFinite(_ x: UnsafeBufferPointer<Float>) -> Bool {
         guard let xp = x.baseAddress else { return true }
-        // x * 0 is 0 for finite x and NaN for NaN or Inf; NaN poisons the sum.
         let n = x.count
-        if n < 16 {  // small tensors (biases, norms): no vector set-up and no horizontal sum
+        if n < 16 {
+            // x · 0 is 0 for finite x and NaN for NaN or Inf; NaN poisons the sum.
             var tail: Float = 0
             for i in 0..<n { tail += xp[i] * 0 }
             return tail == 0
         }
-        var acc = SIMD16<Float>(repeating: 0)
-        var i = 0
-        let raw = UnsafeRawPointer(xp)
-        while i + 16 <= n {
-            acc += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * 0
-            i += 16
-        }
-        var tail: Float = 0
-        while i < n { tail += xp[i] * 0; i += 1 }
-        return (acc.sum() + tail) == 0
+        return graft_all_finite(xp, Int64(n)) != 0
     }
 
     // MARK: Reductions

@@ -9,11 +9,13 @@ import Testing
 /// that are the same either way).
 @Suite("Native step-rule kernels", .serialized)
 struct NativeStepChainTests {
-    /// Shapes with long rows (the C loop), a row of 40 (C), and tensors below `minimumLength` (Swift).
-    static let shapes: [[Int]] = [[1000], [3, 40], [5], [2, 7]]
+    /// Shapes with long rows (the C loop), rows of 40 and of 16 (C: a worker's piece is one call,
+    /// whatever its rows), and tensors below `minimumLength` (Swift).
+    static let shapes: [[Int]] = [[1000], [3, 40], [4, 16], [5], [2, 7]]
 
     enum Recipe: String, CaseIterable, Sendable {
         case adam, adamL2, adamW, amsgrad, adamNesterovLike, sgd, sgdL2, momentum, dampened, nesterovL2, momentumThenDecay
+        case l2sp, l2spMomentum, l2spAdam, l2spScheduled
         func transform() throws -> AnyGradientTransform {
             switch self {
             case .adam: AnyGradientTransform(try Recipes.adam(learningRate: 1e-2))
@@ -32,6 +34,12 @@ struct NativeStepChainTests {
             case .dampened: AnyGradientTransform(try Recipes.sgd(learningRate: 0.05, momentum: 0.9, dampening: 0.1))
             case .nesterovL2: AnyGradientTransform(try Recipes.sgd(learningRate: 0.05, momentum: 0.9, nesterov: true, weightDecay: 0.01))
             // Decay after the momentum: not a chain the C loop runs.
+            // L2-SP (α toward θ0 on anchored tensors, β toward 0 on p2, which has no anchor).
+            case .l2sp: try Recipes.l2sp(learningRate: 0.05, alpha: 0.1, beta: 0.01)
+            case .l2spMomentum: try Recipes.l2sp(learningRate: 0.05, alpha: 0.1, beta: 0.01, base: .sgd(momentum: 0.9, nesterov: true))
+            case .l2spAdam: try Recipes.l2sp(learningRate: 1e-2, alpha: 0.3, base: .adam())
+            case .l2spScheduled: try Recipes.l2sp(learningRate: 0.05, alpha: try Schedule(.cosine(initial: 0.2, totalSteps: 6, final: 0)),
+                                                   base: .sgd(momentum: 0.9))
             case .momentumThenDecay: AnyGradientTransform(try chain {
                 try Momentum(momentum: 0.9).named("momentum")
                 try AddDecayedWeights(.constant(0.01)).named("late_decay")
@@ -43,8 +51,10 @@ struct NativeStepChainTests {
     }
 
     func train(_ recipe: Recipe, native: Bool, gradients: [[Tensor]]) throws -> ([Tensor], OptimizerSnapshot) {
+        // p2 is a new head (no anchor): L2-SP decays it toward 0 with β.
         let parameters = Self.shapes.enumerated().map { k, shape in
-            NamedParameter(path: "p\(k)", parameter: Parameter(randomUniformTensor(shape, lower: -1, upper: 1, seed: UInt64(k + 1))))
+            NamedParameter(path: "p\(k)", parameter: Parameter(randomUniformTensor(shape, lower: -1, upper: 1, seed: UInt64(k + 1)),
+                                                              anchor: k == 2 ? .none : .initial))
         }
         let optimizer = try Optimizer(parameters: parameters, groups: [ParameterGroup("all", selecting: .all, transform: try recipe.transform())])
         KernelEngine.usesNativeKernels = native
@@ -75,8 +85,9 @@ struct NativeStepChainTests {
         }
         #expect(nativeState == swiftState, "\(recipe): optimizer state differs")
         if recipe.runsNative {
-            // 6 steps × (one segment of [1000] + three rows of 40) at least; the small tensors stay in Swift.
-            #expect(ran >= 6 * 4, "\(recipe): the native loop ran \(ran) segments")
+            // 6 steps × (one segment of [1000] + three rows of 40 + four of 16) at least; the small
+            // tensors stay in Swift.
+            #expect(ran >= 6 * 8, "\(recipe): the native loop ran \(ran) segments")
         }
         // (Chains that are not native are checked for equality only: other suites running at the
         // same time may run native segments, so the process-wide counter cannot show a zero.)
@@ -101,6 +112,28 @@ struct NativeStepChainTests {
         }
         let native = try overflow(native: true), swift = try overflow(native: false)
         #expect(bitwiseEqual(native, swift))
+    }
+
+    @Test(arguments: [37, 66])
+    func oneNonFiniteElementIsFoundInTheVectorBodyAndInTheTail(position: Int) throws {
+        // θ = 1 except one element at 3e38: a step of about −3e38 keeps the others finite and
+        // overflows that one only (index 37: inside the vector loop; 66: the scalar tail of 67).
+        for transform in [AnyGradientTransform(try Recipes.adam(learningRate: 3e38)),
+                          AnyGradientTransform(try Recipes.sgd(learningRate: 3e38))] {
+            var start = [Float](repeating: 1, count: 67)
+            start[position] = -3e38
+            let p = Parameter(Tensor(start))
+            let optimizer = try Optimizer(parameters: [NamedParameter(path: "w", parameter: p)],
+                                          groups: [ParameterGroup("all", selecting: .all, transform: transform)])
+            p.gradient = Tensor(repeating: 1, shape: [67])
+            #expect {
+                try optimizer.step()
+            } throws: { error in
+                guard case .nonFiniteUpdate(let path, _, _)? = error as? OptimizerError else { return false }
+                return path == "w"
+            }
+            #expect(p.value.scalars.enumerated().allSatisfy { $0.element.isFinite == ($0.offset != position) })
+        }
     }
 
     @Test func theCPUVariantIsReported() {

@@ -5,7 +5,8 @@
 
 /// The constants of one fused Adam-family step over a run of elements, as GraftOptim's lanes
 /// compute it (see `NativeStepChain` in GraftOptim):
-///   u = g;  u = u + pre_decay·θ (when has_pre_decay: coupled L2, torch's weight_decay);
+///   u = g;  u = u + pre_decay·θ (has_pre_decay 1: coupled L2, torch's weight_decay), or
+///   u = u + pre_decay·(θ − θ0) (has_pre_decay 2: L2-SP's pull toward the anchor θ0);
 ///   m = β1·m + c1·u;  v = β2·v + (c2·u)·u;  u = (m·inv_bc1) / (√v·inv_sqrt_bc2 + ε);
 ///   u = u + post_decay·θ (when has_post_decay: AdamW's decoupled decay);  u = u·scale;  θ = θ + u.
 /// c1 = 1 − β1 and c2 = 1 − β2 are rounded to float by the caller, as the Swift lanes do.
@@ -15,15 +16,16 @@ typedef struct {
     int32_t has_pre_decay, has_post_decay;
 } graft_adam_chain_constants;
 
-/// Applies the step to elements 0 ..< n of θ (in place), m and v, reading g. Returns 1 when a new
-/// θ is not finite, else 0. Every operation is the Swift lanes' own, in the same order, with no
+/// Applies the step to elements 0 ..< n of θ (in place), m and v, reading g (and the anchor θ0 when
+/// has_pre_decay is 2; NULL otherwise). Returns 1 when a new θ is not finite, else 0. Every operation is the Swift lanes' own, in the same order, with no
 /// contraction into FMA, so the result is bitwise the Swift kernel's; the loop runs 256-bit AVX2
 /// where the CPU has it (chosen once at load time), else the baseline instruction set.
-int graft_adam_chain(const float *g, float *theta, float *m, float *v, int64_t n,
+int graft_adam_chain(const float *g, float *theta, float *m, float *v, const float *anchor, int64_t n,
                      const graft_adam_chain_constants *k);
 
 /// The constants of one fused SGD-family step (see `NativeStepChain` in GraftOptim):
-///   u = g;  u = u + decay·θ (when has_decay: torch's weight_decay);
+///   u = g;  u = u + decay·θ (has_decay 1: torch's weight_decay), or u = u + decay·(θ − θ0)
+///   (has_decay 2: L2-SP);
 ///   with momentum: b = first ? u : μ·b + keep·u;  u = nesterov ? u + μ·b : b;
 ///   u = u·scale;  θ = θ + u.
 typedef struct {
@@ -32,9 +34,10 @@ typedef struct {
 } graft_sgd_chain_constants;
 
 /// Applies the SGD-family step to elements 0 ..< n of θ (in place) and of the momentum buffer `b`
-/// (unused without momentum), reading g. Returns 1 when a new θ is not finite, else 0. Bitwise the
+/// (unused without momentum), reading g (and the anchor when has_decay is 2). Returns 1 when a new θ is not finite, else 0. Bitwise the
 /// Swift lanes' result, as `graft_adam_chain`.
-int graft_sgd_chain(const float *g, float *theta, float *b, int64_t n, const graft_sgd_chain_constants *k);
+int graft_sgd_chain(const float *g, float *theta, float *b, const float *anchor, int64_t n,
+                    const graft_sgd_chain_constants *k);
 
 /// 1 when the chains run their AVX2 variant on this CPU, else 0.
 int graft_step_chain_uses_avx2(void);

@@ -17,5 +17,7 @@ void graft_restore_fp_mode(unsigned int previous);
 int graft_flush_to_zero_enabled(void);
 
 #include "graft_step_chain.h"
+#include "graft_finite.h"
+#include "graft_pool.h"
 
 #endif

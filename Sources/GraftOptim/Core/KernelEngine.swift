@@ -192,87 +192,95 @@ public enum KernelEngine {
         let value = tensor.value
         let reduction = pass < kernel.reductionPasses
         var nonFinite = false
-        // A complete Adam-family chain runs as one C loop (256-bit where the CPU has it; bitwise
-        // the same as the Swift loop below, see `NativeStepChain`).
+        let segmentsPerRow = tensor.segmentsPerRow, columns = tensor.columns
+        // The piece's segments are consecutive blocks of consecutive rows, so its elements are one
+        // contiguous range, `pieceLower ..< pieceUpper`.
+        let firstRow = segmentsPerRow == 1 ? piece.lower : piece.lower / segmentsPerRow
+        let lastRow = segmentsPerRow == 1 ? piece.upper - 1 : (piece.upper - 1) / segmentsPerRow
+        let pieceLower = firstRow * columns + (piece.lower - firstRow * segmentsPerRow) * KernelPlan.segmentLength
+        let pieceUpper = lastRow * columns
+            + Swift.min(columns, (piece.upper - lastRow * segmentsPerRow) * KernelPlan.segmentLength)
+        // A complete Adam- or SGD-family chain runs the whole piece as one C call (256-bit where the
+        // CPU has it; bitwise the same as the Swift loop below, see `NativeStepChain`). Native
+        // chains are purely elementwise: they have no segment hooks to call.
         var native = NativeStepChain()
-        let runsNative = commit && !reduction && run.addsToValue && tensor.columns >= NativeStepChain.minimumLength
+        let runsNative = commit && !reduction && run.addsToValue && pieceUpper - pieceLower >= NativeStepChain.minimumLength
             && KernelEngine.usesNativeKernels
             && UnsafePointer(output) == theta.assumingMemoryBound(to: Float.self)
             && lanes.describeNative(&native) && native.isComplete
-        let segmentsPerRow = tensor.segmentsPerRow, columns = tensor.columns
-        for s in piece.lower..<piece.upper {
-            // Segment s: row s / segmentsPerRow, block b of that row (as `KernelPlan.segment`);
-            // one segment per row is the common case, and a 64-bit division costs ~40 cycles.
-            let row = segmentsPerRow == 1 ? s : s / segmentsPerRow, b = s - row * segmentsPerRow
-            let lo = row * columns + b * KernelPlan.segmentLength
-            let hi = row * columns + Swift.min(columns, (b + 1) * KernelPlan.segmentLength)
-            lanes.beginSegment(s, row: row, precise: false)
-            var i = lo
-            if reduction {
-                while i + 8 <= hi {
-                    var u = input.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
-                    _ = lanes.apply(&u, theta: theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self), at: i)
-                    i &+= 8
-                }
-                while i < hi {
-                    var u = run.inputs[k][i]
-                    _ = lanes.apply(&u, theta: value[i], at: i)
-                    i &+= 1
-                }
-                if !lanes.endSegment(s) {
-                    // A float partial sum overflowed on finite inputs: redo the segment in Double.
-                    lanes.beginSegment(s, row: row, precise: true)
-                    for j in lo..<hi {
-                        var u = run.inputs[k][j]
-                        _ = lanes.apply(&u, theta: value[j], at: j)
+        if runsNative {
+            if !native.run(gradient: run.inputs[k], theta: output, lower: pieceLower, upper: pieceUpper) { nonFinite = true }
+            #if DEBUG
+            KernelEngine.nativeSegments.add(piece.upper - piece.lower, ordering: .relaxed)
+            #endif
+        } else {
+            for s in piece.lower..<piece.upper {
+                // Segment s: row s / segmentsPerRow, block b of that row (as `KernelPlan.segment`);
+                // one segment per row is the common case, and a 64-bit division costs ~40 cycles.
+                let row = segmentsPerRow == 1 ? s : s / segmentsPerRow, b = s - row * segmentsPerRow
+                let lo = row * columns + b * KernelPlan.segmentLength
+                let hi = row * columns + Swift.min(columns, (b + 1) * KernelPlan.segmentLength)
+                lanes.beginSegment(s, row: row, precise: false)
+                var i = lo
+                if reduction {
+                    while i + 8 <= hi {
+                        var u = input.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
+                        _ = lanes.apply(&u, theta: theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self), at: i)
+                        i &+= 8
+                    }
+                    while i < hi {
+                        var u = run.inputs[k][i]
+                        _ = lanes.apply(&u, theta: value[i], at: i)
+                        i &+= 1
+                    }
+                    if !lanes.endSegment(s) {
+                        // A float partial sum overflowed on finite inputs: redo the segment in Double.
+                        lanes.beginSegment(s, row: row, precise: true)
+                        for j in lo..<hi {
+                            var u = run.inputs[k][j]
+                            _ = lanes.apply(&u, theta: value[j], at: j)
+                        }
+                        _ = lanes.endSegment(s)
+                    }
+                } else if run.addsToValue {
+                    while i + 8 <= hi {
+                        var u = input.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
+                        let th = theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
+                        _ = lanes.apply(&u, theta: th, at: i)
+                        rawOutput.storeBytes(of: th + u, toByteOffset: i &* 4, as: V.self)
+                        i &+= 8
+                    }
+                    let vectorEnd = i
+                    while i < hi {
+                        var u = run.inputs[k][i]
+                        let th = value[i]
+                        _ = lanes.apply(&u, theta: th, at: i)
+                        let new = th + u
+                        output[i] = new
+                        if !new.isFinite { nonFinite = true }
+                        i &+= 1
+                    }
+                    _ = lanes.endSegment(s)
+                    // The new values of this segment are in L1: one cheap scan finds a non-finite one
+                    // (cheaper than a check inside the vector loop, which costs registers there).
+                    if !nonFinite && vectorEnd > lo && !Vector.allFinite(UnsafeBufferPointer(start: output + lo, count: vectorEnd - lo)) {
+                        nonFinite = true
+                    }
+                } else {
+                    while i + 8 <= hi {
+                        var u = input.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
+                        _ = lanes.apply(&u, theta: theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self), at: i)
+                        rawOutput.storeBytes(of: u, toByteOffset: i &* 4, as: V.self)
+                        i &+= 8
+                    }
+                    while i < hi {
+                        var u = run.inputs[k][i]
+                        _ = lanes.apply(&u, theta: value[i], at: i)
+                        output[i] = u
+                        i &+= 1
                     }
                     _ = lanes.endSegment(s)
                 }
-            } else if run.addsToValue {
-                if runsNative && hi - lo >= NativeStepChain.minimumLength {
-                    if !native.run(gradient: run.inputs[k], theta: output, lower: lo, upper: hi) { nonFinite = true }
-                    #if DEBUG
-                    KernelEngine.nativeSegments.add(1, ordering: .relaxed)
-                    #endif
-                    continue
-                }
-                while i + 8 <= hi {
-                    var u = input.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
-                    let th = theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
-                    _ = lanes.apply(&u, theta: th, at: i)
-                    rawOutput.storeBytes(of: th + u, toByteOffset: i &* 4, as: V.self)
-                    i &+= 8
-                }
-                let vectorEnd = i
-                while i < hi {
-                    var u = run.inputs[k][i]
-                    let th = value[i]
-                    _ = lanes.apply(&u, theta: th, at: i)
-                    let new = th + u
-                    output[i] = new
-                    if !new.isFinite { nonFinite = true }
-                    i &+= 1
-                }
-                _ = lanes.endSegment(s)
-                // The new values of this segment are in L1: one cheap scan finds a non-finite one
-                // (cheaper than a check inside the vector loop, which costs registers there).
-                if !nonFinite && vectorEnd > lo && !Vector.allFinite(UnsafeBufferPointer(start: output + lo, count: vectorEnd - lo)) {
-                    nonFinite = true
-                }
-            } else {
-                while i + 8 <= hi {
-                    var u = input.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
-                    _ = lanes.apply(&u, theta: theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self), at: i)
-                    rawOutput.storeBytes(of: u, toByteOffset: i &* 4, as: V.self)
-                    i &+= 8
-                }
-                while i < hi {
-                    var u = run.inputs[k][i]
-                    _ = lanes.apply(&u, theta: value[i], at: i)
-                    output[i] = u
-                    i &+= 1
-                }
-                _ = lanes.endSegment(s)
             }
         }
         if nonFinite {

@@ -17,7 +17,8 @@ import GraftTensor
 /// reductions, combinators, AMSGrad) keeps the Swift loop. The chains that qualify:
 /// - `[L2 decay] → Adam → [decoupled decay] → ×factor`: `Recipes.adam` (with or without
 ///   `weightDecay`) and `Recipes.adamW`;
-/// - `[L2 decay] → [momentum (dampening, Nesterov)] → ×factor`: `Recipes.sgd` in all its forms.
+/// - `[L2 decay] → [momentum (dampening, Nesterov)] → ×factor`: `Recipes.sgd` in all its forms;
+/// - either of them preceded by L2-SP's `AnchorDecay` instead of the L2 decay: `Recipes.l2sp`.
 public struct NativeStepChain {
     /// Where the description stands.
     public enum Stage: Sendable { case start, adam, momentum, scaled, invalid }
@@ -28,6 +29,8 @@ public struct NativeStepChain {
     @usableFromInline var isAdam = false
     @usableFromInline var adamConstants = graft_adam_chain_constants()
     @usableFromInline var sgdConstants = graft_sgd_chain_constants()
+    /// The anchor θ0 of an L2-SP pull (`addAnchorDecay`), else `nil`.
+    @usableFromInline var anchor: UnsafePointer<Float>?
     /// Adam's m and v, or the momentum buffer (in `first`).
     @usableFromInline var first: UnsafeMutablePointer<Float>?
     @usableFromInline var second: UnsafeMutablePointer<Float>?
@@ -58,6 +61,19 @@ public struct NativeStepChain {
         default:
             return fail()
         }
+        return true
+    }
+
+    /// L2-SP's pull toward the anchor, `u ← u + f·(θ − θ0)`, first in the chain (`AnchorDecay`
+    /// on an anchored tensor; without an anchor it is `addDecay(β)`). Returns `false` (and spoils
+    /// the description) anywhere else.
+    @inlinable public mutating func addAnchorDecay(_ factor: Float, anchor: UnsafePointer<Float>) -> Bool {
+        guard current == .start, adamConstants.has_pre_decay == 0 else { return fail() }
+        adamConstants.has_pre_decay = 2
+        adamConstants.pre_decay = factor
+        sgdConstants.has_decay = 2
+        sgdConstants.decay = factor
+        self.anchor = anchor
         return true
     }
 
@@ -103,21 +119,22 @@ public struct NativeStepChain {
         return true
     }
 
-    /// Runs the step on elements `lower ..< upper` of one tensor (θ in place). Returns `false`
-    /// when a new θ is not finite.
+    /// Runs the step on elements `lower ..< upper` of one tensor (θ in place): a worker's whole
+    /// piece in one call. Returns `false` when a new θ is not finite.
     @inlinable func run(gradient: UnsafePointer<Float>, theta: UnsafeMutablePointer<Float>, lower: Int, upper: Int) -> Bool {
         let n = Int64(upper - lower)
         if isAdam {
             return withUnsafePointer(to: adamConstants) { k in
-                graft_adam_chain(gradient + lower, theta + lower, first! + lower, second! + lower, n, k) == 0
+                graft_adam_chain(gradient + lower, theta + lower, first! + lower, second! + lower, anchor.map { $0 + lower }, n, k) == 0
             }
         }
         return withUnsafePointer(to: sgdConstants) { k in
-            graft_sgd_chain(gradient + lower, theta + lower, first.map { $0 + lower }, n, k) == 0
+            graft_sgd_chain(gradient + lower, theta + lower, first.map { $0 + lower }, anchor.map { $0 + lower }, n, k) == 0
         }
     }
 
-    /// Segments shorter than this stay in the Swift loop (a C call costs more than it saves there).
+    /// Pieces (a worker's contiguous share of one tensor) shorter than this stay in the Swift loop
+    /// (a C call costs more than it saves there).
     public static let minimumLength = 32
 
     /// Whether the C loops run 256-bit AVX2 on this CPU.

@@ -59,5 +59,9 @@ public struct AnchorDecay: ElementwiseTransform {
         @inlinable @inline(__always) public func apply(_ u: inout Float, theta: Float, at i: Int) {
             if let anchor { u += factor * (theta - anchor[i]) } else { u += factor * theta }
         }
+        @inlinable public func describeNative(_ chain: inout NativeStepChain) -> Bool {
+            if let anchor { return chain.addAnchorDecay(factor, anchor: anchor) }
+            return chain.addDecay(factor)
+        }
     }
 }
