@@ -10,12 +10,14 @@ import Testing
 @Suite("Native step-rule kernels", .serialized)
 struct NativeStepChainTests {
     /// Shapes with long rows (the C loop), rows of 40 and of 16 (C: a worker's piece is one call,
-    /// whatever its rows), and tensors below `minimumLength` (Swift).
-    static let shapes: [[Int]] = [[1000], [3, 40], [4, 16], [5], [2, 7]]
+    /// whatever its rows), tensors below `minimumLength` (Swift), and rows of 45 (a vector body and
+    /// a scalar tail in one segment).
+    static let shapes: [[Int]] = [[1000], [3, 40], [4, 16], [5], [2, 7], [2, 45]]
 
     enum Recipe: String, CaseIterable, Sendable {
         case adam, adamL2, adamW, amsgrad, adamNesterovLike, sgd, sgdL2, momentum, dampened, nesterovL2, momentumThenDecay
         case l2sp, l2spMomentum, l2spAdam, l2spScheduled
+        case digrapLearned, digrapFixed, digrapUpdate
         func transform() throws -> AnyGradientTransform {
             switch self {
             case .adam: AnyGradientTransform(try Recipes.adam(learningRate: 1e-2))
@@ -40,6 +42,10 @@ struct NativeStepChainTests {
             case .l2spAdam: try Recipes.l2sp(learningRate: 1e-2, alpha: 0.3, base: .adam())
             case .l2spScheduled: try Recipes.l2sp(learningRate: 0.05, alpha: try Schedule(.cosine(initial: 0.2, totalSteps: 6, final: 0)),
                                                    base: .sgd(momentum: 0.9))
+            // DiGraP: the reduction pass runs natively (`graft_digrap_reduce`), the rest in Swift.
+            case .digrapLearned: try Recipes.digrap(learningRate: 1e-2, omega: .learned(mu: 0.05, initial: 0.5))
+            case .digrapFixed: try Recipes.digrap(learningRate: 1e-2, omega: .fixed(1), hypergradient: .flat)
+            case .digrapUpdate: try Recipes.digrap(learningRate: 1e-2, omega: .learned(mu: 0.05, initial: 1), placement: .update)
             case .momentumThenDecay: AnyGradientTransform(try chain {
                 try Momentum(momentum: 0.9).named("momentum")
                 try AddDecayedWeights(.constant(0.01)).named("late_decay")
@@ -47,7 +53,10 @@ struct NativeStepChainTests {
             })
             }
         }
-        var runsNative: Bool { ![.amsgrad, .adamNesterovLike, .momentumThenDecay].contains(self) }
+        var runsNative: Bool { ![.amsgrad, .adamNesterovLike, .momentumThenDecay, .digrapLearned, .digrapFixed, .digrapUpdate].contains(self) }
+        /// DiGraP before Adam: its reduction reads the incoming gradient and runs natively. After
+        /// Adam (update placement) it reduces Adam's output, in the Swift loop.
+        var reducesNatively: Bool { [.digrapLearned, .digrapFixed].contains(self) }
     }
 
     func train(_ recipe: Recipe, native: Bool, gradients: [[Tensor]]) throws -> ([Tensor], OptimizerSnapshot) {
@@ -77,8 +86,10 @@ struct NativeStepChainTests {
             }
         }
         let before = KernelEngine.nativeSegments.load(ordering: .relaxed)
+        let reducedBefore = KernelEngine.nativeReducedSegments.load(ordering: .relaxed)
         let (nativeValues, nativeState) = try train(recipe, native: true, gradients: gradients)
         let ran = KernelEngine.nativeSegments.load(ordering: .relaxed) - before
+        let reduced = KernelEngine.nativeReducedSegments.load(ordering: .relaxed) - reducedBefore
         let (swiftValues, swiftState) = try train(recipe, native: false, gradients: gradients)
         for (k, (a, b)) in zip(nativeValues, swiftValues).enumerated() {
             #expect(bitwiseEqual(a.scalars, b.scalars), "\(recipe) p\(k): native and Swift loops differ")
@@ -88,6 +99,11 @@ struct NativeStepChainTests {
             // 6 steps × (one segment of [1000] + three rows of 40 + four of 16) at least; the small
             // tensors stay in Swift.
             #expect(ran >= 6 * 8, "\(recipe): the native loop ran \(ran) segments")
+        }
+        if recipe.reducesNatively {
+            // Every segment of every anchored tensor ([1000]: 1, [3, 40]: 3, [5]: 1, [2, 7]: 2),
+            // every step (p2 has no anchor).
+            #expect(reduced >= 6 * 7, "\(recipe): the native reduction ran \(reduced) segments")
         }
         // (Chains that are not native are checked for equality only: other suites running at the
         // same time may run native segments, so the process-wide counter cannot show a zero.)

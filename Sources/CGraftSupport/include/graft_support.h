@@ -19,5 +19,6 @@ int graft_flush_to_zero_enabled(void);
 #include "graft_step_chain.h"
 #include "graft_finite.h"
 #include "graft_pool.h"
+#include "graft_reduce.h"
 
 #endif

@@ -156,6 +156,10 @@ public struct OptionalLanes<L: LaneFunction>: LaneFunction {
     }
     @inlinable public mutating func endSegment(_ segment: Int) -> Bool { lanes?.endSegment(segment) ?? true }
     @inlinable public func describeNative(_ chain: inout NativeStepChain) -> Bool { lanes?.describeNative(&chain) ?? true }
+    @inlinable public mutating func reduceNatively(_ input: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                   lower: Int, upper: Int) -> Bool {
+        lanes?.reduceNatively(input, theta: theta, lower: lower, upper: upper) ?? false
+    }
 }
 
 /// One of two transforms (the builder's `if`/`else`).

@@ -81,9 +81,15 @@ public protocol LaneFunction {
     /// native Adam-family loop (`NativeStepChain`); `false` when it cannot. The default is `false`:
     /// such lanes keep the Swift loop.
     func describeNative(_ chain: inout NativeStepChain) -> Bool
+    /// In a reduction pass: accumulates the segment `lower ..< upper` of the incoming update
+    /// `input` (θ at `theta`) with a native loop, exactly as `apply` would, and returns `true`;
+    /// `false` (nothing done) when these lanes have no native reduction. The default is `false`.
+    mutating func reduceNatively(_ input: UnsafePointer<Float>, theta: UnsafePointer<Float>, lower: Int, upper: Int) -> Bool
 }
 
 extension LaneFunction {
+    @inlinable public mutating func reduceNatively(_ input: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                   lower: Int, upper: Int) -> Bool { false }
     @inlinable public mutating func beginSegment(_ segment: Int, row: Int, precise: Bool) {}
     @inlinable public mutating func endSegment(_ segment: Int) -> Bool { true }
     @inlinable public func describeNative(_ chain: inout NativeStepChain) -> Bool { false }

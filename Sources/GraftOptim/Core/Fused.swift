@@ -96,4 +96,12 @@ public struct FusedLanes<A: LaneFunction, B: LaneFunction>: LaneFunction {
     @inlinable public func describeNative(_ chain: inout NativeStepChain) -> Bool {
         first.describeNative(&chain) && second.describeNative(&chain)
     }
+
+    /// The first's native reduction: when the first reduces, its `apply` ends the pass, so the
+    /// second never sees the segment. (A reduction of the second, after the first's lanes, stays
+    /// in the Swift loop.)
+    @inlinable public mutating func reduceNatively(_ input: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                   lower: Int, upper: Int) -> Bool {
+        first.reduceNatively(input, theta: theta, lower: lower, upper: upper)
+    }
 }

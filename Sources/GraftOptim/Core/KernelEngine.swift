@@ -150,6 +150,8 @@ public enum KernelEngine {
     #if DEBUG
     /// Segments the native loop ran (debug builds only: lets tests prove the path was taken).
     @usableFromInline static let nativeSegments = Atomic<Int>(0)
+    /// Segments a native reduction loop (`LaneFunction.reduceNatively`) ran.
+    @usableFromInline static let nativeReducedSegments = Atomic<Int>(0)
     #endif
 
     /// Runs `kernel` over `run`: every reduction pass over every worker's pieces, the
@@ -223,15 +225,21 @@ public enum KernelEngine {
                 lanes.beginSegment(s, row: row, precise: false)
                 var i = lo
                 if reduction {
-                    while i + 8 <= hi {
-                        var u = input.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
-                        _ = lanes.apply(&u, theta: theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self), at: i)
-                        i &+= 8
-                    }
-                    while i < hi {
-                        var u = run.inputs[k][i]
-                        _ = lanes.apply(&u, theta: value[i], at: i)
-                        i &+= 1
+                    if lanes.reduceNatively(run.inputs[k], theta: value, lower: lo, upper: hi) {
+                        #if DEBUG
+                        KernelEngine.nativeReducedSegments.add(1, ordering: .relaxed)
+                        #endif
+                    } else {
+                        while i + 8 <= hi {
+                            var u = input.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
+                            _ = lanes.apply(&u, theta: theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self), at: i)
+                            i &+= 8
+                        }
+                        while i < hi {
+                            var u = run.inputs[k][i]
+                            _ = lanes.apply(&u, theta: value[i], at: i)
+                            i &+= 1
+                        }
                     }
                     if !lanes.endSegment(s) {
                         // A float partial sum overflowed on finite inputs: redo the segment in Double.

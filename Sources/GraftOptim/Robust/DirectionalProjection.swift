@@ -1,3 +1,4 @@
+import CGraftSupport
 import GraftTensor
 
 /// DiGraP's directional gradient projection (Huang et al., ICLR 2025, "Directional Gradient
@@ -292,6 +293,20 @@ public struct DirectionalProjection: FusableTransform {
 
         @inlinable public mutating func beginSegment(_ segment: Int, row: Int, precise: Bool) {
             if mode == .reduce { sums.reset(precise: precise) }
+        }
+
+        /// The reduction pass as one C loop (`graft_digrap_reduce`: the same lanes and order, AVX2
+        /// where the CPU has it, bitwise the Swift loop); not in a precise redo.
+        @inlinable public mutating func reduceNatively(_ input: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                       lower: Int, upper: Int) -> Bool {
+            guard mode == .reduce, !sums.precise, KernelEngine.usesNativeKernels else { return false }
+            let rows = wantsRows && x != nil && previous != nil
+            let x = rows ? self.x.map { $0 + lower } : nil, p = rows ? previous.map { UnsafePointer($0 + lower) } : nil
+            let a = anchor.map { $0 + lower }
+            sums.withLanes { lanes in
+                graft_digrap_reduce(input + lower, theta + lower, a, x, p, Int64(upper - lower), lanes)
+            }
+            return true
         }
 
         @inlinable public mutating func endSegment(_ segment: Int) -> Bool {

@@ -33,6 +33,18 @@ public struct SegmentSums {
         if precise { d.3 += pa; d.4 += pb; d.5 += pc } else { f3[0] += a; f4[0] += b; f5[0] += c }
     }
 
+    /// Passes the six 8-lane float accumulators to `body` as 48 contiguous floats (lane j of sum
+    /// s at 8·s + j), for a native loop to add to in place; not in a precise segment.
+    @inlinable public mutating func withLanes(_ body: (UnsafeMutablePointer<Float>) -> Void) {
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 6) { b in
+            let base = b.baseAddress!
+            base.initialize(to: f0); (base + 1).initialize(to: f1); (base + 2).initialize(to: f2)
+            (base + 3).initialize(to: f3); (base + 4).initialize(to: f4); (base + 5).initialize(to: f5)
+            body(UnsafeMutableRawPointer(base).assumingMemoryBound(to: Float.self))
+            f0 = base[0]; f1 = base[1]; f2 = base[2]; f3 = base[3]; f4 = base[4]; f5 = base[5]
+        }
+    }
+
     /// Stores the first `width` sums at `out`; `false` (nothing stored) when a float sum is
     /// not finite, so the caller redoes the segment in Double.
     @inlinable public func store(_ width: Int, into out: UnsafeMutablePointer<Double>) -> Bool {

@@ -1,0 +1,15 @@
+#ifndef GRAFT_REDUCE_H
+#define GRAFT_REDUCE_H
+
+#include <stdint.h>
+
+/// DiGraP's reduction pass over one segment (see `DirectionalProjection` in GraftOptim), as the
+/// Swift lanes accumulate it: `lanes` holds six 8-lane float accumulators (48 floats, lane j of
+/// sum s at 8·s + j), updated in place. Per 8 elements from 0 (c = θ − θ0, or θ without anchor):
+///   s0 += u·c,  s1 += c·c,  s2 += u·u,  and when x and p are given  s3 += x·p, s4 += x·x, s5 += p·p;
+/// the scalar tail adds to lane 0. No FMA contraction and the same lane order, so the result is
+/// bitwise the Swift loop's (`SegmentSums`); 256-bit AVX2 where the CPU has it.
+void graft_digrap_reduce(const float *u, const float *theta, const float *anchor, const float *x, const float *p,
+                         int64_t n, float *lanes);
+
+#endif
