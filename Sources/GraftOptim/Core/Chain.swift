@@ -160,6 +160,18 @@ public struct OptionalLanes<L: LaneFunction>: LaneFunction {
                                                    lower: Int, upper: Int) -> Bool {
         lanes?.reduceNatively(input, theta: theta, lower: lower, upper: upper) ?? false
     }
+    @inlinable public var memberLanes: Int { lanes?.memberLanes ?? 0 }
+    @inlinable @inline(__always)
+    public mutating func applyLeading(_ count: Int, _ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) -> Bool {
+        lanes?.applyLeading(count, &u, theta: theta, at: i) ?? true
+    }
+    @inlinable @inline(__always)
+    public mutating func applyLeading(_ count: Int, _ u: inout Float, theta: Float, at i: Int) -> Bool {
+        lanes?.applyLeading(count, &u, theta: theta, at: i) ?? true
+    }
+    @inlinable public func describeNative(_ chain: inout NativeStepChain, skipping: Int) -> Bool {
+        lanes?.describeNative(&chain, skipping: skipping) ?? true
+    }
 }
 
 /// One of two transforms (the builder's `if`/`else`).

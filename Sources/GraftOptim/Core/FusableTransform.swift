@@ -85,9 +85,32 @@ public protocol LaneFunction {
     /// `input` (θ at `theta`) with a native loop, exactly as `apply` would, and returns `true`;
     /// `false` (nothing done) when these lanes have no native reduction. The default is `false`.
     mutating func reduceNatively(_ input: UnsafePointer<Float>, theta: UnsafePointer<Float>, lower: Int, upper: Int) -> Bool
+    /// The members these lanes apply, in chain order (the default: one). With
+    /// `applyLeading(_:_:theta:at:)` and `describeNative(_:skipping:)` it lets the engine run a
+    /// chain whose last members are a native step (`[DiGraP] → Adam → lr`) as the leading members'
+    /// Swift loop into a buffer, then the C loop over that buffer.
+    var memberLanes: Int { get }
+    /// Applies only the first `count` members' lanes (all of them from `memberLanes` on).
+    mutating func applyLeading(_ count: Int, _ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) -> Bool
+    /// The same for one element.
+    mutating func applyLeading(_ count: Int, _ u: inout Float, theta: Float, at i: Int) -> Bool
+    /// `describeNative` of the members after the first `skipping` (`true` when none is left).
+    func describeNative(_ chain: inout NativeStepChain, skipping: Int) -> Bool
 }
 
 extension LaneFunction {
+    @inlinable public var memberLanes: Int { 1 }
+    @inlinable @inline(__always)
+    public mutating func applyLeading(_ count: Int, _ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) -> Bool {
+        count > 0 ? apply(&u, theta: theta, at: i) : true
+    }
+    @inlinable @inline(__always)
+    public mutating func applyLeading(_ count: Int, _ u: inout Float, theta: Float, at i: Int) -> Bool {
+        count > 0 ? apply(&u, theta: theta, at: i) : true
+    }
+    @inlinable public func describeNative(_ chain: inout NativeStepChain, skipping: Int) -> Bool {
+        skipping > 0 ? true : describeNative(&chain)
+    }
     @inlinable public mutating func reduceNatively(_ input: UnsafePointer<Float>, theta: UnsafePointer<Float>,
                                                    lower: Int, upper: Int) -> Bool { false }
     @inlinable public mutating func beginSegment(_ segment: Int, row: Int, precise: Bool) {}

@@ -97,6 +97,28 @@ public struct FusedLanes<A: LaneFunction, B: LaneFunction>: LaneFunction {
         first.describeNative(&chain) && second.describeNative(&chain)
     }
 
+    @inlinable public var memberLanes: Int { first.memberLanes + second.memberLanes }
+
+    @inlinable @inline(__always)
+    public mutating func applyLeading(_ count: Int, _ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) -> Bool {
+        let a = first.memberLanes
+        if count <= a { return first.applyLeading(count, &u, theta: theta, at: i) }
+        return first.apply(&u, theta: theta, at: i) && second.applyLeading(count - a, &u, theta: theta, at: i)
+    }
+
+    @inlinable @inline(__always)
+    public mutating func applyLeading(_ count: Int, _ u: inout Float, theta: Float, at i: Int) -> Bool {
+        let a = first.memberLanes
+        if count <= a { return first.applyLeading(count, &u, theta: theta, at: i) }
+        return first.apply(&u, theta: theta, at: i) && second.applyLeading(count - a, &u, theta: theta, at: i)
+    }
+
+    @inlinable public func describeNative(_ chain: inout NativeStepChain, skipping: Int) -> Bool {
+        let a = first.memberLanes
+        return (skipping >= a || first.describeNative(&chain, skipping: skipping))
+            && second.describeNative(&chain, skipping: Swift.max(0, skipping - a))
+    }
+
     /// The first's native reduction: when the first reduces, its `apply` ends the pass, so the
     /// second never sees the segment. (A reduction of the second, after the first's lanes, stays
     /// in the Swift loop.)

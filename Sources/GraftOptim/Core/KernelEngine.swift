@@ -210,6 +210,29 @@ public enum KernelEngine {
             && KernelEngine.usesNativeKernels
             && UnsafePointer(output) == theta.assumingMemoryBound(to: Float.self)
             && lanes.describeNative(&native) && native.isComplete
+        // Else, a chain whose trailing members are a native step (`[DiGraP] → Adam → lr`): the
+        // leading members run in the Swift loop into a segment buffer, then the C loop reads it.
+        // Every member is elementwise in this pass and reads θ before the C loop writes it, so the
+        // result is bitwise the all-Swift loop's.
+        var trailing = NativeStepChain()
+        var leading = 0
+        if !runsNative && commit && !reduction && run.addsToValue && KernelEngine.usesNativeKernels
+            && pieceUpper - pieceLower >= NativeStepChain.minimumLength
+            && UnsafePointer(output) == theta.assumingMemoryBound(to: Float.self) {
+            let members = lanes.memberLanes
+            if members > 1 {
+                for skip in 1..<members {
+                    var chain = NativeStepChain()
+                    if lanes.describeNative(&chain, skipping: skip) && chain.isComplete {
+                        trailing = chain
+                        leading = skip
+                        break
+                    }
+                }
+            }
+        }
+        let buffer: UnsafeMutablePointer<Float>? = leading > 0 ? .allocate(capacity: KernelPlan.segmentLength) : nil
+        defer { buffer?.deallocate() }
         if runsNative {
             if !native.run(gradient: run.inputs[k], theta: output, lower: pieceLower, upper: pieceUpper) { nonFinite = true }
             #if DEBUG
@@ -250,6 +273,25 @@ public enum KernelEngine {
                         }
                         _ = lanes.endSegment(s)
                     }
+                } else if run.addsToValue, let buffer, hi - lo >= NativeStepChain.minimumLength {
+                    let rawBuffer = UnsafeMutableRawPointer(buffer)
+                    while i + 8 <= hi {
+                        var u = input.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
+                        _ = lanes.applyLeading(leading, &u, theta: theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self), at: i)
+                        rawBuffer.storeBytes(of: u, toByteOffset: (i &- lo) &* 4, as: V.self)
+                        i &+= 8
+                    }
+                    while i < hi {
+                        var u = run.inputs[k][i]
+                        _ = lanes.applyLeading(leading, &u, theta: value[i], at: i)
+                        buffer[i &- lo] = u
+                        i &+= 1
+                    }
+                    _ = lanes.endSegment(s)
+                    if !trailing.run(gradientAtLower: buffer, theta: output, lower: lo, upper: hi) { nonFinite = true }
+                    #if DEBUG
+                    KernelEngine.nativeSegments.add(1, ordering: .relaxed)
+                    #endif
                 } else if run.addsToValue {
                     while i + 8 <= hi {
                         var u = input.loadUnaligned(fromByteOffset: i &* 4, as: V.self)

@@ -122,14 +122,20 @@ public struct NativeStepChain {
     /// Runs the step on elements `lower ..< upper` of one tensor (θ in place): a worker's whole
     /// piece in one call. Returns `false` when a new θ is not finite.
     @inlinable func run(gradient: UnsafePointer<Float>, theta: UnsafeMutablePointer<Float>, lower: Int, upper: Int) -> Bool {
+        run(gradientAtLower: gradient + lower, theta: theta, lower: lower, upper: upper)
+    }
+
+    /// The same, reading the incoming update of element `lower + j` at `gradientAtLower[j]` (a
+    /// buffer the chain's leading Swift members filled for this range).
+    @inlinable func run(gradientAtLower g: UnsafePointer<Float>, theta: UnsafeMutablePointer<Float>, lower: Int, upper: Int) -> Bool {
         let n = Int64(upper - lower)
         if isAdam {
             return withUnsafePointer(to: adamConstants) { k in
-                graft_adam_chain(gradient + lower, theta + lower, first! + lower, second! + lower, anchor.map { $0 + lower }, n, k) == 0
+                graft_adam_chain(g, theta + lower, first! + lower, second! + lower, anchor.map { $0 + lower }, n, k) == 0
             }
         }
         return withUnsafePointer(to: sgdConstants) { k in
-            graft_sgd_chain(gradient + lower, theta + lower, first.map { $0 + lower }, anchor.map { $0 + lower }, n, k) == 0
+            graft_sgd_chain(g, theta + lower, first.map { $0 + lower }, anchor.map { $0 + lower }, n, k) == 0
         }
     }
 
