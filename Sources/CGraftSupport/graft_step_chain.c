@@ -30,9 +30,11 @@ INLINE float pre_decay(float u, float t, const float *restrict a, int64_t i, flo
     return u;
 }
 
+/// emit 0: θ ← θ + u·scale (in place) and the state; 1: out ← u·scale and the state, θ untouched;
+/// 2: out ← u·scale only (a dry run: a reduction pass recomputing the update without committing).
 INLINE int adam_chain_loop(const float *restrict g, float *restrict th, float *restrict m, float *restrict v,
-                           const float *restrict a, int64_t n, const graft_adam_chain_constants k, const int pre,
-                           const int post) {
+                           const float *restrict a, float *restrict out, int64_t n, const graft_adam_chain_constants k,
+                           const int pre, const int post, const int emit) {
     uint32_t largest = 0;
     for (int64_t i = 0; i < n; i++) {
         const float t = th[i];
@@ -40,29 +42,37 @@ INLINE int adam_chain_loop(const float *restrict g, float *restrict th, float *r
         u = pre_decay(u, t, a, i, k.pre_decay, pre);
         const float mi = k.beta1 * m[i] + k.c1 * u;
         const float vi = k.beta2 * v[i] + k.c2 * u * u;
-        m[i] = mi;
-        v[i] = vi;
+        if (emit != 2) {
+            m[i] = mi;
+            v[i] = vi;
+        }
         u = (mi * k.inv_bc1) / (__builtin_elementwise_sqrt(vi) * k.inv_sqrt_bc2 + k.epsilon);
         if (post) u = u + k.post_decay * t;
-        const uint32_t mag = store_theta(th, i, t + u * k.scale);
-        largest = mag > largest ? mag : largest;
+        if (emit) {
+            out[i] = u * k.scale;
+        } else {
+            const uint32_t mag = store_theta(th, i, t + u * k.scale);
+            largest = mag > largest ? mag : largest;
+        }
     }
     return saw_non_finite(largest);
 }
 
-INLINE int adam_chain_body(const float *g, float *th, float *m, float *v, const float *a, int64_t n,
-                           const graft_adam_chain_constants *kp) {
+INLINE int adam_chain_body(const float *g, float *th, float *m, float *v, const float *a, float *out, int64_t n,
+                           const graft_adam_chain_constants *kp, const int emit) {
     const graft_adam_chain_constants k = *kp;
-#define A(PRE, POST) return adam_chain_loop(g, th, m, v, a, n, k, PRE, POST)
+#define A(PRE, POST) do { if (emit == 0) return adam_chain_loop(g, th, m, v, a, out, n, k, PRE, POST, 0); \
+                          if (emit == 1) return adam_chain_loop(g, th, m, v, a, out, n, k, PRE, POST, 1); \
+                          return adam_chain_loop(g, th, m, v, a, out, n, k, PRE, POST, 2); } while (0)
     if (k.has_pre_decay == 2) { if (k.has_post_decay) A(2, 1); else A(2, 0); }
     if (k.has_pre_decay == 1) { if (k.has_post_decay) A(1, 1); else A(1, 0); }
     if (k.has_post_decay) A(0, 1); else A(0, 0);
 #undef A
 }
 
-INLINE int sgd_chain_loop(const float *restrict g, float *restrict th, float *restrict b, const float *restrict a, int64_t n,
-                          const graft_sgd_chain_constants k, const int decay, const int momentum, const int first,
-                          const int nesterov) {
+INLINE int sgd_chain_loop(const float *restrict g, float *restrict th, float *restrict b, const float *restrict a,
+                          float *restrict out, int64_t n, const graft_sgd_chain_constants k, const int decay,
+                          const int momentum, const int first, const int nesterov, const int emit) {
     uint32_t largest = 0;
     for (int64_t i = 0; i < n; i++) {
         const float t = th[i];
@@ -70,18 +80,25 @@ INLINE int sgd_chain_loop(const float *restrict g, float *restrict th, float *re
         u = pre_decay(u, t, a, i, k.decay, decay);
         if (momentum) {
             const float bi = first ? u : k.momentum * b[i] + k.keep * u;
-            b[i] = bi;
+            if (emit != 2) b[i] = bi;
             u = nesterov ? u + k.momentum * bi : bi;
         }
-        const uint32_t mag = store_theta(th, i, t + u * k.scale);
-        largest = mag > largest ? mag : largest;
+        if (emit) {
+            out[i] = u * k.scale;
+        } else {
+            const uint32_t mag = store_theta(th, i, t + u * k.scale);
+            largest = mag > largest ? mag : largest;
+        }
     }
     return saw_non_finite(largest);
 }
 
-INLINE int sgd_chain_body(const float *g, float *th, float *b, const float *a, int64_t n, const graft_sgd_chain_constants *kp) {
+INLINE int sgd_chain_body(const float *g, float *th, float *b, const float *a, float *out, int64_t n,
+                          const graft_sgd_chain_constants *kp, const int emit) {
     const graft_sgd_chain_constants k = *kp;
-#define S(D, M, F, N) return sgd_chain_loop(g, th, b, a, n, k, D, M, F, N)
+#define S(D, M, F, N) do { if (emit == 0) return sgd_chain_loop(g, th, b, a, out, n, k, D, M, F, N, 0); \
+                           if (emit == 1) return sgd_chain_loop(g, th, b, a, out, n, k, D, M, F, N, 1); \
+                           return sgd_chain_loop(g, th, b, a, out, n, k, D, M, F, N, 2); } while (0)
 #define DECAYS(M, F, N) do { if (k.has_decay == 2) S(2, M, F, N); if (k.has_decay == 1) S(1, M, F, N); S(0, M, F, N); } while (0)
     if (!k.has_momentum) DECAYS(0, 0, 0);
     if (k.first) { if (k.nesterov) DECAYS(1, 1, 1); else DECAYS(1, 1, 0); }
@@ -92,40 +109,50 @@ INLINE int sgd_chain_body(const float *g, float *th, float *b, const float *a, i
 
 #if defined(__x86_64__) || defined(__i386__)
 __attribute__((target("avx2"))) static int adam_chain_avx2(const float *g, float *th, float *m, float *v, const float *a,
-                                                          int64_t n, const graft_adam_chain_constants *k) {
-    return adam_chain_body(g, th, m, v, a, n, k);
+                                                          float *out, int64_t n, const graft_adam_chain_constants *k,
+                                                          int emit) {
+    return adam_chain_body(g, th, m, v, a, out, n, k, emit);
 }
-static int adam_chain_base(const float *g, float *th, float *m, float *v, const float *a, int64_t n,
-                           const graft_adam_chain_constants *k) {
-    return adam_chain_body(g, th, m, v, a, n, k);
+static int adam_chain_base(const float *g, float *th, float *m, float *v, const float *a, float *out, int64_t n,
+                           const graft_adam_chain_constants *k, int emit) {
+    return adam_chain_body(g, th, m, v, a, out, n, k, emit);
 }
-__attribute__((target("avx2"))) static int sgd_chain_avx2(const float *g, float *th, float *b, const float *a, int64_t n,
-                                                         const graft_sgd_chain_constants *k) {
-    return sgd_chain_body(g, th, b, a, n, k);
+__attribute__((target("avx2"))) static int sgd_chain_avx2(const float *g, float *th, float *b, const float *a, float *out,
+                                                         int64_t n, const graft_sgd_chain_constants *k, int emit) {
+    return sgd_chain_body(g, th, b, a, out, n, k, emit);
 }
-static int sgd_chain_base(const float *g, float *th, float *b, const float *a, int64_t n, const graft_sgd_chain_constants *k) {
-    return sgd_chain_body(g, th, b, a, n, k);
+static int sgd_chain_base(const float *g, float *th, float *b, const float *a, float *out, int64_t n,
+                          const graft_sgd_chain_constants *k, int emit) {
+    return sgd_chain_body(g, th, b, a, out, n, k, emit);
 }
 static int has_avx2 = 0;
 __attribute__((constructor)) static void graft_step_chain_detect(void) {
     __builtin_cpu_init();
     has_avx2 = __builtin_cpu_supports("avx2");
 }
-int graft_adam_chain(const float *g, float *theta, float *m, float *v, const float *anchor, int64_t n,
-                     const graft_adam_chain_constants *k) {
-    return has_avx2 ? adam_chain_avx2(g, theta, m, v, anchor, n, k) : adam_chain_base(g, theta, m, v, anchor, n, k);
-}
-int graft_sgd_chain(const float *g, float *theta, float *b, const float *anchor, int64_t n, const graft_sgd_chain_constants *k) {
-    return has_avx2 ? sgd_chain_avx2(g, theta, b, anchor, n, k) : sgd_chain_base(g, theta, b, anchor, n, k);
-}
+#define ADAM(EMIT, OUT) (has_avx2 ? adam_chain_avx2(g, (float *)theta, m, v, anchor, OUT, n, k, EMIT) \
+                                  : adam_chain_base(g, (float *)theta, m, v, anchor, OUT, n, k, EMIT))
+#define SGD(EMIT, OUT) (has_avx2 ? sgd_chain_avx2(g, (float *)theta, b, anchor, OUT, n, k, EMIT) \
+                                 : sgd_chain_base(g, (float *)theta, b, anchor, OUT, n, k, EMIT))
 int graft_step_chain_uses_avx2(void) { return has_avx2; }
 #else
-int graft_adam_chain(const float *g, float *theta, float *m, float *v, const float *anchor, int64_t n,
-                     const graft_adam_chain_constants *k) {
-    return adam_chain_body(g, theta, m, v, anchor, n, k);
-}
-int graft_sgd_chain(const float *g, float *theta, float *b, const float *anchor, int64_t n, const graft_sgd_chain_constants *k) {
-    return sgd_chain_body(g, theta, b, anchor, n, k);
-}
+#define ADAM(EMIT, OUT) adam_chain_body(g, (float *)theta, m, v, anchor, OUT, n, k, EMIT)
+#define SGD(EMIT, OUT) sgd_chain_body(g, (float *)theta, b, anchor, OUT, n, k, EMIT)
 int graft_step_chain_uses_avx2(void) { return 0; }
 #endif
+
+int graft_adam_chain(const float *g, float *theta, float *m, float *v, const float *anchor, int64_t n,
+                     const graft_adam_chain_constants *k) {
+    return ADAM(0, NULL);
+}
+void graft_adam_chain_update(const float *g, const float *theta, float *m, float *v, const float *anchor, float *out,
+                             int64_t n, const graft_adam_chain_constants *k, int commit) {
+    (void)ADAM(commit ? 1 : 2, out);
+}
+int graft_sgd_chain(const float *g, float *theta, float *b, const float *anchor, int64_t n, const graft_sgd_chain_constants *k) {
+    return SGD(0, NULL);
+}
+void graft_sgd_chain_update(const float *g, const float *theta, float *b, const float *anchor, float *out, int64_t n,
+                            const graft_sgd_chain_constants *k, int commit) {
+    (void)SGD(commit ? 1 : 2, out);
+}

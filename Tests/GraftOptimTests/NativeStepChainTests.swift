@@ -17,7 +17,7 @@ struct NativeStepChainTests {
     enum Recipe: String, CaseIterable, Sendable {
         case adam, adamL2, adamW, amsgrad, adamNesterovLike, sgd, sgdL2, momentum, dampened, nesterovL2, momentumThenDecay
         case l2sp, l2spMomentum, l2spAdam, l2spScheduled
-        case digrapLearned, digrapFixed, digrapUpdate
+        case digrapLearned, digrapFixed, digrapUpdate, spd, ftp, ftpMomentum
         func transform() throws -> AnyGradientTransform {
             switch self {
             case .adam: AnyGradientTransform(try Recipes.adam(learningRate: 1e-2))
@@ -46,6 +46,10 @@ struct NativeStepChainTests {
             case .digrapLearned: try Recipes.digrap(learningRate: 1e-2, omega: .learned(mu: 0.05, initial: 0.5))
             case .digrapFixed: try Recipes.digrap(learningRate: 1e-2, omega: .fixed(1), hypergradient: .flat)
             case .digrapUpdate: try Recipes.digrap(learningRate: 1e-2, omega: .learned(mu: 0.05, initial: 1), placement: .update)
+            // SPD and FTP after the step rule: the C loop's update into a buffer, then their lanes.
+            case .spd: AnyGradientTransform(try Recipes.spd(learningRate: 1e-2, lambda: 0.5))
+            case .ftp: try Recipes.ftp(learningRate: 1e-2)
+            case .ftpMomentum: try Recipes.ftp(learningRate: 0.05, base: .sgd(momentum: 0.9))
             case .momentumThenDecay: AnyGradientTransform(try chain {
                 try Momentum(momentum: 0.9).named("momentum")
                 try AddDecayedWeights(.constant(0.01)).named("late_decay")
@@ -55,11 +59,13 @@ struct NativeStepChainTests {
         }
         /// Segments the C step loop runs per step at least: the whole chain on every piece of at least
         /// 32 elements ([1000]: 1, [3, 40]: 3, [4, 16]: 4, [2, 45]: 2), or, for DiGraP before Adam
-        /// (its projection in Swift into a buffer, then Adam in C), every segment of at least 32.
+        /// (its projection in Swift into a buffer, then Adam in C) and for the robust members after
+        /// the step rule (Adam or momentum in C into a buffer, then their Swift lanes: DiGraP's
+        /// update placement, SPD, FTP), every segment of at least 32.
         var nativeSegmentsPerStep: Int {
             switch self {
-            case .amsgrad, .adamNesterovLike, .momentumThenDecay, .digrapUpdate: 0
-            case .digrapLearned, .digrapFixed: 6
+            case .amsgrad, .adamNesterovLike, .momentumThenDecay: 0
+            case .digrapLearned, .digrapFixed, .digrapUpdate, .spd, .ftp, .ftpMomentum: 6
             default: 10
             }
         }

@@ -23,6 +23,12 @@ typedef struct {
 int graft_adam_chain(const float *g, float *theta, float *m, float *v, const float *anchor, int64_t n,
                      const graft_adam_chain_constants *k);
 
+/// The same chain's update without touching θ: out[i] ← u·scale for elements 0 ..< n (θ read only),
+/// with m and v committed when `commit` is nonzero and left as they are otherwise (a reduction pass
+/// recomputing the update). Bitwise the Swift lanes' u.
+void graft_adam_chain_update(const float *g, const float *theta, float *m, float *v, const float *anchor, float *out,
+                             int64_t n, const graft_adam_chain_constants *k, int commit);
+
 /// The constants of one fused SGD-family step (see `NativeStepChain` in GraftOptim):
 ///   u = g;  u = u + decay·θ (has_decay 1: torch's weight_decay), or u = u + decay·(θ − θ0)
 ///   (has_decay 2: L2-SP);
@@ -38,6 +44,10 @@ typedef struct {
 /// Swift lanes' result, as `graft_adam_chain`.
 int graft_sgd_chain(const float *g, float *theta, float *b, const float *anchor, int64_t n,
                     const graft_sgd_chain_constants *k);
+
+/// The SGD-family update without touching θ, as `graft_adam_chain_update`.
+void graft_sgd_chain_update(const float *g, const float *theta, float *b, const float *anchor, float *out, int64_t n,
+                            const graft_sgd_chain_constants *k, int commit);
 
 /// 1 when the chains run their AVX2 variant on this CPU, else 0.
 int graft_step_chain_uses_avx2(void);

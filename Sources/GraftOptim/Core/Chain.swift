@@ -172,6 +172,17 @@ public struct OptionalLanes<L: LaneFunction>: LaneFunction {
     @inlinable public func describeNative(_ chain: inout NativeStepChain, skipping: Int) -> Bool {
         lanes?.describeNative(&chain, skipping: skipping) ?? true
     }
+    @inlinable public func describeNative(_ chain: inout NativeStepChain, leading: Int) -> Bool {
+        lanes?.describeNative(&chain, leading: leading) ?? true
+    }
+    @inlinable @inline(__always)
+    public mutating func applyTrailing(after: Int, _ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) -> Bool {
+        lanes?.applyTrailing(after: after, &u, theta: theta, at: i) ?? true
+    }
+    @inlinable @inline(__always)
+    public mutating func applyTrailing(after: Int, _ u: inout Float, theta: Float, at i: Int) -> Bool {
+        lanes?.applyTrailing(after: after, &u, theta: theta, at: i) ?? true
+    }
 }
 
 /// One of two transforms (the builder's `if`/`else`).

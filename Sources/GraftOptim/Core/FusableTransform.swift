@@ -96,6 +96,15 @@ public protocol LaneFunction {
     mutating func applyLeading(_ count: Int, _ u: inout Float, theta: Float, at i: Int) -> Bool
     /// `describeNative` of the members after the first `skipping` (`true` when none is left).
     func describeNative(_ chain: inout NativeStepChain, skipping: Int) -> Bool
+    /// `describeNative` of the first `leading` members only (`true` for none). With
+    /// `applyTrailing(after:_:theta:at:)` it lets the engine run a chain whose first members are
+    /// a native step rule (`Adam → lr → [SPD]`, `Adam → [FTP] → lr`) as the C loop's update into a
+    /// buffer, then the remaining members' Swift lanes over it.
+    func describeNative(_ chain: inout NativeStepChain, leading: Int) -> Bool
+    /// Applies only the members after the first `after` (their pass may end at a reducer, as `apply`).
+    mutating func applyTrailing(after: Int, _ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) -> Bool
+    /// The same for one element.
+    mutating func applyTrailing(after: Int, _ u: inout Float, theta: Float, at i: Int) -> Bool
 }
 
 extension LaneFunction {
@@ -110,6 +119,17 @@ extension LaneFunction {
     }
     @inlinable public func describeNative(_ chain: inout NativeStepChain, skipping: Int) -> Bool {
         skipping > 0 ? true : describeNative(&chain)
+    }
+    @inlinable public func describeNative(_ chain: inout NativeStepChain, leading: Int) -> Bool {
+        leading > 0 ? describeNative(&chain) : true
+    }
+    @inlinable @inline(__always)
+    public mutating func applyTrailing(after: Int, _ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) -> Bool {
+        after > 0 ? true : apply(&u, theta: theta, at: i)
+    }
+    @inlinable @inline(__always)
+    public mutating func applyTrailing(after: Int, _ u: inout Float, theta: Float, at i: Int) -> Bool {
+        after > 0 ? true : apply(&u, theta: theta, at: i)
     }
     @inlinable public mutating func reduceNatively(_ input: UnsafePointer<Float>, theta: UnsafePointer<Float>,
                                                    lower: Int, upper: Int) -> Bool { false }

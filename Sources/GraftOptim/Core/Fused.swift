@@ -119,6 +119,26 @@ public struct FusedLanes<A: LaneFunction, B: LaneFunction>: LaneFunction {
             && second.describeNative(&chain, skipping: Swift.max(0, skipping - a))
     }
 
+    @inlinable public func describeNative(_ chain: inout NativeStepChain, leading: Int) -> Bool {
+        let a = first.memberLanes
+        if leading <= a { return first.describeNative(&chain, leading: leading) }
+        return first.describeNative(&chain) && second.describeNative(&chain, leading: leading - a)
+    }
+
+    @inlinable @inline(__always)
+    public mutating func applyTrailing(after: Int, _ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) -> Bool {
+        let a = first.memberLanes
+        if after >= a { return second.applyTrailing(after: after - a, &u, theta: theta, at: i) }
+        return first.applyTrailing(after: after, &u, theta: theta, at: i) && second.apply(&u, theta: theta, at: i)
+    }
+
+    @inlinable @inline(__always)
+    public mutating func applyTrailing(after: Int, _ u: inout Float, theta: Float, at i: Int) -> Bool {
+        let a = first.memberLanes
+        if after >= a { return second.applyTrailing(after: after - a, &u, theta: theta, at: i) }
+        return first.applyTrailing(after: after, &u, theta: theta, at: i) && second.apply(&u, theta: theta, at: i)
+    }
+
     /// The first's native reduction: when the first reduces, its `apply` ends the pass, so the
     /// second never sees the segment. (A reduction of the second, after the first's lanes, stays
     /// in the Swift loop.)

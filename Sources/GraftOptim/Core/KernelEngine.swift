@@ -231,7 +231,27 @@ public enum KernelEngine {
                 }
             }
         }
-        let buffer: UnsafeMutablePointer<Float>? = leading > 0 ? .allocate(capacity: KernelPlan.segmentLength) : nil
+        // Else, a chain whose first members are a native step rule (`Adam → lr → [SPD]`, `Adam →
+        // [FTP] → lr`): the C loop computes their update into the segment buffer (committing their
+        // state, or dry in a reduction pass; θ untouched), then the remaining members' Swift lanes
+        // run over it, in a reduction pass up to their reducer.
+        var prefix = NativeStepChain()
+        var prefixMembers = 0
+        if !runsNative && leading == 0 && KernelEngine.usesNativeKernels && pieceUpper - pieceLower >= NativeStepChain.minimumLength
+            && (reduction || (commit && run.addsToValue && UnsafePointer(output) == theta.assumingMemoryBound(to: Float.self))) {
+            let members = lanes.memberLanes
+            var count = members - 1
+            while count >= 1 {
+                var chain = NativeStepChain()
+                if lanes.describeNative(&chain, leading: count) && chain.isLeadingStep {
+                    prefix = chain
+                    prefixMembers = count
+                    break
+                }
+                count -= 1
+            }
+        }
+        let buffer: UnsafeMutablePointer<Float>? = leading > 0 || prefixMembers > 0 ? .allocate(capacity: KernelPlan.segmentLength) : nil
         defer { buffer?.deallocate() }
         if runsNative {
             if !native.run(gradient: run.inputs[k], theta: output, lower: pieceLower, upper: pieceUpper) { nonFinite = true }
@@ -251,6 +271,22 @@ public enum KernelEngine {
                     if lanes.reduceNatively(run.inputs[k], theta: value, lower: lo, upper: hi) {
                         #if DEBUG
                         KernelEngine.nativeReducedSegments.add(1, ordering: .relaxed)
+                        #endif
+                    } else if prefixMembers > 0, let buffer, hi - lo >= NativeStepChain.minimumLength {
+                        prefix.runUpdate(gradient: run.inputs[k], theta: value, out: buffer, lower: lo, upper: hi)
+                        let rawBuffer = UnsafeRawPointer(buffer)
+                        while i + 8 <= hi {
+                            var u = rawBuffer.loadUnaligned(fromByteOffset: (i &- lo) &* 4, as: V.self)
+                            _ = lanes.applyTrailing(after: prefixMembers, &u, theta: theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self), at: i)
+                            i &+= 8
+                        }
+                        while i < hi {
+                            var u = buffer[i &- lo]
+                            _ = lanes.applyTrailing(after: prefixMembers, &u, theta: value[i], at: i)
+                            i &+= 1
+                        }
+                        #if DEBUG
+                        KernelEngine.nativeSegments.add(1, ordering: .relaxed)
                         #endif
                     } else {
                         while i + 8 <= hi {
@@ -273,7 +309,34 @@ public enum KernelEngine {
                         }
                         _ = lanes.endSegment(s)
                     }
-                } else if run.addsToValue, let buffer, hi - lo >= NativeStepChain.minimumLength {
+                } else if run.addsToValue, prefixMembers > 0, let buffer, hi - lo >= NativeStepChain.minimumLength {
+                    prefix.runUpdate(gradient: run.inputs[k], theta: value, out: buffer, lower: lo, upper: hi)
+                    let rawBuffer = UnsafeRawPointer(buffer)
+                    while i + 8 <= hi {
+                        var u = rawBuffer.loadUnaligned(fromByteOffset: (i &- lo) &* 4, as: V.self)
+                        let th = theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
+                        _ = lanes.applyTrailing(after: prefixMembers, &u, theta: th, at: i)
+                        rawOutput.storeBytes(of: th + u, toByteOffset: i &* 4, as: V.self)
+                        i &+= 8
+                    }
+                    let vectorEnd = i
+                    while i < hi {
+                        var u = buffer[i &- lo]
+                        let th = value[i]
+                        _ = lanes.applyTrailing(after: prefixMembers, &u, theta: th, at: i)
+                        let new = th + u
+                        output[i] = new
+                        if !new.isFinite { nonFinite = true }
+                        i &+= 1
+                    }
+                    _ = lanes.endSegment(s)
+                    if !nonFinite && vectorEnd > lo && !Vector.allFinite(UnsafeBufferPointer(start: output + lo, count: vectorEnd - lo)) {
+                        nonFinite = true
+                    }
+                    #if DEBUG
+                    KernelEngine.nativeSegments.add(1, ordering: .relaxed)
+                    #endif
+                } else if run.addsToValue, leading > 0, let buffer, hi - lo >= NativeStepChain.minimumLength {
                     let rawBuffer = UnsafeMutableRawPointer(buffer)
                     while i + 8 <= hi {
                         var u = input.loadUnaligned(fromByteOffset: i &* 4, as: V.self)

@@ -39,7 +39,14 @@ public struct NativeStepChain {
     @inlinable public init() {}
 
     /// Whether the description is a complete chain a C loop runs.
-    @inlinable public var isComplete: Bool { current == .scaled }
+    @inlinable public var isComplete: Bool { current == .scaled && commits }
+
+    /// Whether the description is a step rule (with or without the final scale) whose update a C
+    /// loop can compute for the Swift lanes of the members after it (`runUpdate`).
+    @inlinable public var isLeadingStep: Bool { current == .adam || current == .momentum || current == .scaled }
+
+    /// Whether the described members commit their state (`false`: a reduction pass's dry run).
+    @usableFromInline var commits = true
 
     @inlinable mutating func fail() -> Bool {
         current = .invalid
@@ -79,8 +86,9 @@ public struct NativeStepChain {
 
     /// Adam's moments and normalisation (committing the moments; not AMSGrad).
     @inlinable public mutating func adam(m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, beta1: Float, beta2: Float,
-                                         epsilon: Float, invBC1: Float, invSqrtBC2: Float) -> Bool {
+                                         epsilon: Float, invBC1: Float, invSqrtBC2: Float, commit: Bool = true) -> Bool {
         guard current == .start else { return fail() }
+        if !commit { commits = false }
         first = m
         second = v
         isAdam = true
@@ -98,8 +106,9 @@ public struct NativeStepChain {
     /// Heavy-ball momentum `b ← first ? u : μ·b + keep·u`, then `u ← nesterov ? u + μ·b : b`
     /// (committing the buffer).
     @inlinable public mutating func momentum(buffer: UnsafeMutablePointer<Float>, momentum: Float, keep: Float,
-                                             nesterov: Bool, firstStep: Bool) -> Bool {
+                                             nesterov: Bool, firstStep: Bool, commit: Bool = true) -> Bool {
         guard current == .start else { return fail() }
+        if !commit { commits = false }
         first = buffer
         sgdConstants.has_momentum = 1
         sgdConstants.momentum = momentum
@@ -136,6 +145,30 @@ public struct NativeStepChain {
         }
         return withUnsafePointer(to: sgdConstants) { k in
             graft_sgd_chain(g, theta + lower, first.map { $0 + lower }, anchor.map { $0 + lower }, n, k) == 0
+        }
+    }
+
+    /// The described members' update of elements `lower ..< upper`, `out[j] ← u` for element
+    /// `lower + j` (θ read only, the state committed unless the description is a dry run), for
+    /// the Swift lanes of the members after them (SPD and FTP after Adam). A description without
+    /// the final scale multiplies by 1, which is exact.
+    @inlinable func runUpdate(gradient: UnsafePointer<Float>, theta: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
+                              lower: Int, upper: Int) {
+        let n = Int64(upper - lower), commit: Int32 = commits ? 1 : 0
+        if isAdam {
+            var k = adamConstants
+            if current != .scaled { k.scale = 1 }
+            withUnsafePointer(to: k) { k in
+                graft_adam_chain_update(gradient + lower, theta + lower, first! + lower, second! + lower, anchor.map { $0 + lower },
+                                        out, n, k, commit)
+            }
+        } else {
+            var k = sgdConstants
+            if current != .scaled { k.scale = 1 }
+            withUnsafePointer(to: k) { k in
+                graft_sgd_chain_update(gradient + lower, theta + lower, first.map { $0 + lower }, anchor.map { $0 + lower },
+                                       out, n, k, commit)
+            }
         }
     }
 

@@ -81,7 +81,7 @@ public struct Momentum: ElementwiseTransform {
         }
 
         @inlinable public func describeNative(_ chain: inout NativeStepChain) -> Bool {
-            commit && chain.momentum(buffer: buffer, momentum: momentum, keep: keep, nesterov: nesterov, firstStep: first)
+            chain.momentum(buffer: buffer, momentum: momentum, keep: keep, nesterov: nesterov, firstStep: first, commit: commit)
         }
 
         @inlinable @inline(__always)

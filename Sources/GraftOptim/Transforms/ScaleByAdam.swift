@@ -122,9 +122,9 @@ public struct ScaleByAdam: ElementwiseTransform {
         }
 
         @inlinable public func describeNative(_ chain: inout NativeStepChain) -> Bool {
-            guard vMax == nil, commit else { return false }
+            guard vMax == nil else { return false }
             return chain.adam(m: moments.m, v: moments.v, beta1: moments.beta1, beta2: moments.beta2, epsilon: epsilon,
-                              invBC1: invBC1, invSqrtBC2: invSqrtBC2)
+                              invBC1: invBC1, invSqrtBC2: invSqrtBC2, commit: commit)
         }
 
         @inlinable @inline(__always)
