@@ -1,4 +1,4 @@
-// DiGraP's reduction pass as one C loop (see graft_reduce.h): Swift compiles for baseline x86-64,
+// The reduction passes of DiGraP, SPD and FTP as C loops (see graft_reduce.h): Swift compiles for baseline x86-64,
 // whose 128-bit SSE needs twelve registers for the six 8-lane sums and spills; AVX2 holds them in six.
 #include "graft_reduce.h"
 #include <string.h>
@@ -8,12 +8,11 @@
 #define INLINE static inline __attribute__((always_inline))
 
 typedef float v8 __attribute__((vector_size(32), aligned(4)));
+typedef int32_t v8i __attribute__((vector_size(32), aligned(4)));
 
-INLINE v8 load8(const float *x) {
-    v8 v;
-    memcpy(&v, x, sizeof v);
-    return v;
-}
+// A macro, not a function: a function returning a 256-bit vector changes the ABI of the baseline
+// variant (a warning), while a statement expression is inlined into either variant.
+#define load8(x) ({ v8 v_; memcpy(&v_, (x), sizeof v_); v_; })
 
 INLINE void reduce_loop(const float *restrict u, const float *restrict th, const float *restrict a,
                         const float *restrict x, const float *restrict p, int64_t n, float *restrict lanes,
@@ -55,6 +54,61 @@ INLINE void reduce_body(const float *u, const float *th, const float *a, const f
     else { if (rows) reduce_loop(u, th, a, x, p, n, lanes, 0, 1); else reduce_loop(u, th, a, x, p, n, lanes, 0, 0); }
 }
 
+INLINE void spd_loop(const float *restrict u, const float *restrict th, const float *restrict a, const float *restrict g,
+                     int64_t n, float *restrict lanes, const int anchored) {
+    v8 s[3];
+    memcpy(s, lanes, sizeof s);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const v8 t = load8(th + i);
+        const v8 c = anchored ? t - load8(a + i) : t;
+        const v8 next = c + load8(u + i);
+        s[0] += load8(g + i) * c;
+        s[1] += c * c;
+        s[2] += next * next;
+    }
+    for (; i < n; i++) {
+        const float c = th[i] - (anchored ? a[i] : 0.0f), next = c + u[i];
+        s[0][0] += g[i] * c;
+        s[1][0] += c * c;
+        s[2][0] += next * next;
+    }
+    memcpy(lanes, s, sizeof s);
+}
+
+INLINE void spd_body(const float *u, const float *th, const float *a, const float *g, int64_t n, float *lanes) {
+    if (a) spd_loop(u, th, a, g, n, lanes, 1); else spd_loop(u, th, a, g, n, lanes, 0);
+}
+
+INLINE void ftp_loop(const float *restrict u, const float *restrict th, const float *restrict a, const float *restrict g,
+                     const float *restrict d, int64_t n, float *restrict lanes, const int anchored, const int previous) {
+    v8 s[3];
+    memcpy(s, lanes, sizeof s);
+    const v8 zero = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const v8 av = anchored ? load8(a + i) : zero;
+        const v8 c = load8(th + i) + load8(u + i) - av;
+        const v8 dot = previous ? load8(g + i) * load8(d + i) : zero;
+        s[0] += dot;
+        const v8i negative = c < zero;   // the Swift lanes' `c.replacing(with: -c, where: c .< 0)`
+        s[1] += (v8)((negative & (v8i)(-c)) | (~negative & (v8i)c));
+        s[2] += zero;
+    }
+    for (; i < n; i++) {
+        const float c = th[i] + u[i] - (anchored ? a[i] : 0.0f);
+        s[0][0] += previous ? g[i] * d[i] : 0.0f;
+        s[1][0] += __builtin_fabsf(c);
+        s[2][0] += 0.0f;
+    }
+    memcpy(lanes, s, sizeof s);
+}
+
+INLINE void ftp_body(const float *u, const float *th, const float *a, const float *g, const float *d, int64_t n, float *lanes) {
+    if (a) { if (d) ftp_loop(u, th, a, g, d, n, lanes, 1, 1); else ftp_loop(u, th, a, g, d, n, lanes, 1, 0); }
+    else { if (d) ftp_loop(u, th, a, g, d, n, lanes, 0, 1); else ftp_loop(u, th, a, g, d, n, lanes, 0, 0); }
+}
+
 #if defined(__x86_64__) || defined(__i386__)
 __attribute__((target("avx2"))) static void reduce_avx2(const float *u, const float *th, const float *a, const float *x,
                                                         const float *p, int64_t n, float *lanes) {
@@ -63,6 +117,20 @@ __attribute__((target("avx2"))) static void reduce_avx2(const float *u, const fl
 static void reduce_base(const float *u, const float *th, const float *a, const float *x, const float *p, int64_t n,
                         float *lanes) {
     reduce_body(u, th, a, x, p, n, lanes);
+}
+__attribute__((target("avx2"))) static void spd_avx2(const float *u, const float *th, const float *a, const float *g, int64_t n,
+                                                     float *lanes) {
+    spd_body(u, th, a, g, n, lanes);
+}
+static void spd_base(const float *u, const float *th, const float *a, const float *g, int64_t n, float *lanes) {
+    spd_body(u, th, a, g, n, lanes);
+}
+__attribute__((target("avx2"))) static void ftp_avx2(const float *u, const float *th, const float *a, const float *g,
+                                                     const float *d, int64_t n, float *lanes) {
+    ftp_body(u, th, a, g, d, n, lanes);
+}
+static void ftp_base(const float *u, const float *th, const float *a, const float *g, const float *d, int64_t n, float *lanes) {
+    ftp_body(u, th, a, g, d, n, lanes);
 }
 static int reduce_has_avx2 = 0;
 __attribute__((constructor)) static void graft_reduce_detect(void) {
@@ -74,7 +142,23 @@ void graft_digrap_reduce(const float *u, const float *theta, const float *anchor
     if (reduce_has_avx2) reduce_avx2(u, theta, anchor, x, p, n, lanes);
     else reduce_base(u, theta, anchor, x, p, n, lanes);
 }
+void graft_spd_reduce(const float *u, const float *theta, const float *anchor, const float *g, int64_t n, float *lanes) {
+    if (reduce_has_avx2) spd_avx2(u, theta, anchor, g, n, lanes);
+    else spd_base(u, theta, anchor, g, n, lanes);
+}
+void graft_ftp_reduce(const float *u, const float *theta, const float *anchor, const float *g, const float *previous,
+                      int64_t n, float *lanes) {
+    if (reduce_has_avx2) ftp_avx2(u, theta, anchor, g, previous, n, lanes);
+    else ftp_base(u, theta, anchor, g, previous, n, lanes);
+}
 #else
+void graft_spd_reduce(const float *u, const float *theta, const float *anchor, const float *g, int64_t n, float *lanes) {
+    spd_body(u, theta, anchor, g, n, lanes);
+}
+void graft_ftp_reduce(const float *u, const float *theta, const float *anchor, const float *g, const float *previous,
+                      int64_t n, float *lanes) {
+    ftp_body(u, theta, anchor, g, previous, n, lanes);
+}
 void graft_digrap_reduce(const float *u, const float *theta, const float *anchor, const float *x, const float *p,
                          int64_t n, float *lanes) {
     reduce_body(u, theta, anchor, x, p, n, lanes);

@@ -12,4 +12,14 @@
 void graft_digrap_reduce(const float *u, const float *theta, const float *anchor, const float *x, const float *p,
                          int64_t n, float *lanes);
 
+/// SPD's reduction pass over one segment (`SelectiveProjectionDecay`), as `graft_digrap_reduce`:
+/// with c = θ − θ0 (θ without anchor) and `u` the step rule's update,
+///   s0 += g·c,  s1 += c·c,  s2 += (c + u)·(c + u).
+void graft_spd_reduce(const float *u, const float *theta, const float *anchor, const float *g, int64_t n, float *lanes);
+
+/// FTP's reduction pass over one segment (`TrainableProjection`): with c = θ + u − θ0,
+///   s0 += g·ĉ_prev (when `previous` is given, else + 0),  s1 += |c|,  s2 += 0.
+void graft_ftp_reduce(const float *u, const float *theta, const float *anchor, const float *g, const float *previous,
+                      int64_t n, float *lanes);
+
 #endif

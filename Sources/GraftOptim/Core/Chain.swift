@@ -156,9 +156,13 @@ public struct OptionalLanes<L: LaneFunction>: LaneFunction {
     }
     @inlinable public mutating func endSegment(_ segment: Int) -> Bool { lanes?.endSegment(segment) ?? true }
     @inlinable public func describeNative(_ chain: inout NativeStepChain) -> Bool { lanes?.describeNative(&chain) ?? true }
-    @inlinable public mutating func reduceNatively(_ input: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+    @inlinable public mutating func reduceNatively(_ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
                                                    lower: Int, upper: Int) -> Bool {
-        lanes?.reduceNatively(input, theta: theta, lower: lower, upper: upper) ?? false
+        lanes?.reduceNatively(inputAtLower, theta: theta, lower: lower, upper: upper) ?? false
+    }
+    @inlinable public mutating func reduceNatively(after: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                   lower: Int, upper: Int) -> Bool {
+        lanes?.reduceNatively(after: after, inputAtLower, theta: theta, lower: lower, upper: upper) ?? false
     }
     @inlinable public var memberLanes: Int { lanes?.memberLanes ?? 0 }
     @inlinable @inline(__always)

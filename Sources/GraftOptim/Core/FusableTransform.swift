@@ -82,9 +82,15 @@ public protocol LaneFunction {
     /// such lanes keep the Swift loop.
     func describeNative(_ chain: inout NativeStepChain) -> Bool
     /// In a reduction pass: accumulates the segment `lower ..< upper` of the incoming update
-    /// `input` (θ at `theta`) with a native loop, exactly as `apply` would, and returns `true`;
-    /// `false` (nothing done) when these lanes have no native reduction. The default is `false`.
-    mutating func reduceNatively(_ input: UnsafePointer<Float>, theta: UnsafePointer<Float>, lower: Int, upper: Int) -> Bool
+    /// (element `lower + j` at `inputAtLower[j]`; θ at `theta`) with a native loop, exactly as
+    /// `apply` would, and returns `true`; `false` (nothing done) when these lanes have no native
+    /// reduction. The default is `false`.
+    mutating func reduceNatively(_ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>, lower: Int, upper: Int) -> Bool
+    /// The same for the members after the first `after`, whose input is the leading members'
+    /// update (a native step rule's, in a buffer). The default: `reduceNatively` for `after == 0`,
+    /// else `false`.
+    mutating func reduceNatively(after: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                 lower: Int, upper: Int) -> Bool
     /// The members these lanes apply, in chain order (the default: one). With
     /// `applyLeading(_:_:theta:at:)` and `describeNative(_:skipping:)` it lets the engine run a
     /// chain whose last members are a native step (`[DiGraP] → Adam → lr`) as the leading members'
@@ -131,8 +137,12 @@ extension LaneFunction {
     public mutating func applyTrailing(after: Int, _ u: inout Float, theta: Float, at i: Int) -> Bool {
         after > 0 ? true : apply(&u, theta: theta, at: i)
     }
-    @inlinable public mutating func reduceNatively(_ input: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+    @inlinable public mutating func reduceNatively(_ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
                                                    lower: Int, upper: Int) -> Bool { false }
+    @inlinable public mutating func reduceNatively(after: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                   lower: Int, upper: Int) -> Bool {
+        after == 0 ? reduceNatively(inputAtLower, theta: theta, lower: lower, upper: upper) : false
+    }
     @inlinable public mutating func beginSegment(_ segment: Int, row: Int, precise: Bool) {}
     @inlinable public mutating func endSegment(_ segment: Int) -> Bool { true }
     @inlinable public func describeNative(_ chain: inout NativeStepChain) -> Bool { false }

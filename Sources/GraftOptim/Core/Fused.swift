@@ -142,8 +142,17 @@ public struct FusedLanes<A: LaneFunction, B: LaneFunction>: LaneFunction {
     /// The first's native reduction: when the first reduces, its `apply` ends the pass, so the
     /// second never sees the segment. (A reduction of the second, after the first's lanes, stays
     /// in the Swift loop.)
-    @inlinable public mutating func reduceNatively(_ input: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+    @inlinable public mutating func reduceNatively(_ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
                                                    lower: Int, upper: Int) -> Bool {
-        first.reduceNatively(input, theta: theta, lower: lower, upper: upper)
+        first.reduceNatively(inputAtLower, theta: theta, lower: lower, upper: upper)
+    }
+
+    /// After the first `after` members: inside the first, or the second's own when the first is
+    /// skipped whole.
+    @inlinable public mutating func reduceNatively(after: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                   lower: Int, upper: Int) -> Bool {
+        let a = first.memberLanes
+        if after >= a { return second.reduceNatively(after: after - a, inputAtLower, theta: theta, lower: lower, upper: upper) }
+        return first.reduceNatively(after: after, inputAtLower, theta: theta, lower: lower, upper: upper)
     }
 }

@@ -268,22 +268,28 @@ public enum KernelEngine {
                 lanes.beginSegment(s, row: row, precise: false)
                 var i = lo
                 if reduction {
-                    if lanes.reduceNatively(run.inputs[k], theta: value, lower: lo, upper: hi) {
+                    if lanes.reduceNatively(run.inputs[k] + lo, theta: value, lower: lo, upper: hi) {
                         #if DEBUG
                         KernelEngine.nativeReducedSegments.add(1, ordering: .relaxed)
                         #endif
                     } else if prefixMembers > 0, let buffer, hi - lo >= NativeStepChain.minimumLength {
                         prefix.runUpdate(gradient: run.inputs[k], theta: value, out: buffer, lower: lo, upper: hi)
-                        let rawBuffer = UnsafeRawPointer(buffer)
-                        while i + 8 <= hi {
-                            var u = rawBuffer.loadUnaligned(fromByteOffset: (i &- lo) &* 4, as: V.self)
-                            _ = lanes.applyTrailing(after: prefixMembers, &u, theta: theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self), at: i)
-                            i &+= 8
-                        }
-                        while i < hi {
-                            var u = buffer[i &- lo]
-                            _ = lanes.applyTrailing(after: prefixMembers, &u, theta: value[i], at: i)
-                            i &+= 1
+                        if lanes.reduceNatively(after: prefixMembers, buffer, theta: value, lower: lo, upper: hi) {
+                            #if DEBUG
+                            KernelEngine.nativeReducedSegments.add(1, ordering: .relaxed)
+                            #endif
+                        } else {
+                            let rawBuffer = UnsafeRawPointer(buffer)
+                            while i + 8 <= hi {
+                                var u = rawBuffer.loadUnaligned(fromByteOffset: (i &- lo) &* 4, as: V.self)
+                                _ = lanes.applyTrailing(after: prefixMembers, &u, theta: theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self), at: i)
+                                i &+= 8
+                            }
+                            while i < hi {
+                                var u = buffer[i &- lo]
+                                _ = lanes.applyTrailing(after: prefixMembers, &u, theta: value[i], at: i)
+                                i &+= 1
+                            }
                         }
                         #if DEBUG
                         KernelEngine.nativeSegments.add(1, ordering: .relaxed)

@@ -297,14 +297,14 @@ public struct DirectionalProjection: FusableTransform {
 
         /// The reduction pass as one C loop (`graft_digrap_reduce`: the same lanes and order, AVX2
         /// where the CPU has it, bitwise the Swift loop); not in a precise redo.
-        @inlinable public mutating func reduceNatively(_ input: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+        @inlinable public mutating func reduceNatively(_ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
                                                        lower: Int, upper: Int) -> Bool {
             guard mode == .reduce, !sums.precise, KernelEngine.usesNativeKernels else { return false }
             let rows = wantsRows && x != nil && previous != nil
             let x = rows ? self.x.map { $0 + lower } : nil, p = rows ? previous.map { UnsafePointer($0 + lower) } : nil
             let a = anchor.map { $0 + lower }
             sums.withLanes { lanes in
-                graft_digrap_reduce(input + lower, theta + lower, a, x, p, Int64(upper - lower), lanes)
+                graft_digrap_reduce(inputAtLower, theta + lower, a, x, p, Int64(upper - lower), lanes)
             }
             return true
         }

@@ -1,3 +1,4 @@
+import CGraftSupport
 import GraftTensor
 
 /// SPD, Selective Projection Decay (Tian et al., NeurIPS 2024, "Rethinking Weight Decay for
@@ -122,6 +123,18 @@ public struct SelectiveProjectionDecay: FusableTransform {
 
         @inlinable public mutating func beginSegment(_ segment: Int, row: Int, precise: Bool) {
             if mode == .reduce { sums.reset(precise: precise) }
+        }
+
+        /// The reduction pass as one C loop (`graft_spd_reduce`: the same lanes and order, AVX2
+        /// where the CPU has it, bitwise the Swift loop); not in a precise redo.
+        @inlinable public mutating func reduceNatively(_ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                       lower: Int, upper: Int) -> Bool {
+            guard mode == .reduce, !sums.precise, KernelEngine.usesNativeKernels, let gradient else { return false }
+            let a = anchor.map { $0 + lower }
+            sums.withLanes { lanes in
+                graft_spd_reduce(inputAtLower, theta + lower, a, gradient + lower, Int64(upper - lower), lanes)
+            }
+            return true
         }
         @inlinable public mutating func endSegment(_ segment: Int) -> Bool {
             guard mode == .reduce, let scratch else { return true }

@@ -1,3 +1,4 @@
+import CGraftSupport
 import GraftTensor
 
 /// FTP, Fast Trainable Projection (Tian et al., NeurIPS 2023, "Fast Trainable Projection for
@@ -180,6 +181,20 @@ public struct TrainableProjection: FusableTransform {
 
         @inlinable public mutating func beginSegment(_ segment: Int, row: Int, precise: Bool) {
             if mode == .reduce { sums.reset(precise: precise) } else if mode == .apply { scale = Float(scales![row]) }
+        }
+
+        /// The reduction pass as one C loop (`graft_ftp_reduce`: the same lanes and order, AVX2
+        /// where the CPU has it, bitwise the Swift loop); not in a precise redo.
+        @inlinable public mutating func reduceNatively(_ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                       lower: Int, upper: Int) -> Bool {
+            guard mode == .reduce, !sums.precise, KernelEngine.usesNativeKernels else { return false }
+            let a = anchor.map { $0 + lower }
+            let g = readsPrevious ? gradient.map { $0 + lower } : nil
+            let previous = readsPrevious ? displacement.map { UnsafePointer($0 + lower) } : nil
+            sums.withLanes { lanes in
+                graft_ftp_reduce(inputAtLower, theta + lower, a, g, previous, Int64(upper - lower), lanes)
+            }
+            return true
         }
         @inlinable public mutating func endSegment(_ segment: Int) -> Bool {
             guard mode == .reduce, let partials else { return true }
