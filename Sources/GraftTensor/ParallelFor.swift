@@ -6,8 +6,8 @@ import CGraftSupport
 /// persistent thread pool (`graft_pool_run`; Dispatch's `concurrentPerform` when it is busy).
 ///
 /// Work smaller than `Parallel.minimumElements` runs inline on the calling thread. The
-/// threshold is measured, not guessed: on the 2-core reference VM a Dispatch round trip
-/// costs about 10 µs and the second worker often wakes late, while a single thread already
+/// threshold was measured when kernels ran on Dispatch: on the 2-core reference VM a Dispatch
+/// round trip costs about 10 µs and the second worker often wakes late, while a single thread already
 /// streams an axpy at 40+ GB/s, so two threads lose on memory-bound loops (axpy, dot) up to
 /// 2^20 elements and win from about 2^21 (see the README's "Tensor core" section).
 public enum Parallel {
