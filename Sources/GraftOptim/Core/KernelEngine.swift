@@ -205,55 +205,50 @@ public enum KernelEngine {
         // A complete Adam- or SGD-family chain runs the whole piece as one C call (256-bit where the
         // CPU has it; bitwise the same as the Swift loop below, see `NativeStepChain`). Native
         // chains are purely elementwise: they have no segment hooks to call.
-        var native = NativeStepChain()
-        let runsNative = commit && !reduction && run.addsToValue && pieceUpper - pieceLower >= NativeStepChain.minimumLength
-            && KernelEngine.usesNativeKernels
-            && UnsafePointer(output) == theta.assumingMemoryBound(to: Float.self)
-            && lanes.describeNative(&native) && native.isComplete
-        // Else, a chain whose trailing members are a native step (`[DiGraP] → Adam → lr`): the
-        // leading members run in the Swift loop into a segment buffer, then the C loop reads it.
-        // Every member is elementwise in this pass and reads θ before the C loop writes it, so the
-        // result is bitwise the all-Swift loop's.
-        var trailing = NativeStepChain()
-        var leading = 0
-        if !runsNative && commit && !reduction && run.addsToValue && KernelEngine.usesNativeKernels
-            && pieceUpper - pieceLower >= NativeStepChain.minimumLength
-            && UnsafePointer(output) == theta.assumingMemoryBound(to: Float.self) {
+        // Native C loops, looked up only for pieces long enough to use them (a tiny tensor's step
+        // must not pay for building descriptions: it is all bookkeeping, see per-tensor overhead).
+        // 1. A complete Adam- or SGD-family chain runs the whole piece as one C call (256-bit where
+        //    the CPU has it; bitwise the same as the Swift loop below, see `NativeStepChain`).
+        //    Native chains are purely elementwise: they have no segment hooks to call.
+        // 2. Else, a chain whose trailing members are a native step (`[DiGraP] → Adam → lr`): the
+        //    leading members run in the Swift loop into a segment buffer, then the C loop reads it.
+        //    Every member is elementwise in this pass and reads θ before the C loop writes it, so
+        //    the result is bitwise the all-Swift loop's.
+        // 3. Else, a chain whose first members are a native step rule (`Adam → lr → [SPD]`, `Adam →
+        //    [FTP] → lr`): the C loop computes their update into the segment buffer (committing
+        //    their state, or dry in a reduction pass; θ untouched), then the remaining members'
+        //    Swift lanes (or their native reduction) run over it.
+        var native: NativeStepChain?, trailing: NativeStepChain?, prefix: NativeStepChain?
+        var leading = 0, prefixMembers = 0
+        let writesTheta = commit && run.addsToValue && UnsafePointer(output) == theta.assumingMemoryBound(to: Float.self)
+        if pieceUpper - pieceLower >= NativeStepChain.minimumLength && KernelEngine.usesNativeKernels && (reduction || writesTheta) {
             let members = lanes.memberLanes
-            if members > 1 {
-                for skip in 1..<members {
+            if !reduction {
+                var chain = NativeStepChain()
+                if lanes.describeNative(&chain) && chain.isComplete { native = chain }
+                var skip = 1
+                while native == nil && trailing == nil && skip < members {
                     var chain = NativeStepChain()
                     if lanes.describeNative(&chain, skipping: skip) && chain.isComplete {
                         trailing = chain
                         leading = skip
-                        break
                     }
+                    skip += 1
                 }
             }
-        }
-        // Else, a chain whose first members are a native step rule (`Adam → lr → [SPD]`, `Adam →
-        // [FTP] → lr`): the C loop computes their update into the segment buffer (committing their
-        // state, or dry in a reduction pass; θ untouched), then the remaining members' Swift lanes
-        // run over it, in a reduction pass up to their reducer.
-        var prefix = NativeStepChain()
-        var prefixMembers = 0
-        if !runsNative && leading == 0 && KernelEngine.usesNativeKernels && pieceUpper - pieceLower >= NativeStepChain.minimumLength
-            && (reduction || (commit && run.addsToValue && UnsafePointer(output) == theta.assumingMemoryBound(to: Float.self))) {
-            let members = lanes.memberLanes
             var count = members - 1
-            while count >= 1 {
+            while native == nil && trailing == nil && prefix == nil && count >= 1 {
                 var chain = NativeStepChain()
                 if lanes.describeNative(&chain, leading: count) && chain.isLeadingStep {
                     prefix = chain
                     prefixMembers = count
-                    break
                 }
                 count -= 1
             }
         }
         let buffer: UnsafeMutablePointer<Float>? = leading > 0 || prefixMembers > 0 ? .allocate(capacity: KernelPlan.segmentLength) : nil
         defer { buffer?.deallocate() }
-        if runsNative {
+        if let native {
             if !native.run(gradient: run.inputs[k], theta: output, lower: pieceLower, upper: pieceUpper) { nonFinite = true }
             #if DEBUG
             KernelEngine.nativeSegments.add(piece.upper - piece.lower, ordering: .relaxed)
@@ -272,7 +267,7 @@ public enum KernelEngine {
                         #if DEBUG
                         KernelEngine.nativeReducedSegments.add(1, ordering: .relaxed)
                         #endif
-                    } else if prefixMembers > 0, let buffer, hi - lo >= NativeStepChain.minimumLength {
+                    } else if let prefix, let buffer, hi - lo >= NativeStepChain.minimumLength {
                         prefix.runUpdate(gradient: run.inputs[k], theta: value, out: buffer, lower: lo, upper: hi)
                         if lanes.reduceNatively(after: prefixMembers, buffer, theta: value, lower: lo, upper: hi) {
                             #if DEBUG
@@ -315,7 +310,7 @@ public enum KernelEngine {
                         }
                         _ = lanes.endSegment(s)
                     }
-                } else if run.addsToValue, prefixMembers > 0, let buffer, hi - lo >= NativeStepChain.minimumLength {
+                } else if run.addsToValue, let prefix, let buffer, hi - lo >= NativeStepChain.minimumLength {
                     prefix.runUpdate(gradient: run.inputs[k], theta: value, out: buffer, lower: lo, upper: hi)
                     let rawBuffer = UnsafeRawPointer(buffer)
                     while i + 8 <= hi {
@@ -342,7 +337,7 @@ public enum KernelEngine {
                     #if DEBUG
                     KernelEngine.nativeSegments.add(1, ordering: .relaxed)
                     #endif
-                } else if run.addsToValue, leading > 0, let buffer, hi - lo >= NativeStepChain.minimumLength {
+                } else if run.addsToValue, let trailing, let buffer, hi - lo >= NativeStepChain.minimumLength {
                     let rawBuffer = UnsafeMutableRawPointer(buffer)
                     while i + 8 <= hi {
                         var u = input.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
