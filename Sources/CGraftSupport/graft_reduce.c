@@ -1,4 +1,4 @@
-// The reduction passes of DiGraP, SPD and FTP as C loops (see graft_reduce.h): Swift compiles for baseline x86-64,
+// The reduction passes of DiGraP, SPD and FTP and DiGraP's elementwise pass as C loops (see graft_reduce.h): Swift compiles for baseline x86-64,
 // whose 128-bit SSE needs twelve registers for the six 8-lane sums and spills; AVX2 holds them in six.
 #include "graft_reduce.h"
 #include <string.h>
@@ -109,6 +109,27 @@ INLINE void ftp_body(const float *u, const float *th, const float *a, const floa
     else { if (d) ftp_loop(u, th, a, g, d, n, lanes, 0, 1); else ftp_loop(u, th, a, g, d, n, lanes, 0, 0); }
 }
 
+INLINE void digrap_apply_loop(const float *restrict u, const float *restrict th, const float *restrict a, float *restrict p,
+                              float *restrict out, int64_t n, float k, float inv, float coef, float invp, const int anchored,
+                              const int stores, const int project) {
+    for (int64_t i = 0; i < n; i++) {
+        const float c = anchored ? th[i] - a[i] : th[i];
+        if (stores) p[i] = coef * (c * invp);
+        out[i] = project ? u[i] - k * (c * inv) : u[i];
+    }
+}
+
+INLINE void digrap_apply_body(const float *u, const float *th, const float *a, float *p, float *out, int64_t n, float k,
+                              float inv, float coef, float invp, int project) {
+#define D(A, S, P) digrap_apply_loop(u, th, a, p, out, n, k, inv, coef, invp, A, S, P)
+    if (a) {
+        if (p) { if (project) D(1, 1, 1); else D(1, 1, 0); } else { if (project) D(1, 0, 1); else D(1, 0, 0); }
+    } else {
+        if (p) { if (project) D(0, 1, 1); else D(0, 1, 0); } else { if (project) D(0, 0, 1); else D(0, 0, 0); }
+    }
+#undef D
+}
+
 #if defined(__x86_64__) || defined(__i386__)
 __attribute__((target("avx2"))) static void reduce_avx2(const float *u, const float *th, const float *a, const float *x,
                                                         const float *p, int64_t n, float *lanes) {
@@ -132,6 +153,15 @@ __attribute__((target("avx2"))) static void ftp_avx2(const float *u, const float
 static void ftp_base(const float *u, const float *th, const float *a, const float *g, const float *d, int64_t n, float *lanes) {
     ftp_body(u, th, a, g, d, n, lanes);
 }
+__attribute__((target("avx2"))) static void digrap_apply_avx2(const float *u, const float *th, const float *a, float *p,
+                                                              float *out, int64_t n, float k, float inv, float coef,
+                                                              float invp, int project) {
+    digrap_apply_body(u, th, a, p, out, n, k, inv, coef, invp, project);
+}
+static void digrap_apply_base(const float *u, const float *th, const float *a, float *p, float *out, int64_t n, float k,
+                              float inv, float coef, float invp, int project) {
+    digrap_apply_body(u, th, a, p, out, n, k, inv, coef, invp, project);
+}
 static int reduce_has_avx2 = 0;
 __attribute__((constructor)) static void graft_reduce_detect(void) {
     __builtin_cpu_init();
@@ -151,7 +181,16 @@ void graft_ftp_reduce(const float *u, const float *theta, const float *anchor, c
     if (reduce_has_avx2) ftp_avx2(u, theta, anchor, g, previous, n, lanes);
     else ftp_base(u, theta, anchor, g, previous, n, lanes);
 }
+void graft_digrap_apply(const float *u, const float *theta, const float *anchor, float *previous, float *out, int64_t n,
+                        float k, float inverse_norm, float coefficient, float inverse_norm_p, int project) {
+    if (reduce_has_avx2) digrap_apply_avx2(u, theta, anchor, previous, out, n, k, inverse_norm, coefficient, inverse_norm_p, project);
+    else digrap_apply_base(u, theta, anchor, previous, out, n, k, inverse_norm, coefficient, inverse_norm_p, project);
+}
 #else
+void graft_digrap_apply(const float *u, const float *theta, const float *anchor, float *previous, float *out, int64_t n,
+                        float k, float inverse_norm, float coefficient, float inverse_norm_p, int project) {
+    digrap_apply_body(u, theta, anchor, previous, out, n, k, inverse_norm, coefficient, inverse_norm_p, project);
+}
 void graft_spd_reduce(const float *u, const float *theta, const float *anchor, const float *g, int64_t n, float *lanes) {
     spd_body(u, theta, anchor, g, n, lanes);
 }

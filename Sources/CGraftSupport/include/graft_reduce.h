@@ -22,4 +22,12 @@ void graft_spd_reduce(const float *u, const float *theta, const float *anchor, c
 void graft_ftp_reduce(const float *u, const float *theta, const float *anchor, const float *g, const float *previous,
                       int64_t n, float *lanes);
 
+/// DiGraP's elementwise pass over elements 0 ..< n (`DirectionalProjection`'s apply lanes), into
+/// `out` (which may be `u`): with c = θ − θ0 (θ without anchor),
+///   p ← coefficient·(c·inverse_norm_p) when `previous` is given (ω's direction p_t, stored);
+///   out ← u − k·(c·inverse_norm) when `project`, else out ← u.
+/// The Swift lanes' operations in their order, without FMA: bitwise the Swift loop.
+void graft_digrap_apply(const float *u, const float *theta, const float *anchor, float *previous, float *out, int64_t n,
+                        float k, float inverse_norm, float coefficient, float inverse_norm_p, int project);
+
 #endif

@@ -165,6 +165,10 @@ public struct OptionalLanes<L: LaneFunction>: LaneFunction {
         lanes?.reduceNatively(after: after, inputAtLower, theta: theta, lower: lower, upper: upper) ?? false
     }
     @inlinable public var memberLanes: Int { lanes?.memberLanes ?? 0 }
+    @inlinable public mutating func applyLeadingNatively(_ count: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                         out: UnsafeMutablePointer<Float>, lower: Int, upper: Int) -> Bool {
+        lanes?.applyLeadingNatively(count, inputAtLower, theta: theta, out: out, lower: lower, upper: upper) ?? false
+    }
     @inlinable @inline(__always)
     public mutating func applyLeading(_ count: Int, _ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) -> Bool {
         lanes?.applyLeading(count, &u, theta: theta, at: i) ?? true

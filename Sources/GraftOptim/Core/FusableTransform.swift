@@ -107,6 +107,11 @@ public protocol LaneFunction {
     /// a native step rule (`Adam → lr → [SPD]`, `Adam → [FTP] → lr`) as the C loop's update into a
     /// buffer, then the remaining members' Swift lanes over it.
     func describeNative(_ chain: inout NativeStepChain, leading: Int) -> Bool
+    /// The first `count` members' `applyLeading` over elements `lower ..< upper` as a native loop,
+    /// writing element `lower + j`'s update to `out[j]` (input at `inputAtLower[j]`, θ at `theta`);
+    /// `true` when done, `false` (nothing done) when these lanes have none. The default is `false`.
+    mutating func applyLeadingNatively(_ count: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                       out: UnsafeMutablePointer<Float>, lower: Int, upper: Int) -> Bool
     /// Applies only the members after the first `after` (their pass may end at a reducer, as `apply`).
     mutating func applyTrailing(after: Int, _ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) -> Bool
     /// The same for one element.
@@ -114,6 +119,8 @@ public protocol LaneFunction {
 }
 
 extension LaneFunction {
+    @inlinable public mutating func applyLeadingNatively(_ count: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                         out: UnsafeMutablePointer<Float>, lower: Int, upper: Int) -> Bool { false }
     @inlinable public var memberLanes: Int { 1 }
     @inlinable @inline(__always)
     public mutating func applyLeading(_ count: Int, _ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) -> Bool {

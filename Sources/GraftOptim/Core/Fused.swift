@@ -139,6 +139,13 @@ public struct FusedLanes<A: LaneFunction, B: LaneFunction>: LaneFunction {
         return first.applyTrailing(after: after, &u, theta: theta, at: i) && second.apply(&u, theta: theta, at: i)
     }
 
+    /// Only when the leading members lie within the first (a native loop of one member's lanes).
+    @inlinable public mutating func applyLeadingNatively(_ count: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                         out: UnsafeMutablePointer<Float>, lower: Int, upper: Int) -> Bool {
+        guard count <= first.memberLanes else { return false }
+        return first.applyLeadingNatively(count, inputAtLower, theta: theta, out: out, lower: lower, upper: upper)
+    }
+
     /// The first's native reduction: when the first reduces, its `apply` ends the pass, so the
     /// second never sees the segment. (A reduction of the second, after the first's lanes, stays
     /// in the Swift loop.)

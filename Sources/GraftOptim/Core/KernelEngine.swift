@@ -339,6 +339,7 @@ public enum KernelEngine {
                     #endif
                 } else if run.addsToValue, let trailing, let buffer, hi - lo >= NativeStepChain.minimumLength {
                     let rawBuffer = UnsafeMutableRawPointer(buffer)
+                    if lanes.applyLeadingNatively(leading, run.inputs[k] + lo, theta: value, out: buffer, lower: lo, upper: hi) { i = hi }
                     while i + 8 <= hi {
                         var u = input.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
                         _ = lanes.applyLeading(leading, &u, theta: theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self), at: i)

@@ -295,6 +295,18 @@ public struct DirectionalProjection: FusableTransform {
             if mode == .reduce { sums.reset(precise: precise) }
         }
 
+        /// The elementwise pass as one C loop (`graft_digrap_apply`: the same operations, AVX2
+        /// where the CPU has it, bitwise the Swift loop), when the projection leads a chain whose
+        /// other members are a native step (`[DiGraP] → Adam → lr`).
+        @inlinable public mutating func applyLeadingNatively(_ count: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                             out: UnsafeMutablePointer<Float>, lower: Int, upper: Int) -> Bool {
+            guard count == 1, mode == .apply, KernelEngine.usesNativeKernels else { return false }
+            let p = storesDirection ? previous.map { $0 + lower } : nil
+            graft_digrap_apply(inputAtLower, theta + lower, anchor.map { $0 + lower }, p, out, Int64(upper - lower),
+                               k, inverseNorm, coefficient, inverseNormP, project ? 1 : 0)
+            return true
+        }
+
         /// The reduction pass as one C loop (`graft_digrap_reduce`: the same lanes and order, AVX2
         /// where the CPU has it, bitwise the Swift loop); not in a precise redo.
         @inlinable public mutating func reduceNatively(_ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
