@@ -202,6 +202,11 @@ public enum KernelEngine {
         let pieceLower = firstRow * columns + (piece.lower - firstRow * segmentsPerRow) * KernelPlan.segmentLength
         let pieceUpper = lastRow * columns
             + Swift.min(columns, (piece.upper - lastRow * segmentsPerRow) * KernelPlan.segmentLength)
+        /// The element range of segment `s` of this tensor (as in the loop below).
+        @inline(__always) func segmentBounds(_ s: Int) -> (lower: Int, upper: Int) {
+            let row = segmentsPerRow == 1 ? s : s / segmentsPerRow, b = s - row * segmentsPerRow
+            return (row * columns + b * KernelPlan.segmentLength, row * columns + Swift.min(columns, (b + 1) * KernelPlan.segmentLength))
+        }
         // A complete Adam- or SGD-family chain runs the whole piece as one C call (256-bit where the
         // CPU has it; bitwise the same as the Swift loop below, see `NativeStepChain`). Native
         // chains are purely elementwise: they have no segment hooks to call.
@@ -253,6 +258,35 @@ public enum KernelEngine {
             #if DEBUG
             KernelEngine.nativeSegments.add(piece.upper - piece.lower, ordering: .relaxed)
             #endif
+        } else if let trailing, let buffer,
+                  lanes.applyLeadingNatively(leading, run.inputs[k] + pieceLower, theta: value, out: buffer,
+                                             lower: pieceLower, upper: pieceLower) {
+            // The leading members have a native loop too (it just ran on an empty range): run both
+            // over runs of consecutive segments that fill the buffer (rows of 128 are 32 segments
+            // to a call), not segment by segment. Their segment hooks do nothing in this pass; they
+            // are called in order all the same.
+            var s = piece.lower
+            while s < piece.upper {
+                let first = segmentBounds(s)
+                var end = s + 1, hi = first.upper
+                while end < piece.upper {
+                    let next = segmentBounds(end)
+                    if next.upper - first.lower > KernelPlan.segmentLength { break }
+                    hi = next.upper
+                    end += 1
+                }
+                _ = lanes.applyLeadingNatively(leading, run.inputs[k] + first.lower, theta: value, out: buffer,
+                                               lower: first.lower, upper: hi)
+                for t in s..<end {
+                    lanes.beginSegment(t, row: segmentsPerRow == 1 ? t : t / segmentsPerRow, precise: false)
+                    _ = lanes.endSegment(t)
+                }
+                if !trailing.run(gradientAtLower: buffer, theta: output, lower: first.lower, upper: hi) { nonFinite = true }
+                #if DEBUG
+                KernelEngine.nativeSegments.add(end - s, ordering: .relaxed)
+                #endif
+                s = end
+            }
         } else {
             for s in piece.lower..<piece.upper {
                 // Segment s: row s / segmentsPerRow, block b of that row (as `KernelPlan.segment`);
