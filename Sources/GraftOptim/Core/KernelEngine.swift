@@ -163,8 +163,10 @@ public enum KernelEngine {
         for pass in 0..<passes {
             let applies = plan.applies[pass]
             forEachWorker(plan) { w in
+                var buffer: UnsafeMutablePointer<Float>?
+                defer { buffer?.deallocate() }
                 for piece in plan.pieces[w] where applies[piece.tensor] {
-                    process(kernel, prepared, run, piece, pass: pass, commit: false, worker: w)
+                    process(kernel, prepared, run, piece, pass: pass, commit: false, worker: w, buffer: &buffer)
                 }
             }
             for k in run.tensors.indices where applies[k] {
@@ -172,7 +174,9 @@ public enum KernelEngine {
             }
         }
         forEachWorker(plan) { w in
-            for piece in plan.pieces[w] { process(kernel, prepared, run, piece, pass: passes, commit: true, worker: w) }
+            var buffer: UnsafeMutablePointer<Float>?
+            defer { buffer?.deallocate() }
+            for piece in plan.pieces[w] { process(kernel, prepared, run, piece, pass: passes, commit: true, worker: w, buffer: &buffer) }
         }
     }
 
@@ -181,8 +185,11 @@ public enum KernelEngine {
         if n == 1 { body(0) } else if n > 1 { Parallel.forEach(iterations: n, body) }
     }
 
+    /// Runs one piece of one pass. `buffer` is the worker's segment buffer for split chains,
+    /// allocated on first need and freed by the caller after the worker's last piece.
     @inlinable static func process<K: FusableTransform>(_ kernel: K, _ prepared: K.KernelPrepared, _ run: KernelRun,
-                                                         _ piece: KernelPlan.Piece, pass: Int, commit: Bool, worker: Int) {
+                                                         _ piece: KernelPlan.Piece, pass: Int, commit: Bool, worker: Int,
+                                                         buffer workerBuffer: inout UnsafeMutablePointer<Float>?) {
         typealias V = SIMD8<Float>
         let k = piece.tensor
         let tensor = run.tensors[k]
@@ -251,8 +258,8 @@ public enum KernelEngine {
                 count -= 1
             }
         }
-        let buffer: UnsafeMutablePointer<Float>? = leading > 0 || prefixMembers > 0 ? .allocate(capacity: KernelPlan.segmentLength) : nil
-        defer { buffer?.deallocate() }
+        if (leading > 0 || prefixMembers > 0) && workerBuffer == nil { workerBuffer = .allocate(capacity: KernelPlan.segmentLength) }
+        let buffer = leading > 0 || prefixMembers > 0 ? workerBuffer : nil
         if let native {
             if !native.run(gradient: run.inputs[k], theta: output, lower: pieceLower, upper: pieceUpper) { nonFinite = true }
             #if DEBUG
