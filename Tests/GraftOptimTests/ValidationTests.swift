@@ -334,6 +334,36 @@ struct ValidationTests {
         #expect(snapshot(params) == snapshot(reference))
     }
 
+    /// `.unchecked` does not scan the gradients: with finite ones it steps bitwise as `.throw`
+    /// does; a NaN or an infinity reaches θ (by request) and the step throws `nonFiniteUpdate`
+    /// naming the first tensor whose new θ is not finite, after the other groups stepped.
+    @Test func uncheckedPolicy() throws {
+        let params = makeProblemParameters(), reference = makeProblemParameters()
+        let o = try adamOptimizer(params, policy: .unchecked), r = try adamOptimizer(reference)
+        for t in 1...3 {
+            try o.step(objectives: [makeGradients(for: params, step: t)])
+            try r.step(objectives: [makeGradients(for: reference, step: t)])
+        }
+        #expect(snapshot(params) == snapshot(reference))
+
+        var g = makeGradients(for: params, step: 4)
+        g["body.weight"]![1, 2] = .nan
+        let before = snapshot(params)
+        #expect(throws: OptimizerError.nonFiniteUpdate(path: "body.weight", group: "body", step: 4)) {
+            try o.step(objectives: [g])
+        }
+        #expect(params[0].parameter.value[1, 2].isNaN, "unchecked: the NaN reached θ")
+        #expect(params[2].parameter.value.scalars != before["head.weight"]!, "the other group stepped")
+
+        let fresh = makeProblemParameters()
+        let p = try adamOptimizer(fresh, policy: .unchecked)
+        var h = makeGradients(for: fresh, step: 1)
+        h["head.weight"]![0, 1] = -.infinity
+        #expect(throws: OptimizerError.nonFiniteUpdate(path: "head.weight", group: "head", step: 1)) {
+            try p.step(objectives: [h])
+        }
+    }
+
     /// Under `.skipStep`, the group with a bad gradient skips the step (nothing of it changes, its
     /// step count stays), the other groups step, and `skippedSteps` counts the call.
     @Test func skipStepPolicy() throws {

@@ -27,7 +27,8 @@ public enum OptimizerError: Error, Equatable, CustomStringConvertible, Sendable 
     /// A NaN or ±Inf in a gradient under the `.throw` policy.
     case nonFiniteGradient(path: String, group: String, step: Int)
     /// A step whose finite inputs produced a non-finite new value (e.g. a learning rate near
-    /// float32's limit). The step was applied: restore a checkpoint to continue.
+    /// float32's limit), or, under `NonFinitePolicy.unchecked`, whose unscanned non-finite
+    /// gradient did. The step was applied: restore a checkpoint to continue.
     case nonFiniteUpdate(path: String, group: String, step: Int)
     /// A step that needs a caller-provided gradient (DiGraP's `provided` hypergradient source) lacks it.
     case missingProvidedGradient(group: String, step: Int)
