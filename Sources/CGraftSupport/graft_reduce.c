@@ -130,6 +130,53 @@ INLINE void digrap_apply_body(const float *u, const float *th, const float *a, f
 #undef D
 }
 
+// MARK: - Rows: one call for many consecutive segments of one row each
+
+// Stores the first `width` of the six sums of one segment's 8-lane accumulators, each summed lane
+// by lane from −0 as Swift's `SIMD8.sum()` does, as doubles; 0 (nothing stored) when any of the six
+// is not finite (`SegmentSums.store`: the caller redoes that segment in Double).
+INLINE int store_sums(const float *lanes, int width, double *out) {
+    float total[6];
+    int finite = 1;
+    for (int s = 0; s < 6; s++) {
+        float r = -0.0f;
+        for (int j = 0; j < 8; j++) r += lanes[8 * s + j];
+        total[s] = r;
+        finite &= __builtin_isfinite(r) != 0;
+    }
+    if (!finite) return 0;
+    for (int s = 0; s < width; s++) out[s] = (double)total[s];
+    return 1;
+}
+
+// Runs `BODY` (a reduction over `columns` elements into `lanes`, with the row's pointers offset by
+// `o`) for each row, from zeroed lanes, and stores its sums at out + row·stride; stops at the first
+// row whose sums overflow and returns its index (`rows` when none did).
+#define ROWS_DRIVER(BODY)                                                      \
+    for (int64_t r = 0; r < rows; r++) {                                       \
+        float lanes[48];                                                       \
+        memset(lanes, 0, sizeof lanes);                                        \
+        const int64_t o = r * columns;                                         \
+        BODY;                                                                  \
+        if (!store_sums(lanes, width, out + r * stride)) return r;             \
+    }                                                                          \
+    return rows;
+
+#define OFF(ptr) ((ptr) ? (ptr) + o : NULL)
+
+INLINE int64_t digrap_rows_body(const float *u, const float *th, const float *a, const float *x, const float *p,
+                                int64_t columns, int64_t rows, int width, double *out, int64_t stride) {
+    ROWS_DRIVER(reduce_body(u + o, th + o, OFF(a), OFF(x), OFF(p), columns, lanes))
+}
+INLINE int64_t spd_rows_body(const float *u, const float *th, const float *a, const float *g, int64_t columns,
+                             int64_t rows, int width, double *out, int64_t stride) {
+    ROWS_DRIVER(spd_body(u + o, th + o, OFF(a), g + o, columns, lanes))
+}
+INLINE int64_t ftp_rows_body(const float *u, const float *th, const float *a, const float *g, const float *d,
+                             int64_t columns, int64_t rows, int width, double *out, int64_t stride) {
+    ROWS_DRIVER(ftp_body(u + o, th + o, OFF(a), OFF(g), OFF(d), columns, lanes))
+}
+
 #if defined(__x86_64__) || defined(__i386__)
 __attribute__((target("avx2"))) static void reduce_avx2(const float *u, const float *th, const float *a, const float *x,
                                                         const float *p, int64_t n, float *lanes) {
@@ -162,6 +209,32 @@ static void digrap_apply_base(const float *u, const float *th, const float *a, f
                               float inv, float coef, float invp, int project) {
     digrap_apply_body(u, th, a, p, out, n, k, inv, coef, invp, project);
 }
+__attribute__((target("avx2"))) static int64_t digrap_rows_avx2(const float *u, const float *th, const float *a, const float *x,
+                                                                 const float *p, int64_t columns, int64_t rows, int width,
+                                                                 double *out, int64_t stride) {
+    return digrap_rows_body(u, th, a, x, p, columns, rows, width, out, stride);
+}
+static int64_t digrap_rows_base(const float *u, const float *th, const float *a, const float *x, const float *p, int64_t columns,
+                                int64_t rows, int width, double *out, int64_t stride) {
+    return digrap_rows_body(u, th, a, x, p, columns, rows, width, out, stride);
+}
+__attribute__((target("avx2"))) static int64_t spd_rows_avx2(const float *u, const float *th, const float *a, const float *g,
+                                                              int64_t columns, int64_t rows, int width, double *out, int64_t stride) {
+    return spd_rows_body(u, th, a, g, columns, rows, width, out, stride);
+}
+static int64_t spd_rows_base(const float *u, const float *th, const float *a, const float *g, int64_t columns, int64_t rows,
+                             int width, double *out, int64_t stride) {
+    return spd_rows_body(u, th, a, g, columns, rows, width, out, stride);
+}
+__attribute__((target("avx2"))) static int64_t ftp_rows_avx2(const float *u, const float *th, const float *a, const float *g,
+                                                              const float *d, int64_t columns, int64_t rows, int width,
+                                                              double *out, int64_t stride) {
+    return ftp_rows_body(u, th, a, g, d, columns, rows, width, out, stride);
+}
+static int64_t ftp_rows_base(const float *u, const float *th, const float *a, const float *g, const float *d, int64_t columns,
+                             int64_t rows, int width, double *out, int64_t stride) {
+    return ftp_rows_body(u, th, a, g, d, columns, rows, width, out, stride);
+}
 static int reduce_has_avx2 = 0;
 __attribute__((constructor)) static void graft_reduce_detect(void) {
     __builtin_cpu_init();
@@ -181,12 +254,39 @@ void graft_ftp_reduce(const float *u, const float *theta, const float *anchor, c
     if (reduce_has_avx2) ftp_avx2(u, theta, anchor, g, previous, n, lanes);
     else ftp_base(u, theta, anchor, g, previous, n, lanes);
 }
+int64_t graft_digrap_reduce_rows(const float *u, const float *theta, const float *anchor, const float *x, const float *p,
+                                  int64_t columns, int64_t rows, int width, double *out, int64_t stride) {
+    return reduce_has_avx2 ? digrap_rows_avx2(u, theta, anchor, x, p, columns, rows, width, out, stride)
+                           : digrap_rows_base(u, theta, anchor, x, p, columns, rows, width, out, stride);
+}
+int64_t graft_spd_reduce_rows(const float *u, const float *theta, const float *anchor, const float *g, int64_t columns,
+                               int64_t rows, double *out, int64_t stride) {
+    return reduce_has_avx2 ? spd_rows_avx2(u, theta, anchor, g, columns, rows, 3, out, stride)
+                           : spd_rows_base(u, theta, anchor, g, columns, rows, 3, out, stride);
+}
+int64_t graft_ftp_reduce_rows(const float *u, const float *theta, const float *anchor, const float *g, const float *previous,
+                               int64_t columns, int64_t rows, double *out, int64_t stride) {
+    return reduce_has_avx2 ? ftp_rows_avx2(u, theta, anchor, g, previous, columns, rows, 2, out, stride)
+                           : ftp_rows_base(u, theta, anchor, g, previous, columns, rows, 2, out, stride);
+}
 void graft_digrap_apply(const float *u, const float *theta, const float *anchor, float *previous, float *out, int64_t n,
                         float k, float inverse_norm, float coefficient, float inverse_norm_p, int project) {
     if (reduce_has_avx2) digrap_apply_avx2(u, theta, anchor, previous, out, n, k, inverse_norm, coefficient, inverse_norm_p, project);
     else digrap_apply_base(u, theta, anchor, previous, out, n, k, inverse_norm, coefficient, inverse_norm_p, project);
 }
 #else
+int64_t graft_digrap_reduce_rows(const float *u, const float *theta, const float *anchor, const float *x, const float *p,
+                                  int64_t columns, int64_t rows, int width, double *out, int64_t stride) {
+    return digrap_rows_body(u, theta, anchor, x, p, columns, rows, width, out, stride);
+}
+int64_t graft_spd_reduce_rows(const float *u, const float *theta, const float *anchor, const float *g, int64_t columns,
+                               int64_t rows, double *out, int64_t stride) {
+    return spd_rows_body(u, theta, anchor, g, columns, rows, 3, out, stride);
+}
+int64_t graft_ftp_reduce_rows(const float *u, const float *theta, const float *anchor, const float *g, const float *previous,
+                               int64_t columns, int64_t rows, double *out, int64_t stride) {
+    return ftp_rows_body(u, theta, anchor, g, previous, columns, rows, 2, out, stride);
+}
 void graft_digrap_apply(const float *u, const float *theta, const float *anchor, float *previous, float *out, int64_t n,
                         float k, float inverse_norm, float coefficient, float inverse_norm_p, int project) {
     digrap_apply_body(u, theta, anchor, previous, out, n, k, inverse_norm, coefficient, inverse_norm_p, project);

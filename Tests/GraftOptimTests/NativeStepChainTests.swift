@@ -149,8 +149,12 @@ struct NativeStepChainTests {
     func oneNonFiniteElementIsFoundInTheVectorBodyAndInTheTail(position: Int) throws {
         // θ = 1 except one element at 3e38: a step of about −3e38 keeps the others finite and
         // overflows that one only (index 37: inside the vector loop; 66: the scalar tail of 67).
+        // SPD and FTP run the step rule natively into a buffer and their own lanes after it (a
+        // split chain): the new θ of that path is checked too.
         for transform in [AnyGradientTransform(try Recipes.adam(learningRate: 3e38)),
-                          AnyGradientTransform(try Recipes.sgd(learningRate: 3e38))] {
+                          AnyGradientTransform(try Recipes.sgd(learningRate: 3e38)),
+                          AnyGradientTransform(try Recipes.spd(learningRate: 3e38, lambda: 0.5)),
+                          AnyGradientTransform(try Recipes.ftp(learningRate: 3e38))] {
             var start = [Float](repeating: 1, count: 67)
             start[position] = -3e38
             let p = Parameter(Tensor(start))

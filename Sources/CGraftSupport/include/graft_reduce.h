@@ -30,4 +30,17 @@ void graft_ftp_reduce(const float *u, const float *theta, const float *anchor, c
 void graft_digrap_apply(const float *u, const float *theta, const float *anchor, float *previous, float *out, int64_t n,
                         float k, float inverse_norm, float coefficient, float inverse_norm_p, int project);
 
+/// The reduction passes over `rows` consecutive rows of `columns` elements each, one segment per
+/// row (every pointer at the first row's first element; `g`, `x`, `p`, `previous` as above): for
+/// each row, the per-segment function from zeroed lanes, then its sums — each lane by lane from −0,
+/// as `SIMD8.sum()` — stored as doubles at out + row·stride (DiGraP: the first `width` of its six,
+/// SPD three, FTP two), as `SegmentSums.store` does. Stops at the first row whose sums are not all
+/// finite (nothing stored for it; the caller redoes it in Double) and returns its index, or `rows`.
+int64_t graft_digrap_reduce_rows(const float *u, const float *theta, const float *anchor, const float *x, const float *p,
+                                  int64_t columns, int64_t rows, int width, double *out, int64_t stride);
+int64_t graft_spd_reduce_rows(const float *u, const float *theta, const float *anchor, const float *g, int64_t columns,
+                               int64_t rows, double *out, int64_t stride);
+int64_t graft_ftp_reduce_rows(const float *u, const float *theta, const float *anchor, const float *g, const float *previous,
+                               int64_t columns, int64_t rows, double *out, int64_t stride);
+
 #endif

@@ -164,6 +164,10 @@ public struct OptionalLanes<L: LaneFunction>: LaneFunction {
                                                    lower: Int, upper: Int) -> Bool {
         lanes?.reduceNatively(after: after, inputAtLower, theta: theta, lower: lower, upper: upper) ?? false
     }
+    @inlinable public mutating func reduceRowsNatively(after: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                       lower: Int, columns: Int, segment: Int, count: Int) -> Int? {
+        lanes?.reduceRowsNatively(after: after, inputAtLower, theta: theta, lower: lower, columns: columns, segment: segment, count: count)
+    }
     @inlinable public var memberLanes: Int { lanes?.memberLanes ?? 0 }
     @inlinable public mutating func applyLeadingNatively(_ count: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
                                                          out: UnsafeMutablePointer<Float>, lower: Int, upper: Int) -> Bool {

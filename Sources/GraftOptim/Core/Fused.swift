@@ -162,4 +162,22 @@ public struct FusedLanes<A: LaneFunction, B: LaneFunction>: LaneFunction {
         if after >= a { return second.reduceNatively(after: after - a, inputAtLower, theta: theta, lower: lower, upper: upper) }
         return first.reduceNatively(after: after, inputAtLower, theta: theta, lower: lower, upper: upper)
     }
+
+    /// As `reduceNatively(after:…)`, row by row; the other member's segment hooks are then called
+    /// for each completed segment (one segment per row: segment t is row t), as the engine calls
+    /// them around a segment.
+    @inlinable public mutating func reduceRowsNatively(after: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                       lower: Int, columns: Int, segment: Int, count: Int) -> Int? {
+        let a = first.memberLanes
+        if after >= a {
+            guard let done = second.reduceRowsNatively(after: after - a, inputAtLower, theta: theta, lower: lower, columns: columns,
+                                                       segment: segment, count: count) else { return nil }
+            for t in segment..<segment + done { first.beginSegment(t, row: t, precise: false); _ = first.endSegment(t) }
+            return done
+        }
+        guard let done = first.reduceRowsNatively(after: after, inputAtLower, theta: theta, lower: lower, columns: columns,
+                                                  segment: segment, count: count) else { return nil }
+        for t in segment..<segment + done { second.beginSegment(t, row: t, precise: false); _ = second.endSegment(t) }
+        return done
+    }
 }

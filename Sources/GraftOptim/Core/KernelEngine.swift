@@ -214,6 +214,49 @@ public enum KernelEngine {
             let row = segmentsPerRow == 1 ? s : s / segmentsPerRow, b = s - row * segmentsPerRow
             return (row * columns + b * KernelPlan.segmentLength, row * columns + Swift.min(columns, (b + 1) * KernelPlan.segmentLength))
         }
+        /// The run of consecutive segments `s ..< end` of this piece whose elements, `lower ..< upper`,
+        /// fit the segment buffer (at least segment `s`): what one native call of a split chain covers.
+        @inline(__always) func segmentRun(from s: Int) -> (end: Int, lower: Int, upper: Int) {
+            let first = segmentBounds(s)
+            var end = s + 1, hi = first.upper
+            while end < piece.upper {
+                let next = segmentBounds(end)
+                if next.upper - first.lower > KernelPlan.segmentLength { break }
+                hi = next.upper
+                end += 1
+            }
+            return (end, first.lower, hi)
+        }
+        /// Redoes reduction segment `t` in Double (its float partial sums overflowed on finite inputs).
+        @inline(__always) func reduceSegmentPrecisely(_ t: Int) {
+            let (lo, hi) = segmentBounds(t)
+            lanes.beginSegment(t, row: segmentsPerRow == 1 ? t : t / segmentsPerRow, precise: true)
+            for j in lo..<hi {
+                var u = run.inputs[k][j]
+                _ = lanes.apply(&u, theta: value[j], at: j)
+            }
+            _ = lanes.endSegment(t)
+        }
+        /// The reduction of this piece's segments `s ..< end` as whole rows with native calls
+        /// (`LaneFunction.reduceRowsNatively`; input of segment s's first element at `input`),
+        /// redoing an overflowed segment in Double; returns the first segment not done (`end` when
+        /// all were, `s` when the lanes have no such loop).
+        @inline(__always) func reduceRows(after members: Int, _ input: UnsafePointer<Float>, from s: Int, to end: Int) -> Int {
+            guard segmentsPerRow == 1, KernelEngine.usesNativeKernels else { return s }
+            var t = s
+            while t < end, let done = lanes.reduceRowsNatively(after: members, input + (t - s) * columns, theta: value,
+                                                              lower: t * columns, columns: columns, segment: t, count: end - t) {
+                #if DEBUG
+                KernelEngine.nativeReducedSegments.add(done, ordering: .relaxed)
+                #endif
+                t += done
+                if t < end {
+                    reduceSegmentPrecisely(t)
+                    t += 1
+                }
+            }
+            return t
+        }
         // A complete Adam- or SGD-family chain runs the whole piece as one C call (256-bit where the
         // CPU has it; bitwise the same as the Swift loop below, see `NativeStepChain`). Native
         // chains are purely elementwise: they have no segment hooks to call.
@@ -274,14 +317,8 @@ public enum KernelEngine {
             // are called in order all the same.
             var s = piece.lower
             while s < piece.upper {
-                let first = segmentBounds(s)
-                var end = s + 1, hi = first.upper
-                while end < piece.upper {
-                    let next = segmentBounds(end)
-                    if next.upper - first.lower > KernelPlan.segmentLength { break }
-                    hi = next.upper
-                    end += 1
-                }
+                let (end, lo, hi) = segmentRun(from: s)
+                let first = (lower: lo, upper: hi)
                 _ = lanes.applyLeadingNatively(leading, run.inputs[k] + first.lower, theta: value, out: buffer,
                                                lower: first.lower, upper: hi)
                 for t in s..<end {
@@ -294,8 +331,48 @@ public enum KernelEngine {
                 #endif
                 s = end
             }
+        } else if let prefix, let buffer, reduction || run.addsToValue {
+            // The native step rule leads (`Adam → lr → [SPD]`, `Adam → [FTP] → lr`): its update over a
+            // run of consecutive segments that fill the buffer is one C call (rows of 128 are 32
+            // segments to a call); the remaining members then run segment by segment over the buffer.
+            var s = piece.lower
+            while s < piece.upper {
+                let (end, runLower, runUpper) = segmentRun(from: s)
+                prefix.runUpdate(gradient: run.inputs[k], theta: value, out: buffer, lower: runLower, upper: runUpper)
+                let rowsDone = reduction ? reduceRows(after: prefixMembers, buffer, from: s, to: end) : s
+                for t in rowsDone..<end {
+                    let (lo, hi) = segmentBounds(t)
+                    let row = segmentsPerRow == 1 ? t : t / segmentsPerRow
+                    let segmentBuffer = buffer + (lo - runLower)
+                    lanes.beginSegment(t, row: row, precise: false)
+                    if reduction {
+                        if lanes.reduceNatively(after: prefixMembers, segmentBuffer, theta: value, lower: lo, upper: hi) {
+                            #if DEBUG
+                            KernelEngine.nativeReducedSegments.add(1, ordering: .relaxed)
+                            #endif
+                        } else {
+                            applyTrailing(&lanes, after: prefixMembers, segmentBuffer, theta: value, lower: lo, upper: hi, output: nil)
+                        }
+                        if !lanes.endSegment(t) { reduceSegmentPrecisely(t) }
+                    } else {
+                        applyTrailing(&lanes, after: prefixMembers, segmentBuffer, theta: value, lower: lo, upper: hi, output: output)
+                        _ = lanes.endSegment(t)
+                    }
+                }
+                if !reduction && !nonFinite && !Vector.allFinite(UnsafeBufferPointer(start: output + runLower, count: runUpper - runLower)) {
+                    nonFinite = true
+                }
+                #if DEBUG
+                KernelEngine.nativeSegments.add(end - s, ordering: .relaxed)
+                #endif
+                s = end
+            }
         } else {
-            for s in piece.lower..<piece.upper {
+            // A reduction over rows of one segment each (columns ≤ the segment length) runs as native
+            // calls over many rows, when the lanes have them; the rest segment by segment.
+            let rowsDone = reduction && pieceUpper - pieceLower >= NativeStepChain.minimumLength
+                ? reduceRows(after: 0, run.inputs[k] + pieceLower, from: piece.lower, to: piece.upper) : piece.lower
+            for s in rowsDone..<piece.upper {
                 // Segment s: row s / segmentsPerRow, block b of that row (as `KernelPlan.segment`);
                 // one segment per row is the common case, and a 64-bit division costs ~40 cycles.
                 let row = segmentsPerRow == 1 ? s : s / segmentsPerRow, b = s - row * segmentsPerRow
@@ -307,28 +384,6 @@ public enum KernelEngine {
                     if lanes.reduceNatively(run.inputs[k] + lo, theta: value, lower: lo, upper: hi) {
                         #if DEBUG
                         KernelEngine.nativeReducedSegments.add(1, ordering: .relaxed)
-                        #endif
-                    } else if let prefix, let buffer, hi - lo >= NativeStepChain.minimumLength {
-                        prefix.runUpdate(gradient: run.inputs[k], theta: value, out: buffer, lower: lo, upper: hi)
-                        if lanes.reduceNatively(after: prefixMembers, buffer, theta: value, lower: lo, upper: hi) {
-                            #if DEBUG
-                            KernelEngine.nativeReducedSegments.add(1, ordering: .relaxed)
-                            #endif
-                        } else {
-                            let rawBuffer = UnsafeRawPointer(buffer)
-                            while i + 8 <= hi {
-                                var u = rawBuffer.loadUnaligned(fromByteOffset: (i &- lo) &* 4, as: V.self)
-                                _ = lanes.applyTrailing(after: prefixMembers, &u, theta: theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self), at: i)
-                                i &+= 8
-                            }
-                            while i < hi {
-                                var u = buffer[i &- lo]
-                                _ = lanes.applyTrailing(after: prefixMembers, &u, theta: value[i], at: i)
-                                i &+= 1
-                            }
-                        }
-                        #if DEBUG
-                        KernelEngine.nativeSegments.add(1, ordering: .relaxed)
                         #endif
                     } else {
                         while i + 8 <= hi {
@@ -342,42 +397,8 @@ public enum KernelEngine {
                             i &+= 1
                         }
                     }
-                    if !lanes.endSegment(s) {
-                        // A float partial sum overflowed on finite inputs: redo the segment in Double.
-                        lanes.beginSegment(s, row: row, precise: true)
-                        for j in lo..<hi {
-                            var u = run.inputs[k][j]
-                            _ = lanes.apply(&u, theta: value[j], at: j)
-                        }
-                        _ = lanes.endSegment(s)
-                    }
-                } else if run.addsToValue, let prefix, let buffer, hi - lo >= NativeStepChain.minimumLength {
-                    prefix.runUpdate(gradient: run.inputs[k], theta: value, out: buffer, lower: lo, upper: hi)
-                    let rawBuffer = UnsafeRawPointer(buffer)
-                    while i + 8 <= hi {
-                        var u = rawBuffer.loadUnaligned(fromByteOffset: (i &- lo) &* 4, as: V.self)
-                        let th = theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
-                        _ = lanes.applyTrailing(after: prefixMembers, &u, theta: th, at: i)
-                        rawOutput.storeBytes(of: th + u, toByteOffset: i &* 4, as: V.self)
-                        i &+= 8
-                    }
-                    let vectorEnd = i
-                    while i < hi {
-                        var u = buffer[i &- lo]
-                        let th = value[i]
-                        _ = lanes.applyTrailing(after: prefixMembers, &u, theta: th, at: i)
-                        let new = th + u
-                        output[i] = new
-                        if !new.isFinite { nonFinite = true }
-                        i &+= 1
-                    }
-                    _ = lanes.endSegment(s)
-                    if !nonFinite && vectorEnd > lo && !Vector.allFinite(UnsafeBufferPointer(start: output + lo, count: vectorEnd - lo)) {
-                        nonFinite = true
-                    }
-                    #if DEBUG
-                    KernelEngine.nativeSegments.add(1, ordering: .relaxed)
-                    #endif
+                    // A float partial sum overflowed on finite inputs: redo the segment in Double.
+                    if !lanes.endSegment(s) { reduceSegmentPrecisely(s) }
                 } else if run.addsToValue, let trailing, let buffer, hi - lo >= NativeStepChain.minimumLength {
                     let rawBuffer = UnsafeMutableRawPointer(buffer)
                     if lanes.applyLeadingNatively(leading, run.inputs[k] + lo, theta: value, out: buffer, lower: lo, upper: hi) { i = hi }
@@ -443,6 +464,31 @@ public enum KernelEngine {
             // Each worker writes only its own slot.
             let slot = run.nonFiniteOutput + worker
             if k < slot.pointee { slot.pointee = k }
+        }
+    }
+
+    /// The members after the first `members` over a segment's updates in `buffer` (element `lower`
+    /// at `buffer[0]`): reduction lanes when `output` is `nil`, else θ + u stored at `output`.
+    @inlinable @inline(__always)
+    static func applyTrailing<L: LaneFunction>(_ lanes: inout L, after members: Int, _ buffer: UnsafeMutablePointer<Float>,
+                                               theta value: UnsafePointer<Float>, lower: Int, upper: Int,
+                                               output: UnsafeMutablePointer<Float>?) {
+        typealias V = SIMD8<Float>
+        let rawBuffer = UnsafeRawPointer(buffer), theta = UnsafeRawPointer(value)
+        var i = lower
+        while i + 8 <= upper {
+            var u = rawBuffer.loadUnaligned(fromByteOffset: (i &- lower) &* 4, as: V.self)
+            let th = theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
+            _ = lanes.applyTrailing(after: members, &u, theta: th, at: i)
+            if let output { UnsafeMutableRawPointer(output).storeBytes(of: th + u, toByteOffset: i &* 4, as: V.self) }
+            i &+= 8
+        }
+        while i < upper {
+            var u = buffer[i &- lower]
+            let th = value[i]
+            _ = lanes.applyTrailing(after: members, &u, theta: th, at: i)
+            if let output { output[i] = th + u }
+            i &+= 1
         }
     }
 

@@ -321,6 +321,18 @@ public struct DirectionalProjection: FusableTransform {
             return true
         }
 
+        /// The reduction pass over whole rows as one C call (`graft_digrap_reduce_rows`: per row the
+        /// loop of `reduceNatively` and the store of `endSegment`, bitwise).
+        @inlinable public mutating func reduceRowsNatively(after: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                           lower: Int, columns: Int, segment: Int, count: Int) -> Int? {
+            guard after == 0, mode == .reduce, KernelEngine.usesNativeKernels, let scratch else { return nil }
+            let rows = wantsRows && x != nil && previous != nil
+            let x = rows ? self.x.map { $0 + lower } : nil, p = rows ? previous.map { UnsafePointer($0 + lower) } : nil
+            let width = DirectionalProjection.width
+            return Int(graft_digrap_reduce_rows(inputAtLower, theta + lower, anchor.map { $0 + lower }, x, p, Int64(columns), Int64(count),
+                                                Int32(width), scratch + DirectionalProjection.coefficients + segment * width, Int64(width)))
+        }
+
         @inlinable public mutating func endSegment(_ segment: Int) -> Bool {
             guard mode == .reduce, let scratch else { return true }
             return sums.store(DirectionalProjection.width, into: scratch + DirectionalProjection.coefficients + segment * DirectionalProjection.width)

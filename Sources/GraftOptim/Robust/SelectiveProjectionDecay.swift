@@ -136,6 +136,14 @@ public struct SelectiveProjectionDecay: FusableTransform {
             }
             return true
         }
+        /// The reduction pass over whole rows as one C call (`graft_spd_reduce_rows`: per row the
+        /// loop of `reduceNatively` and the store of `endSegment`, bitwise).
+        @inlinable public mutating func reduceRowsNatively(after: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                           lower: Int, columns: Int, segment: Int, count: Int) -> Int? {
+            guard after == 0, mode == .reduce, KernelEngine.usesNativeKernels, let gradient, let scratch else { return nil }
+            return Int(graft_spd_reduce_rows(inputAtLower, theta + lower, anchor.map { $0 + lower }, gradient + lower, Int64(columns),
+                                             Int64(count), scratch + 1 + 3 * segment, 3))
+        }
         @inlinable public mutating func endSegment(_ segment: Int) -> Bool {
             guard mode == .reduce, let scratch else { return true }
             return sums.store(3, into: scratch + 1 + 3 * segment)

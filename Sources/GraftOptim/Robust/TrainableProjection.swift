@@ -196,6 +196,16 @@ public struct TrainableProjection: FusableTransform {
             }
             return true
         }
+        /// The reduction pass over whole rows as one C call (`graft_ftp_reduce_rows`: per row the
+        /// loop of `reduceNatively` and the store of `endSegment`, bitwise).
+        @inlinable public mutating func reduceRowsNatively(after: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                           lower: Int, columns: Int, segment: Int, count: Int) -> Int? {
+            guard after == 0, mode == .reduce, KernelEngine.usesNativeKernels, let partials else { return nil }
+            let g = readsPrevious ? gradient.map { $0 + lower } : nil
+            let previous = readsPrevious ? displacement.map { UnsafePointer($0 + lower) } : nil
+            return Int(graft_ftp_reduce_rows(inputAtLower, theta + lower, anchor.map { $0 + lower }, g, previous, Int64(columns),
+                                             Int64(count), partials + 2 * segment, 2))
+        }
         @inlinable public mutating func endSegment(_ segment: Int) -> Bool {
             guard mode == .reduce, let partials else { return true }
             return sums.store(2, into: partials + 2 * segment)
