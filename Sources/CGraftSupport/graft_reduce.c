@@ -177,6 +177,44 @@ INLINE int64_t ftp_rows_body(const float *u, const float *th, const float *a, co
     ROWS_DRIVER(ftp_body(u + o, th + o, OFF(a), OFF(g), OFF(d), columns, lanes))
 }
 
+// FTP's elementwise pass over whole rows, after the step rule's update `u`, then an optional
+// factor (a learning rate after the projection), storing θ + u: see graft_ftp_apply_rows.
+INLINE int ftp_apply_loop(const float *restrict u, const float *restrict th, const float *restrict a, float *restrict d,
+                          const double *restrict scales, float *restrict out, int64_t columns, int64_t rows, float factor,
+                          const int anchored, const int commit, const int scaled) {
+    uint32_t largest = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        const float s = (float)scales[r];
+        const int64_t o = r * columns;
+        for (int64_t i = o; i < o + columns; i++) {
+            const float av = anchored ? a[i] : 0.0f;
+            const float c = th[i] + u[i] - av;
+            if (commit) d[i] = c;
+            float step = av + s * c - th[i];
+            if (scaled) step *= factor;
+            const float next = th[i] + step;
+            out[i] = next;
+            uint32_t bits;
+            memcpy(&bits, &next, 4);
+            bits &= 0x7fffffffu;
+            largest = bits > largest ? bits : largest;
+        }
+    }
+    return largest < 0x7f800000u;
+}
+
+INLINE int ftp_apply_body(const float *u, const float *th, const float *a, float *d, const double *scales, float *out,
+                          int64_t columns, int64_t rows, int has_factor, float factor) {
+#define F(A, C, S) ftp_apply_loop(u, th, a, d, scales, out, columns, rows, factor, A, C, S)
+    if (a) {
+        if (d) return has_factor ? F(1, 1, 1) : F(1, 1, 0);
+        return has_factor ? F(1, 0, 1) : F(1, 0, 0);
+    }
+    if (d) return has_factor ? F(0, 1, 1) : F(0, 1, 0);
+    return has_factor ? F(0, 0, 1) : F(0, 0, 0);
+#undef F
+}
+
 #if defined(__x86_64__) || defined(__i386__)
 __attribute__((target("avx2"))) static void reduce_avx2(const float *u, const float *th, const float *a, const float *x,
                                                         const float *p, int64_t n, float *lanes) {
@@ -235,6 +273,15 @@ static int64_t ftp_rows_base(const float *u, const float *th, const float *a, co
                              int64_t rows, int width, double *out, int64_t stride) {
     return ftp_rows_body(u, th, a, g, d, columns, rows, width, out, stride);
 }
+__attribute__((target("avx2"))) static int ftp_apply_avx2(const float *u, const float *th, const float *a, float *d,
+                                                          const double *scales, float *out, int64_t columns, int64_t rows,
+                                                          int has_factor, float factor) {
+    return ftp_apply_body(u, th, a, d, scales, out, columns, rows, has_factor, factor);
+}
+static int ftp_apply_base(const float *u, const float *th, const float *a, float *d, const double *scales, float *out,
+                          int64_t columns, int64_t rows, int has_factor, float factor) {
+    return ftp_apply_body(u, th, a, d, scales, out, columns, rows, has_factor, factor);
+}
 static int reduce_has_avx2 = 0;
 __attribute__((constructor)) static void graft_reduce_detect(void) {
     __builtin_cpu_init();
@@ -253,6 +300,11 @@ void graft_ftp_reduce(const float *u, const float *theta, const float *anchor, c
                       int64_t n, float *lanes) {
     if (reduce_has_avx2) ftp_avx2(u, theta, anchor, g, previous, n, lanes);
     else ftp_base(u, theta, anchor, g, previous, n, lanes);
+}
+int graft_ftp_apply_rows(const float *u, const float *theta, const float *anchor, float *displacement, const double *scales,
+                         float *out, int64_t columns, int64_t rows, int has_factor, float factor) {
+    return reduce_has_avx2 ? ftp_apply_avx2(u, theta, anchor, displacement, scales, out, columns, rows, has_factor, factor)
+                           : ftp_apply_base(u, theta, anchor, displacement, scales, out, columns, rows, has_factor, factor);
 }
 int64_t graft_digrap_reduce_rows(const float *u, const float *theta, const float *anchor, const float *x, const float *p,
                                   int64_t columns, int64_t rows, int width, double *out, int64_t stride) {
@@ -275,6 +327,10 @@ void graft_digrap_apply(const float *u, const float *theta, const float *anchor,
     else digrap_apply_base(u, theta, anchor, previous, out, n, k, inverse_norm, coefficient, inverse_norm_p, project);
 }
 #else
+int graft_ftp_apply_rows(const float *u, const float *theta, const float *anchor, float *displacement, const double *scales,
+                         float *out, int64_t columns, int64_t rows, int has_factor, float factor) {
+    return ftp_apply_body(u, theta, anchor, displacement, scales, out, columns, rows, has_factor, factor);
+}
 int64_t graft_digrap_reduce_rows(const float *u, const float *theta, const float *anchor, const float *x, const float *p,
                                   int64_t columns, int64_t rows, int width, double *out, int64_t stride) {
     return digrap_rows_body(u, theta, anchor, x, p, columns, rows, width, out, stride);

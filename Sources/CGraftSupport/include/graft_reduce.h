@@ -43,4 +43,15 @@ int64_t graft_spd_reduce_rows(const float *u, const float *theta, const float *a
 int64_t graft_ftp_reduce_rows(const float *u, const float *theta, const float *anchor, const float *g, const float *previous,
                                int64_t columns, int64_t rows, double *out, int64_t stride);
 
+/// FTP's elementwise pass (`TrainableProjection`'s apply lanes) over `rows` consecutive rows of
+/// `columns` elements, after the step rule's update `u` (all pointers at the first row's first
+/// element; `scales` one per row): with s = (float)scales[row] and c = θ + u − θ0 (θ0 = 0 without
+/// anchor), stores ĉ = c in `displacement` when given (the commit pass), then
+///   u' = θ0 + s·c − θ,  u' ← u'·factor when `has_factor` (a learning rate after the projection),
+///   out ← θ + u'.
+/// The Swift lanes' operations in their order, without FMA: bitwise the Swift loop. Returns 1 when
+/// every new value is finite, else 0.
+int graft_ftp_apply_rows(const float *u, const float *theta, const float *anchor, float *displacement, const double *scales,
+                         float *out, int64_t columns, int64_t rows, int has_factor, float factor);
+
 #endif

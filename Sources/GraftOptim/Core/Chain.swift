@@ -168,6 +168,12 @@ public struct OptionalLanes<L: LaneFunction>: LaneFunction {
                                                        lower: Int, columns: Int, segment: Int, count: Int) -> Int? {
         lanes?.reduceRowsNatively(after: after, inputAtLower, theta: theta, lower: lower, columns: columns, segment: segment, count: count)
     }
+    @inlinable public mutating func applyTrailingRowsNatively(after: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                              output: UnsafeMutablePointer<Float>, lower: Int, columns: Int, segment: Int,
+                                                              count: Int, then factor: Float?) -> Bool? {
+        lanes?.applyTrailingRowsNatively(after: after, inputAtLower, theta: theta, output: output, lower: lower, columns: columns,
+                                         segment: segment, count: count, then: factor)
+    }
     @inlinable public var memberLanes: Int { lanes?.memberLanes ?? 0 }
     @inlinable public mutating func applyLeadingNatively(_ count: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
                                                          out: UnsafeMutablePointer<Float>, lower: Int, upper: Int) -> Bool {

@@ -46,10 +46,14 @@ public protocol ElementLanes {
     /// Adds what these lanes do to `chain` when they are a step of the native Adam-family loop
     /// (`NativeStepChain`); the default, `false`, keeps the Swift loop.
     func describeNative(_ chain: inout NativeStepChain) -> Bool
+    /// When these lanes only multiply the update by a constant: that constant (native loops of the
+    /// members before may apply it, `LaneFunction.nativeFactor`). The default, `nil`.
+    var nativeFactor: Float? { get }
 }
 
 extension ElementLanes {
     @inlinable public func describeNative(_ chain: inout NativeStepChain) -> Bool { false }
+    @inlinable public var nativeFactor: Float? { nil }
 }
 
 extension ElementwiseTransform where Prepared == Void {
@@ -83,6 +87,7 @@ public struct ElementwiseLanes<Lanes: ElementLanes>: LaneFunction {
     }
 
     @inlinable public func describeNative(_ chain: inout NativeStepChain) -> Bool { lanes.describeNative(&chain) }
+    @inlinable public var nativeFactor: Float? { lanes.nativeFactor }
 }
 
 /// SIMD load and store helpers for lane functions.

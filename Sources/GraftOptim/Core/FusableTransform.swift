@@ -101,6 +101,18 @@ public protocol LaneFunction {
     /// 5,868 segments in a 10⁶-parameter model: one call per segment costs more than its loop.
     mutating func reduceRowsNatively(after: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
                                      lower: Int, columns: Int, segment: Int, count: Int) -> Int?
+    /// In the elementwise pass, for the members after the first `after`: the segments `segment ..<
+    /// segment + count`, each one whole row of `columns` elements, consecutive from element `lower`
+    /// (updates of element `lower + j` at `inputAtLower[j]`), then a multiplication by `factor`
+    /// when given, storing θ + u at `output` — one native call doing what `beginSegment`,
+    /// `applyTrailing(after:…)` and `endSegment` would. Returns whether every new value is finite;
+    /// `nil` (nothing done) when these lanes have no such loop, the default.
+    mutating func applyTrailingRowsNatively(after: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                            output: UnsafeMutablePointer<Float>, lower: Int, columns: Int, segment: Int,
+                                            count: Int, then factor: Float?) -> Bool?
+    /// When these lanes only multiply the update by a constant, with no segment hooks (a learning
+    /// rate): that constant, so a native loop of the members before can apply it. The default, `nil`.
+    var nativeFactor: Float? { get }
     /// The members these lanes apply, in chain order (the default: one). With
     /// `applyLeading(_:_:theta:at:)` and `describeNative(_:skipping:)` it lets the engine run a
     /// chain whose last members are a native step (`[DiGraP] → Adam → lr`) as the leading members'
@@ -162,6 +174,10 @@ extension LaneFunction {
     }
     @inlinable public mutating func reduceRowsNatively(after: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
                                                        lower: Int, columns: Int, segment: Int, count: Int) -> Int? { nil }
+    @inlinable public mutating func applyTrailingRowsNatively(after: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                              output: UnsafeMutablePointer<Float>, lower: Int, columns: Int, segment: Int,
+                                                              count: Int, then factor: Float?) -> Bool? { nil }
+    @inlinable public var nativeFactor: Float? { nil }
     @inlinable public mutating func beginSegment(_ segment: Int, row: Int, precise: Bool) {}
     @inlinable public mutating func endSegment(_ segment: Int) -> Bool { true }
     @inlinable public func describeNative(_ chain: inout NativeStepChain) -> Bool { false }

@@ -180,4 +180,28 @@ public struct FusedLanes<A: LaneFunction, B: LaneFunction>: LaneFunction {
         for t in segment..<segment + done { second.beginSegment(t, row: t, precise: false); _ = second.endSegment(t) }
         return done
     }
+
+    /// After the first `after` members, row by row: the second's own loop when the first is skipped
+    /// whole; else the first's, then the second's factor (only when the second is a pure factor
+    /// and no factor is pending: one multiplication, as its lanes do). The other member's segment
+    /// hooks are called for each segment.
+    @inlinable public mutating func applyTrailingRowsNatively(after: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                              output: UnsafeMutablePointer<Float>, lower: Int, columns: Int, segment: Int,
+                                                              count: Int, then factor: Float?) -> Bool? {
+        let a = first.memberLanes
+        let finite: Bool
+        if after >= a {
+            guard let f = second.applyTrailingRowsNatively(after: after - a, inputAtLower, theta: theta, output: output, lower: lower,
+                                                           columns: columns, segment: segment, count: count, then: factor) else { return nil }
+            for t in segment..<segment + count { first.beginSegment(t, row: t, precise: false); _ = first.endSegment(t) }
+            finite = f
+        } else {
+            guard factor == nil, let own = second.nativeFactor,
+                  let f = first.applyTrailingRowsNatively(after: after, inputAtLower, theta: theta, output: output, lower: lower,
+                                                          columns: columns, segment: segment, count: count, then: own) else { return nil }
+            for t in segment..<segment + count { second.beginSegment(t, row: t, precise: false); _ = second.endSegment(t) }
+            finite = f
+        }
+        return finite
+    }
 }

@@ -339,7 +339,16 @@ public enum KernelEngine {
             while s < piece.upper {
                 let (end, runLower, runUpper) = segmentRun(from: s)
                 prefix.runUpdate(gradient: run.inputs[k], theta: value, out: buffer, lower: runLower, upper: runUpper)
-                let rowsDone = reduction ? reduceRows(after: prefixMembers, buffer, from: s, to: end) : s
+                var rowsDone = s
+                if reduction {
+                    rowsDone = reduceRows(after: prefixMembers, buffer, from: s, to: end)
+                } else if segmentsPerRow == 1, let finite = lanes.applyTrailingRowsNatively(
+                    after: prefixMembers, buffer, theta: value, output: output, lower: runLower, columns: columns, segment: s,
+                    count: end - s, then: nil) {
+                    // The remaining members' native loop stored θ + u for the whole run.
+                    if !finite { nonFinite = true }
+                    rowsDone = end
+                }
                 for t in rowsDone..<end {
                     let (lo, hi) = segmentBounds(t)
                     let row = segmentsPerRow == 1 ? t : t / segmentsPerRow
@@ -359,7 +368,8 @@ public enum KernelEngine {
                         _ = lanes.endSegment(t)
                     }
                 }
-                if !reduction && !nonFinite && !Vector.allFinite(UnsafeBufferPointer(start: output + runLower, count: runUpper - runLower)) {
+                if !reduction && rowsDone < end && !nonFinite
+                    && !Vector.allFinite(UnsafeBufferPointer(start: output + runLower, count: runUpper - runLower)) {
                     nonFinite = true
                 }
                 #if DEBUG

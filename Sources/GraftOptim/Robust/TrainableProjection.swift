@@ -206,6 +206,16 @@ public struct TrainableProjection: FusableTransform {
             return Int(graft_ftp_reduce_rows(inputAtLower, theta + lower, anchor.map { $0 + lower }, g, previous, Int64(columns),
                                              Int64(count), partials + 2 * segment, 2))
         }
+        /// The elementwise pass over whole rows as one C call (`graft_ftp_apply_rows`: the apply
+        /// lanes with each row's scale, then `factor`, bitwise the Swift loop).
+        @inlinable public mutating func applyTrailingRowsNatively(after: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                                  output: UnsafeMutablePointer<Float>, lower: Int, columns: Int, segment: Int,
+                                                                  count: Int, then factor: Float?) -> Bool? {
+            guard after == 0, mode == .apply, KernelEngine.usesNativeKernels, let scales else { return nil }
+            let d = commit ? displacement.map { $0 + lower } : nil
+            return graft_ftp_apply_rows(inputAtLower, theta + lower, anchor.map { $0 + lower }, d, scales + segment, output + lower,
+                                        Int64(columns), Int64(count), factor == nil ? 0 : 1, factor ?? 1) != 0
+        }
         @inlinable public mutating func endSegment(_ segment: Int) -> Bool {
             guard mode == .reduce, let partials else { return true }
             return sums.store(2, into: partials + 2 * segment)

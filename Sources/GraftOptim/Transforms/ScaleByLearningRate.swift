@@ -48,4 +48,5 @@ public struct ScaleLanes: ElementLanes {
     @inlinable @inline(__always) public func apply(_ u: inout SIMD8<Float>, theta: SIMD8<Float>, at i: Int) { u *= factor }
     @inlinable @inline(__always) public func apply(_ u: inout Float, theta: Float, at i: Int) { u *= factor }
     @inlinable public func describeNative(_ chain: inout NativeStepChain) -> Bool { chain.scale(factor) }
+    @inlinable public var nativeFactor: Float? { factor }
 }
