@@ -203,6 +203,28 @@ INLINE int ftp_apply_loop(const float *restrict u, const float *restrict th, con
     return largest < 0x7f800000u;
 }
 
+// SPD's elementwise pass after the step rule's update `u`, storing θ + u: see graft_spd_apply.
+INLINE int spd_apply_loop(const float *restrict u, const float *restrict th, const float *restrict a, float *restrict out,
+                          int64_t n, float factor, const int anchored, const int decays) {
+    uint32_t largest = 0;
+    for (int64_t i = 0; i < n; i++) {
+        float step = u[i];
+        if (decays) step -= factor * (th[i] + u[i] - (anchored ? a[i] : 0.0f));
+        const float next = th[i] + step;
+        out[i] = next;
+        uint32_t bits;
+        memcpy(&bits, &next, 4);
+        bits &= 0x7fffffffu;
+        largest = bits > largest ? bits : largest;
+    }
+    return largest < 0x7f800000u;
+}
+
+INLINE int spd_apply_body(const float *u, const float *th, const float *a, float *out, int64_t n, float factor) {
+    if (factor == 0) return spd_apply_loop(u, th, a, out, n, factor, 0, 0);
+    return a ? spd_apply_loop(u, th, a, out, n, factor, 1, 1) : spd_apply_loop(u, th, a, out, n, factor, 0, 1);
+}
+
 INLINE int ftp_apply_body(const float *u, const float *th, const float *a, float *d, const double *scales, float *out,
                           int64_t columns, int64_t rows, int has_factor, float factor) {
 #define F(A, C, S) ftp_apply_loop(u, th, a, d, scales, out, columns, rows, factor, A, C, S)
@@ -282,6 +304,13 @@ static int ftp_apply_base(const float *u, const float *th, const float *a, float
                           int64_t columns, int64_t rows, int has_factor, float factor) {
     return ftp_apply_body(u, th, a, d, scales, out, columns, rows, has_factor, factor);
 }
+__attribute__((target("avx2"))) static int spd_apply_avx2(const float *u, const float *th, const float *a, float *out, int64_t n,
+                                                          float factor) {
+    return spd_apply_body(u, th, a, out, n, factor);
+}
+static int spd_apply_base(const float *u, const float *th, const float *a, float *out, int64_t n, float factor) {
+    return spd_apply_body(u, th, a, out, n, factor);
+}
 static int reduce_has_avx2 = 0;
 __attribute__((constructor)) static void graft_reduce_detect(void) {
     __builtin_cpu_init();
@@ -300,6 +329,9 @@ void graft_ftp_reduce(const float *u, const float *theta, const float *anchor, c
                       int64_t n, float *lanes) {
     if (reduce_has_avx2) ftp_avx2(u, theta, anchor, g, previous, n, lanes);
     else ftp_base(u, theta, anchor, g, previous, n, lanes);
+}
+int graft_spd_apply(const float *u, const float *theta, const float *anchor, float *out, int64_t n, float factor) {
+    return reduce_has_avx2 ? spd_apply_avx2(u, theta, anchor, out, n, factor) : spd_apply_base(u, theta, anchor, out, n, factor);
 }
 int graft_ftp_apply_rows(const float *u, const float *theta, const float *anchor, float *displacement, const double *scales,
                          float *out, int64_t columns, int64_t rows, int has_factor, float factor) {
@@ -327,6 +359,9 @@ void graft_digrap_apply(const float *u, const float *theta, const float *anchor,
     else digrap_apply_base(u, theta, anchor, previous, out, n, k, inverse_norm, coefficient, inverse_norm_p, project);
 }
 #else
+int graft_spd_apply(const float *u, const float *theta, const float *anchor, float *out, int64_t n, float factor) {
+    return spd_apply_body(u, theta, anchor, out, n, factor);
+}
 int graft_ftp_apply_rows(const float *u, const float *theta, const float *anchor, float *displacement, const double *scales,
                          float *out, int64_t columns, int64_t rows, int has_factor, float factor) {
     return ftp_apply_body(u, theta, anchor, displacement, scales, out, columns, rows, has_factor, factor);

@@ -54,4 +54,10 @@ int64_t graft_ftp_reduce_rows(const float *u, const float *theta, const float *a
 int graft_ftp_apply_rows(const float *u, const float *theta, const float *anchor, float *displacement, const double *scales,
                          float *out, int64_t columns, int64_t rows, int has_factor, float factor);
 
+/// SPD's elementwise pass (`SelectiveProjectionDecay`'s apply lanes) over elements 0 ..< n, after
+/// the step rule's update `u`: u' = u − factor·((θ + u) − θ0) (θ0 = 0 without anchor; u' = u when
+/// factor is 0), out ← θ + u'. The Swift lanes' operations in their order, without FMA: bitwise
+/// the Swift loop. Returns 1 when every new value is finite, else 0.
+int graft_spd_apply(const float *u, const float *theta, const float *anchor, float *out, int64_t n, float factor);
+
 #endif

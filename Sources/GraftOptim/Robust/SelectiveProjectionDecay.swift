@@ -144,6 +144,14 @@ public struct SelectiveProjectionDecay: FusableTransform {
             return Int(graft_spd_reduce_rows(inputAtLower, theta + lower, anchor.map { $0 + lower }, gradient + lower, Int64(columns),
                                              Int64(count), scratch + 1 + 3 * segment, 3))
         }
+        /// The elementwise pass as one C call (`graft_spd_apply`: the apply lanes with the tensor's
+        /// factor, bitwise the Swift loop); SPD's factor is per tensor, so the rows are one range.
+        @inlinable public mutating func applyTrailingRowsNatively(after: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                                  output: UnsafeMutablePointer<Float>, lower: Int, columns: Int, segment: Int,
+                                                                  count: Int, then next: Float?) -> Bool? {
+            guard after == 0, next == nil, mode == .apply, KernelEngine.usesNativeKernels else { return nil }
+            return graft_spd_apply(inputAtLower, theta + lower, anchor.map { $0 + lower }, output + lower, Int64(columns * count), factor) != 0
+        }
         @inlinable public mutating func endSegment(_ segment: Int) -> Bool {
             guard mode == .reduce, let scratch else { return true }
             return sums.store(3, into: scratch + 1 + 3 * segment)
