@@ -21,6 +21,19 @@ The optimizer workloads run on exactly the tensors graft-bench used (the JSON li
 paths, shapes and anchors) with the same hyperparameters and fixed gradients; each step is timed on
 its own with warm-up and rounds like graft-bench, and the tables report medians. Ratios are
 "PyTorch time / Graft time": above 1 Graft is faster.
+
+Paired runs (--pairs K, default 3; 0 turns them off). This VM's memory speed changes by up to 2x within
+seconds, so a graft-bench figure and a PyTorch figure taken minutes apart compare two machines. For the
+pairs in PAIRED_COMPARISONS (Adam against torch.optim.Adam(fused=True) at 1e6 and 1e7, mixed layout) the
+script then alternates K times between a graft-bench run limited to that workload and size
+(`--filter optimizer/adam/mixed --sizes S --layouts mixed --no-bandwidth --threads N`) and PyTorch's step on
+that run's layout, right after it; RESULTS.md reports every pair and the median of the per-pair ratios
+Graft ns/p / PyTorch ns/p, and the targets "Adam vs PyTorch fused Adam" use those medians. The pairs are
+kept in pytorch.json ("paired").
+
+graft-bench is run as `swift run -c release graft-bench` from the repository root; --graft-bench CMD (or
+the GRAFT_BENCH environment variable) runs another command instead, e.g. a graft-bench binary built
+elsewhere.
 """
 
 import argparse
@@ -34,9 +47,31 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import NamedTuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+DEFAULT_GRAFT_BENCH = "swift run -c release graft-bench"
+
+
+class PairedComparison(NamedTuple):
+    """A Graft workload and the PyTorch workload measured against it in alternating runs (--pairs)."""
+    graft: str       # graft-bench's workload name (its ids: optimizer/<graft>/<layout>/<size>)
+    torch: str       # a name from optimizer_workloads() below
+    sizes: tuple     # nominal sizes, each paired on its own
+    layout: str = "mixed"
+
+
+# The paired comparisons, one line each (a Graft workload graft-bench does not list is skipped with a message),
+# e.g. PairedComparison("adam.unchecked", "torch.adam.fused", (1_000_000, 10_000_000)).
+PAIRED_COMPARISONS = [
+    PairedComparison("adam", "torch.adam.fused", (1_000_000, 10_000_000)),
+    # The same work as PyTorch's step: Graft's default scans every gradient for NaN / Inf first
+    # (one more read of g), which PyTorch does not; NonFinitePolicy.unchecked skips that scan.
+    PairedComparison("adam.unchecked", "torch.adam.fused", (1_000_000, 10_000_000)),
+]
+# The paired comparison whose medians are issue 12's "Adam vs PyTorch fused Adam" targets.
+ADAM_TARGET_PAIR = ("adam", "torch.adam.fused", "mixed")
 
 
 def build_parser():
@@ -51,6 +86,12 @@ def build_parser():
     ap.add_argument("--skip-training", action="store_true")
     ap.add_argument("--note", action="append", default=[], help="a sentence for RESULTS.md's run section (repeatable)")
     ap.add_argument("--pytorch-json", help="re-render RESULTS.md from a saved pytorch.json (with --graft-json) without running anything")
+    ap.add_argument("--pairs", type=int, default=3, metavar="K",
+                    help="alternate K graft-bench runs with K PyTorch runs for each paired comparison (Adam vs PyTorch fused "
+                         "Adam, 1e6 and 1e7 mixed) and report the median of the per-pair ratios (default 3; 0: no pairs)")
+    ap.add_argument("--graft-bench", default=os.environ.get("GRAFT_BENCH", DEFAULT_GRAFT_BENCH), metavar="CMD",
+                    help="the command that runs graft-bench, from the repository root (default: $GRAFT_BENCH, else "
+                         f"'{DEFAULT_GRAFT_BENCH}')")
     return ap
 
 
@@ -338,6 +379,143 @@ def training(name, batch, optimizer, policy):
     return {k: stats(v[-n:], total["rounds"], total["iterationsPerRound"]) for k, v in phases.items()}
 
 
+# --------------------------------------------------------------------------- paired runs (Graft, PyTorch, Graft, ...)
+
+def torch_workload_names():
+    """The names optimizer_workloads() defines (its factories build nothing until called)."""
+    return {name for name, _, _ in optimizer_workloads(None, [], [], [])}
+
+
+def graft_bench_lists(command, pair):
+    """The ids `graft-bench --list` gives for `pair`'s workload, layout and sizes (None: graft-bench failed)."""
+    cmd = command + ["--list", "--filter", f"optimizer/{pair.graft}/{pair.layout}/", "--sizes",
+                     ",".join(fmt_size(n) for n in pair.sizes), "--layouts", pair.layout]
+    try:
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    except OSError as e:
+        print(f"paired: cannot run `{' '.join(cmd)}`: {e}", flush=True)
+        return None
+    if done.returncode != 0:
+        print(f"paired: `{' '.join(cmd)}` failed ({done.returncode}): {done.stderr.strip()[-500:]}", flush=True)
+        return None
+    return {line.strip() for line in done.stdout.splitlines()}
+
+
+def graft_pair_command(command, pair, size, threads, json_path):
+    """graft-bench limited to one workload, layout and size, without the bandwidth probe."""
+    return command + ["--filter", f"optimizer/{pair.graft}/{pair.layout}", "--sizes", fmt_size(size), "--layouts", pair.layout,
+                      "--no-bandwidth", "--json", json_path, "--threads", str(threads)]
+
+
+def run_graft_pair(command, pair, size, threads):
+    """One graft-bench run of the pair's workload at `size`: (its JSON, the workload's row), or None on a failure."""
+    with tempfile.TemporaryDirectory(prefix="graft-pair-") as tmp:
+        path = os.path.join(tmp, "graft.json")
+        cmd = graft_pair_command(command, pair, size, threads, path)
+        try:
+            done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        except OSError as e:
+            print(f"paired: cannot run `{' '.join(cmd)}`: {e}", flush=True)
+            return None
+        if done.returncode != 0 or not os.path.exists(path):
+            print(f"paired: `{' '.join(cmd)}` failed ({done.returncode}):\n{done.stdout[-1500:]}{done.stderr[-1500:]}", flush=True)
+            return None
+        with open(path) as f:
+            doc = json.load(f)
+    row = next((r for r in doc["optimizer"] if r["workload"] == pair.graft and r["kind"] == "graft"
+                and r["layout"] == pair.layout and r["nominalSize"] == size), None)
+    if row is None:
+        print(f"paired: graft-bench wrote no {pair.graft} row for {pair.layout} {fmt_size(size)}", flush=True)
+        return None
+    return doc, row
+
+
+def run_torch_pair(doc, pair, size, cache):
+    """PyTorch's step of `pair.torch` on the layout of a paired graft-bench run, under that run's timing policy."""
+    layout = next(l for l in doc["layouts"] if l["name"] == pair.layout and l["nominalSize"] == size)
+    key = (pair.layout, size)
+    if key not in cache:
+        cache.clear()  # one layout's tensors at a time (10^7: a few hundred MB)
+        cache[key] = layout_data(layout, seed=layout["nominalSize"] + len(layout["name"]))
+    values, anchors, grads = cache[key]
+    make = next(m for name, _, m in optimizer_workloads(layout, values, anchors, grads) if name == pair.torch)
+    s = doc["settings"]
+    step = make()
+    with torch.no_grad():
+        st = measure(step, round_seconds=s["roundSeconds"], rounds=s["rounds"], warmup_seconds=s["warmupSeconds"])
+    del step
+    n = sum(math.prod(t["shape"]) for t in layout["tensors"])
+    return st, st["p50"] / n
+
+
+def run_pairs(command, k, threads):
+    """For every PAIRED_COMPARISONS entry and size: K times, a graft-bench run, then PyTorch right after it.
+    Returns the list of pairs (one dict per graft-bench + PyTorch pair), in the order they ran."""
+    runs = []
+    if k <= 0:
+        return runs
+    torch_names = torch_workload_names()
+    cache = {}
+    for pair in PAIRED_COMPARISONS:
+        if pair.torch not in torch_names:
+            print(f"paired: skipping {pair.graft} vs {pair.torch}: no PyTorch workload {pair.torch}", flush=True)
+            continue
+        ids = graft_bench_lists(command, pair)
+        if ids is None:
+            print(f"paired: skipping {pair.graft} vs {pair.torch}: graft-bench --list failed", flush=True)
+            continue
+        for size in pair.sizes:
+            wanted = f"optimizer/{pair.graft}/{pair.layout}/{fmt_size(size)}"
+            if wanted not in ids:
+                print(f"paired: skipping {wanted}: graft-bench has no such workload (not in its --list)", flush=True)
+                continue
+            for i in range(k):
+                started = datetime.datetime.now(datetime.timezone.utc).isoformat()
+                graft_run = run_graft_pair(command, pair, size, threads)
+                if graft_run is None:
+                    print(f"paired: skipping the rest of {wanted}", flush=True)
+                    break
+                doc, row = graft_run
+                t_stats, t_ns = run_torch_pair(doc, pair, size, cache)
+                g_ns = row["nsPerParameter"]["p50"]
+                runs.append({
+                    "graft": pair.graft, "torch": pair.torch, "layout": pair.layout, "nominalSize": size, "pair": i + 1,
+                    "started": started, "graftNsPerParameter": g_ns, "graftTiming": row["timing"],
+                    "graftFloorPaired": bool(row.get("floorPaired")), "graftFloorNsPerParameter": row.get("floorNsPerParameter"),
+                    "torchNsPerParameter": t_ns, "torchTiming": t_stats, "ratio": g_ns / t_ns,
+                    "graftLoadAverageAtEnd": doc["machine"].get("loadAverageAtEnd"), "loadAverageAfterTorch": list(os.getloadavg()),
+                    "graftCommand": " ".join(graft_pair_command(command, pair, size, threads, "<tmp>.json"))})
+                print(f"pair {i + 1}/{k} {fmt_size(size):>4} {pair.layout:<6} {pair.graft} {g_ns:.3f} ns/p, {pair.torch} "
+                      f"{t_ns:.3f} ns/p: Graft / PyTorch {g_ns / t_ns:.3f}", flush=True)
+    cache.clear()
+    return runs
+
+
+def median(xs):
+    s = sorted(xs)
+    n = len(s)
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+def paired_summaries(runs):
+    """Per (Graft workload, PyTorch workload, layout, size): the pairs' count, the median of the per-pair ratios
+    Graft ns/p / PyTorch ns/p, and the medians of each side's ns/p."""
+    groups = {}
+    for r in runs:
+        groups.setdefault((r["graft"], r["torch"], r["layout"], r["nominalSize"]), []).append(r)
+    return [{"graft": k[0], "torch": k[1], "layout": k[2], "nominalSize": k[3], "pairs": len(rs),
+             "ratios": [r["ratio"] for r in rs], "ratioMedian": median([r["ratio"] for r in rs]),
+             "graftNsPerParameterMedian": median([r["graftNsPerParameter"] for r in rs]),
+             "torchNsPerParameterMedian": median([r["torchNsPerParameter"] for r in rs])} for k, rs in groups.items()]
+
+
+PAIRED_METHOD = ("Each pair is one graft-bench run limited to the workload and size (`--filter optimizer/<workload>/<layout> "
+                 "--sizes S --layouts <layout> --no-bandwidth --threads N`: its floor's row, then the workload timed "
+                 "interleaved with its floor), then PyTorch's step on that run's layout with the run's timing policy, "
+                 "right after it; the pairs of one size run back to back. Ratio = Graft ns/p ÷ PyTorch ns/p (medians "
+                 "of each run; below 1 Graft is faster); the summary is the median of the per-pair ratios.")
+
+
 # --------------------------------------------------------------------------- report
 
 def fmt_time(ns):
@@ -362,7 +540,7 @@ def md_table(header, rows, align=None):
     return "\n".join(out)
 
 
-def write_results(path, graft, torch_rows, torch_training, torch_meta, commands, notes=()):
+def write_results(path, graft, torch_rows, torch_training, torch_meta, commands, notes=(), paired_runs=()):
     m = graft["machine"]
     lines = []
     lines.append("# Graft benchmark results")
@@ -412,24 +590,44 @@ def write_results(path, graft, torch_rows, torch_training, torch_meta, commands,
     lines.append("Ratios over the **C floors** (plain fused C loops of the same step, `Benchmarks/CGraftFloors`, "
                  f"{graft.get('floorVariant') or 'avx2+fma'} variant; see the floors table below), in the same graft-bench run; "
                  "the training step over GEMMs alone (sgemm probe) + the C Adam floor at the model's parameter shapes; the "
-                 "snapshot's file over the raw state bytes; per-tensor overhead (issue 13) in ns per tensor per step.")
+                 "snapshot's file over the raw state bytes; per-tensor overhead (issue 13) in ns per tensor per step. "
+                 "A Graft row's floor is timed interleaved with it (\"paired\" in the reference: the same moments of this "
+                 "machine, whose memory speed moves by up to 2× within seconds), not the floor row of the table below. "
+                 "Adam against PyTorch's fused Adam: the median of alternating Graft and PyTorch runs (table below).")
     lines.append("")
     trows = []
     for t in graft.get("targets", []):
         value = f"{t['value']:.1f} ns" if t["target"].startswith("<") else f"{t['value']:.3f}×"
         trows.append([t["what"], t["graft"], t["reference"], value, t["target"],
                       "met" if t["met"] else f"missed by {(t['value'] / t['bound'] - 1) * 100:.0f} %"])
-    # Issue 12: Adam faster than PyTorch's fused Adam at 1e6 and 1e7 (mixed), same session.
+    # Issue 12: Adam faster than PyTorch's fused Adam at 1e6 and 1e7 (mixed): the paired medians when there are
+    # pairs, else the main graft-bench run against the PyTorch run minutes after it.
+    summaries = {(p["graft"], p["torch"], p["layout"], p["nominalSize"]): p for p in paired_summaries(paired_runs)}
     for size in (1_000_000, 10_000_000):
+        p = summaries.get(ADAM_TARGET_PAIR + (size,))
         r = graft_rows.get(("adam", "mixed", size))
+        u = summaries.get(("adam.unchecked", "torch.adam.fused", "mixed", size))
         tr = torch_rows.get(("torch.adam.fused", "mixed", size))
-        if r and tr:
+        if p:
+            g, t, q = p["graftNsPerParameterMedian"], p["torchNsPerParameterMedian"], p["ratioMedian"]
+            reference = f"{t:.3f} ns/p (torch fused; paired: median ratio of {p['pairs']} alternating runs, below)"
+        elif r and tr:
             g, t = r["nsPerParameter"]["p50"], tr["nsPerParameter"]
-            trows.append([f"Adam vs PyTorch fused Adam, {fmt_size(size)} mixed", f"{g:.3f} ns/p", f"{t:.3f} ns/p (torch fused)",
-                          f"{g / t:.3f}×", "< 1.00× (faster)", "met" if g < t else f"missed by {(g / t - 1) * 100:.0f} %"])
+            q = g / t
+            reference = f"{t:.3f} ns/p (torch fused, separate runs minutes apart)"
+        else:
+            continue
+        trows.append([f"Adam vs PyTorch fused Adam, {fmt_size(size)} mixed", f"{g:.3f} ns/p", reference,
+                      f"{q:.3f}×", "< 1.00× (faster)", "met" if q < 1 else f"missed by {(q - 1) * 100:.0f} %"])
+        if u:
+            g, t, q = u["graftNsPerParameterMedian"], u["torchNsPerParameterMedian"], u["ratioMedian"]
+            trows.append([f"Adam, `.unchecked` (no gradient scan, as PyTorch) vs PyTorch fused Adam, {fmt_size(size)} mixed",
+                          f"{g:.3f} ns/p", f"{t:.3f} ns/p (torch fused; paired, {u['pairs']} alternating runs)",
+                          f"{q:.3f}×", "< 1.00× (faster)", "met" if q < 1 else f"missed by {(q - 1) * 100:.0f} %"])
     lines.append(md_table(["target", "Graft", "reference", "measured", "target", "status"], trows,
                           ["---", "---:", "---:", "---:", "---", "---"]))
     lines.append("")
+    lines.extend(paired_section(paired_runs))
     mrows = []
     for tr in graft["training"]:
         key = (tr["model"], tr["batch"], tr["optimizer"])
@@ -578,8 +776,8 @@ def write_results(path, graft, torch_rows, torch_training, torch_meta, commands,
     lines.append("## All Graft optimizer rows")
     lines.append("")
     lines.append("B/p is the byte model (README); GB/s = B/p × parameters ÷ median step; ×triad and ×upd over the best "
-                 f"{m['graftThreads']}-thread triad and in-place update; ×floor over the C floor of the same step; "
-                 "×adamFloor over the C Adam floor.")
+                 f"{m['graftThreads']}-thread triad and in-place update; ×floor over the C floor of the same step (timed "
+                 "interleaved with the row when the notes say \"floor paired\"); ×adamFloor over the C Adam floor's row.")
     lines.append("")
     rows = []
     for r in graft["optimizer"]:
@@ -595,6 +793,8 @@ def write_results(path, graft, torch_rows, torch_training, torch_meta, commands,
             notes.append(f"decay {t['decayed_share'] * 100:.0f} %")
         if "fused" in t:
             notes.append("fused" if t["fused"] == 1 else "NOT fused")
+        if r.get("floorPaired") and r.get("floorNsPerParameter") is not None:
+            notes.append(f"floor paired {r['floorNsPerParameter']:.3f} ns/p")
 
         def ratio(x):
             return f"{x:.2f}" if x is not None else "—"
@@ -615,6 +815,23 @@ def write_results(path, graft, torch_rows, torch_training, torch_meta, commands,
     lines.extend(separate_measurements())
     with open(path, "w") as f:
         f.write("\n".join(lines))
+
+
+def paired_section(paired_runs):
+    """RESULTS.md's table of the paired Graft and PyTorch runs (every pair, then the median per size)."""
+    if not paired_runs:
+        return []
+    out = ["**Graft against PyTorch, paired runs.** " + PAIRED_METHOD + " The \"Adam vs PyTorch fused Adam\" targets above "
+           "are these medians.", ""]
+    rows = [[f"`{r['graft']}`", f"`{r['torch']}`", fmt_size(r["nominalSize"]), r["layout"], str(r["pair"]),
+             f"{r['graftNsPerParameter']:.3f}", f"{r['torchNsPerParameter']:.3f}", f"{r['ratio']:.3f}"] for r in paired_runs]
+    rows += [[f"`{p['graft']}`", f"`{p['torch']}`", fmt_size(p["nominalSize"]), p["layout"], f"**median of {p['pairs']}**",
+              f"{p['graftNsPerParameterMedian']:.3f}", f"{p['torchNsPerParameterMedian']:.3f}", f"**{p['ratioMedian']:.3f}**"]
+             for p in paired_summaries(paired_runs)]
+    out.append(md_table(["Graft", "PyTorch", "size", "layout", "pair", "Graft ns/p", "PyTorch ns/p", "Graft ÷ PyTorch"], rows,
+                        ["---", "---", "---:", "---", "---:", "---:", "---:", "---:"]))
+    out.append("")
+    return out
 
 
 def separate_measurements():
@@ -641,17 +858,20 @@ def main():
 
     commands = []
     os.makedirs(args.json_dir, exist_ok=True)
+    graft_bench = shlex.split(args.graft_bench)
+    if not graft_bench:
+        print("compare-pytorch.py: --graft-bench is empty", file=sys.stderr)
+        return 2
     graft_json = args.graft_json
     if not graft_json:
         graft_json = os.path.join(args.json_dir, "graft.json")
-        cmd = ["swift", "run", "-c", "release", "graft-bench", "--json", graft_json] + shlex.split(args.graft_args)
-        if args.threads:
-            cmd += ["--threads", str(args.threads)]
+        rest = shlex.split(args.graft_args) + (["--threads", str(args.threads)] if args.threads else [])
+        cmd = graft_bench + ["--json", graft_json] + rest
         print("+", " ".join(cmd), flush=True)
         subprocess.run(cmd, cwd=ROOT, check=True)
-        commands.append(" ".join(cmd[:4] + ["graft-bench", "--json", os.path.relpath(graft_json, ROOT)] + cmd[7:]))
+        commands.append(" ".join(graft_bench + ["--json", os.path.relpath(graft_json, ROOT)] + rest))
     else:
-        commands.append(f"swift run -c release graft-bench --json {graft_json}")
+        commands.append(f"{' '.join(graft_bench)} --json {graft_json}")
     with open(graft_json) as f:
         graft = json.load(f)
 
@@ -661,7 +881,8 @@ def main():
         rows = {(r["workload"], r["layout"], r["nominalSize"]): r for r in saved["optimizer"]}
         trs = {(t["model"], t["batch"], t["optimizer"]): t for t in saved["training"]}
         commands = saved["meta"].get("commands") or commands + [".venv/bin/python Benchmarks/compare-pytorch.py"]
-        write_results(args.out, graft, rows, trs, saved["meta"], commands, args.note or saved["meta"].get("notes", []))
+        write_results(args.out, graft, rows, trs, saved["meta"], commands, args.note or saved["meta"].get("notes", []),
+                      (saved.get("paired") or {}).get("runs", []))
         print(f"wrote {os.path.relpath(args.out, ROOT)}", flush=True)
         return 0
 
@@ -707,6 +928,12 @@ def main():
                   f"{fmt_time(res['backward']['p50'])}, step {fmt_time(res['optimizerStep']['p50'])}, total "
                   f"{fmt_time(res['total']['p50'])}", flush=True)
 
+    paired_runs = run_pairs(graft_bench, args.pairs, threads)
+    if paired_runs:
+        example = graft_pair_command(graft_bench, PAIRED_COMPARISONS[0], PAIRED_COMPARISONS[0].sizes[0], threads, "<tmp>.json")
+        commands.append(f"# then {args.pairs} times per paired workload and size, each run followed by PyTorch's step on its layout:")
+        commands.append(" ".join(example))
+
     meta = {"version": torch.__version__, "threads": threads,
             "blas": "MKL" if torch.backends.mkl.is_available() else "no MKL",
             "capability": torch.backends.cpu.get_cpu_capability(),
@@ -717,9 +944,11 @@ def main():
     with open(os.path.join(args.json_dir, "pytorch.json"), "w") as f:
         json.dump({"schema": "graft-bench-pytorch/1", "meta": meta,
                    "optimizer": list(torch_rows.values()),
-                   "training": [{"model": k[0], "batch": k[1], "optimizer": k[2], **v} for k, v in torch_training.items()]},
+                   "training": [{"model": k[0], "batch": k[1], "optimizer": k[2], **v} for k, v in torch_training.items()],
+                   "paired": {"method": PAIRED_METHOD, "pairs": args.pairs, "runs": paired_runs,
+                              "summary": paired_summaries(paired_runs)}},
                   f, indent=1, sort_keys=True)
-    write_results(args.out, graft, torch_rows, torch_training, meta, commands, args.note)
+    write_results(args.out, graft, torch_rows, torch_training, meta, commands, args.note, paired_runs)
     print(f"wrote {os.path.relpath(args.out, ROOT)}", flush=True)
 
 

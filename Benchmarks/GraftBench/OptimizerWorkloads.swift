@@ -23,6 +23,8 @@ struct OptimizerWorkload {
     var usesAnchors: Bool = false
     /// The C floor this workload is compared with (the same step as plain fused C loops), if any.
     var floor: CFloor.Kind?
+    /// The optimizer's non-finite policy (`.unchecked`: no scan of g before the step, as PyTorch).
+    var nonFinitePolicy: NonFinitePolicy = .throw
     /// Builds the group for the layout.
     var makeGroup: () throws -> ParameterGroup
 
@@ -40,6 +42,9 @@ struct OptimizerWorkload {
             OptimizerWorkload(name: "nesterov", summary: "SGD Nesterov momentum 0.9", model: .momentum, floor: .nesterov,
                               makeGroup: { try group(Recipes.sgd(learningRate: 1e-2, momentum: 0.9, nesterov: true)) }),
             OptimizerWorkload(name: "adam", summary: "Adam (PyTorch defaults)", model: .adam, floor: .adam,
+                              makeGroup: { try group(Recipes.adam(learningRate: lr)) }),
+            OptimizerWorkload(name: "adam.unchecked", summary: "Adam (PyTorch defaults), NonFinitePolicy.unchecked: no gradient scan",
+                              model: .adam, floor: .adam, nonFinitePolicy: .unchecked,
                               makeGroup: { try group(Recipes.adam(learningRate: lr)) }),
             OptimizerWorkload(name: "adamw", summary: "AdamW, weight decay 1e-2", model: .adam, floor: .adamw,
                               makeGroup: { try group(Recipes.adamW(learningRate: lr, weightDecay: 1e-2)) }),
@@ -142,8 +147,22 @@ struct OptimizerWorkload {
                                    floor: floor.flatMap { f in floorNs[f].map { FloorReference(name: f.rawValue, nsPerParameter: $0) } },
                                    makeGroup: makeGroup)
         b.adamFloorNsPerParameter = floorNs[.adam]
+        b.nonFinitePolicy = nonFinitePolicy
         b.telemetry = { telemetry($0, $1) }
         return b
+    }
+
+    /// Times the workload on `data` as one optimizer row. A workload with a C floor is timed
+    /// interleaved with a fresh instance of that floor (its own buffers, both alive at once) through
+    /// GraftBenchmarking's paired run, so its ×floor compares the same moments of this shared
+    /// machine (README "Floors"); `floorNs` (the standalone floor rows) then gives only ×adamFloor.
+    /// A workload without a floor is timed on its own.
+    func run(on data: LayoutData, threads: Int, floorNs: [CFloor.Kind: Double], policy: TimingPolicy,
+             bandwidth: [MemoryProbeResult]) throws -> OptimizerResult {
+        let bench = benchmark(data.layout, threads: threads, floorNs: floorNs)
+        guard let floor else { return try bench.run(on: data, policy: policy, bandwidth: bandwidth).row }
+        let kernels = CFloor(kind: floor, data: data, threads: threads)
+        return try bench.run(on: data, pairedWithFloor: floor.rawValue, floorStep: kernels.run, policy: policy, bandwidth: bandwidth).row
     }
 
     /// An optimizer over fresh parameters of `data`, and the closure that takes one step.

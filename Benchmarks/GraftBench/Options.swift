@@ -46,6 +46,9 @@ struct Options {
           --help               this text
 
         Gradients are fixed between steps; subnormals are flushed to zero (FTZ/DAZ) in every thread.
+        A Graft row with a C floor is timed interleaved with that floor, and its ×floor (and the targets)
+        use that paired floor ("floor paired" in the notes; Benchmarks/README.md, "Pairing"); the
+        floor.<name> rows are the floors timed on their own.
         """
 
     static func parse(_ arguments: [String]) throws -> Options {

@@ -68,7 +68,8 @@ public struct BenchmarkComparison {
             }
             machine.loadAverageAtEnd = MachineInfo.loadAverage()
             var results = cases.indices.map {
-                cases[$0].result(prepared[$0], data, timing: measured.statistics[$0], policy: policy, bandwidth: probe)
+                cases[$0].result(prepared[$0], data, timing: measured.statistics[$0], policy: policy, bandwidth: probe,
+                                floor: cases[$0].floor)
             }
             for i in results.indices { results[i].machine = machine }
             let ratios = zip(measured.roundMedians[1], measured.roundMedians[0]).map { $0 / $1 }

@@ -15,6 +15,9 @@ public struct BenchmarkResult: Sendable {
     public var policy: TimingPolicy
     /// Graft threads.
     public var threads: Int
+    /// The floor timed interleaved with this benchmark, when it was run with one
+    /// (``TransformBenchmark/run(on:pairedWithFloor:floorStep:policy:bandwidth:buildGuard:)``); nil otherwise.
+    public var pairedFloor: PairedFloor? = nil
 
     /// Per-step wall time statistics, ns.
     public var timing: Statistics { row.timing }

@@ -42,6 +42,19 @@ public struct OptimizerResult: Codable, Sendable, Equatable {
     public var ratioToAdamFloor: Double?
     /// Telemetry (share of tensor-steps that projected, mean ω, PCGrad conflicts, `fused`).
     public var telemetry: [String: Double]
+    /// `true` when the floor was timed interleaved with this row, in the same measurement
+    /// (``TransformBenchmark/run(on:pairedWithFloor:floorStep:policy:bandwidth:buildGuard:)``), so
+    /// `ratioToFloor` compares timings of the same moments; absent when the floor's figure came
+    /// from a measurement of its own (on a shared machine, taken at another memory speed).
+    public var floorPaired: Bool?
+    /// The paired floor's median ns per parameter per step: the reference of `ratioToFloor`.
+    /// Present only when `floorPaired` (an unpaired floor's figure is its own `floor.*` row).
+    public var floorNsPerParameter: Double?
+    /// The paired floor's per-step wall time, ns (present only when `floorPaired`).
+    public var floorTiming: Statistics?
+    /// The median over rounds of (this row's median in the round ÷ the floor's median in the same
+    /// round): a ratio that drift between rounds cannot move (present only when `floorPaired`).
+    public var ratioToFloorRoundsP50: Double?
 
     /// A row from a timing, with every derived figure computed the one way graft-bench does:
     /// `ns/param = step / parameters`, `GB/s = bytes × parameters / p50`, ratios to the best
@@ -96,6 +109,7 @@ public struct OptimizerResult: Codable, Sendable, Equatable {
         if let c = telemetry["conflicts_last_step"] { notes.append(Format.fixed(c, 0, prefix: "conflicts ")) }
         if let s = telemetry["decayed_share"] { notes.append(Format.fixed(s * 100, 0, prefix: "decay ", suffix: "%")) }
         if let f = telemetry["fused"] { notes.append(f == 1 ? "fused" : "NOT fused") }
+        if floorPaired == true, let f = floorNsPerParameter { notes.append(Format.fixed(f, 3, prefix: "floor paired ", suffix: " ns/p")) }
         return [workload, layout, Format.size(nominalSize), Format.count(parameters), "\(tensors)", Format.time(timing.p50),
                 Format.fixed(nsPerParameter["p0"]!, 3), Format.fixed(nsPerParameter["p50"]!, 3),
                 Format.fixed(nsPerParameter["p90"]!, 3), "\(bytesPerParameter)", Format.fixed(gbPerSecond, 1),

@@ -60,12 +60,17 @@ public struct TransformBenchmark {
     public var objectives: Int
     /// Whether explicit anchors θ0 are passed to the optimizer (`θ + 0.01 e` for anchored tensors).
     public var usesAnchors: Bool
-    /// A floor to report the ratio to.
+    /// A floor to report the ratio to, measured elsewhere. On a shared machine prefer a floor timed
+    /// with the benchmark (``run(on:pairedWithFloor:floorStep:policy:bandwidth:buildGuard:)``, which
+    /// ignores this one): a floor timed apart met another memory speed (``PairedFloor``).
     public var floor: FloorReference?
     /// graft-bench's C Adam floor on the same layout, for the `ratioToAdamFloor` column.
     public var adamFloorNsPerParameter: Double?
     /// The data seed (default: the layout's ``ParameterLayout/defaultSeed``, graft-bench's).
     public var seed: UInt64
+    /// What the optimizer does with non-finite gradients (default `.throw`: every gradient is
+    /// scanned before the step; `.unchecked` times the step without that read of g).
+    public var nonFinitePolicy: NonFinitePolicy = .throw
     /// Telemetry to record after the run (graft-bench reports projection shares this way). When
     /// nil, the row's telemetry is `["fused": 1]` or `["fused": 0]` (`Optimizer.isFused(group:)`).
     public var telemetry: ((Optimizer, LayoutData) -> [String: Double])?
@@ -139,7 +144,8 @@ public struct TransformBenchmark {
         }
         let parameters = data.makeParameters()
         let group = try makeGroup()
-        let optimizer = try Optimizer(parameters: parameters, groups: [group], anchors: usesAnchors ? data.anchorsByPath : [:])
+        let optimizer = try Optimizer(parameters: parameters, groups: [group], anchors: usesAnchors ? data.anchorsByPath : [:],
+                                      nonFinitePolicy: nonFinitePolicy)
         if objectives == 1 {
             return Prepared(optimizer: optimizer, parameters: parameters, groupName: group.name, step: { try optimizer.step() })
         }
@@ -181,13 +187,14 @@ public struct TransformBenchmark {
             let prepared = try prepare(data)
             let timing: Statistics
             do { timing = try measure(policy, prepared.step) } catch { throw BenchmarkError.stepFailed(benchmark: name, underlying: "\(error)") }
-            return result(prepared, data, timing: timing, policy: policy, bandwidth: bandwidth)
+            return result(prepared, data, timing: timing, policy: policy, bandwidth: bandwidth, floor: floor)
         }
     }
 
-    /// The result of a timing of `prepared` (also used by comparisons).
+    /// The result of a timing of `prepared` (also used by comparisons and paired floors), with
+    /// ×floor over `floor` (the benchmark's own ``floor``, or a floor timed with it).
     func result(_ prepared: Prepared, _ data: LayoutData, timing: Statistics, policy: TimingPolicy,
-                bandwidth: [MemoryProbeResult]) -> BenchmarkResult {
+                bandwidth: [MemoryProbeResult], floor: FloorReference?) -> BenchmarkResult {
         let fused = prepared.optimizer.isFused(group: prepared.groupName)
         let row = OptimizerResult(id: OptimizerResult.id(workload: name, layout: layout), workload: name, kind: "graft", summary: summary,
                                   layout: layout, objectives: objectives, byteModel: byteModel, timing: timing, bandwidth: bandwidth,
