@@ -177,6 +177,15 @@ INLINE int64_t ftp_rows_body(const float *u, const float *th, const float *a, co
     ROWS_DRIVER(ftp_body(u + o, th + o, OFF(a), OFF(g), OFF(d), columns, lanes))
 }
 
+// The running maximum of the new values' magnitude bits: below the all-ones exponent (0x7f800000)
+// when every value is finite (one unsigned max per vector, no compare-and-or).
+INLINE uint32_t larger_magnitude(uint32_t largest, float x) {
+    uint32_t bits;
+    memcpy(&bits, &x, 4);
+    bits &= 0x7fffffffu;
+    return bits > largest ? bits : largest;
+}
+
 // FTP's elementwise pass over whole rows, after the step rule's update `u`, then an optional
 // factor (a learning rate after the projection), storing θ + u: see graft_ftp_apply_rows.
 INLINE int ftp_apply_loop(const float *restrict u, const float *restrict th, const float *restrict a, float *restrict d,
@@ -194,10 +203,7 @@ INLINE int ftp_apply_loop(const float *restrict u, const float *restrict th, con
             if (scaled) step *= factor;
             const float next = th[i] + step;
             out[i] = next;
-            uint32_t bits;
-            memcpy(&bits, &next, 4);
-            bits &= 0x7fffffffu;
-            largest = bits > largest ? bits : largest;
+            largest = larger_magnitude(largest, next);
         }
     }
     return largest < 0x7f800000u;
@@ -212,10 +218,7 @@ INLINE int spd_apply_loop(const float *restrict u, const float *restrict th, con
         if (decays) step -= factor * (th[i] + u[i] - (anchored ? a[i] : 0.0f));
         const float next = th[i] + step;
         out[i] = next;
-        uint32_t bits;
-        memcpy(&bits, &next, 4);
-        bits &= 0x7fffffffu;
-        largest = bits > largest ? bits : largest;
+        largest = larger_magnitude(largest, next);
     }
     return largest < 0x7f800000u;
 }
@@ -237,160 +240,61 @@ INLINE int ftp_apply_body(const float *u, const float *th, const float *a, float
 #undef F
 }
 
+// MARK: - Exported functions: each body compiled for the baseline and for AVX2, chosen at load time
+
 #if defined(__x86_64__) || defined(__i386__)
-__attribute__((target("avx2"))) static void reduce_avx2(const float *u, const float *th, const float *a, const float *x,
-                                                        const float *p, int64_t n, float *lanes) {
-    reduce_body(u, th, a, x, p, n, lanes);
-}
-static void reduce_base(const float *u, const float *th, const float *a, const float *x, const float *p, int64_t n,
-                        float *lanes) {
-    reduce_body(u, th, a, x, p, n, lanes);
-}
-__attribute__((target("avx2"))) static void spd_avx2(const float *u, const float *th, const float *a, const float *g, int64_t n,
-                                                     float *lanes) {
-    spd_body(u, th, a, g, n, lanes);
-}
-static void spd_base(const float *u, const float *th, const float *a, const float *g, int64_t n, float *lanes) {
-    spd_body(u, th, a, g, n, lanes);
-}
-__attribute__((target("avx2"))) static void ftp_avx2(const float *u, const float *th, const float *a, const float *g,
-                                                     const float *d, int64_t n, float *lanes) {
-    ftp_body(u, th, a, g, d, n, lanes);
-}
-static void ftp_base(const float *u, const float *th, const float *a, const float *g, const float *d, int64_t n, float *lanes) {
-    ftp_body(u, th, a, g, d, n, lanes);
-}
-__attribute__((target("avx2"))) static void digrap_apply_avx2(const float *u, const float *th, const float *a, float *p,
-                                                              float *out, int64_t n, float k, float inv, float coef,
-                                                              float invp, int project) {
-    digrap_apply_body(u, th, a, p, out, n, k, inv, coef, invp, project);
-}
-static void digrap_apply_base(const float *u, const float *th, const float *a, float *p, float *out, int64_t n, float k,
-                              float inv, float coef, float invp, int project) {
-    digrap_apply_body(u, th, a, p, out, n, k, inv, coef, invp, project);
-}
-__attribute__((target("avx2"))) static int64_t digrap_rows_avx2(const float *u, const float *th, const float *a, const float *x,
-                                                                 const float *p, int64_t columns, int64_t rows, int width,
-                                                                 double *out, int64_t stride) {
-    return digrap_rows_body(u, th, a, x, p, columns, rows, width, out, stride);
-}
-static int64_t digrap_rows_base(const float *u, const float *th, const float *a, const float *x, const float *p, int64_t columns,
-                                int64_t rows, int width, double *out, int64_t stride) {
-    return digrap_rows_body(u, th, a, x, p, columns, rows, width, out, stride);
-}
-__attribute__((target("avx2"))) static int64_t spd_rows_avx2(const float *u, const float *th, const float *a, const float *g,
-                                                              int64_t columns, int64_t rows, int width, double *out, int64_t stride) {
-    return spd_rows_body(u, th, a, g, columns, rows, width, out, stride);
-}
-static int64_t spd_rows_base(const float *u, const float *th, const float *a, const float *g, int64_t columns, int64_t rows,
-                             int width, double *out, int64_t stride) {
-    return spd_rows_body(u, th, a, g, columns, rows, width, out, stride);
-}
-__attribute__((target("avx2"))) static int64_t ftp_rows_avx2(const float *u, const float *th, const float *a, const float *g,
-                                                              const float *d, int64_t columns, int64_t rows, int width,
-                                                              double *out, int64_t stride) {
-    return ftp_rows_body(u, th, a, g, d, columns, rows, width, out, stride);
-}
-static int64_t ftp_rows_base(const float *u, const float *th, const float *a, const float *g, const float *d, int64_t columns,
-                             int64_t rows, int width, double *out, int64_t stride) {
-    return ftp_rows_body(u, th, a, g, d, columns, rows, width, out, stride);
-}
-__attribute__((target("avx2"))) static int ftp_apply_avx2(const float *u, const float *th, const float *a, float *d,
-                                                          const double *scales, float *out, int64_t columns, int64_t rows,
-                                                          int has_factor, float factor) {
-    return ftp_apply_body(u, th, a, d, scales, out, columns, rows, has_factor, factor);
-}
-static int ftp_apply_base(const float *u, const float *th, const float *a, float *d, const double *scales, float *out,
-                          int64_t columns, int64_t rows, int has_factor, float factor) {
-    return ftp_apply_body(u, th, a, d, scales, out, columns, rows, has_factor, factor);
-}
-__attribute__((target("avx2"))) static int spd_apply_avx2(const float *u, const float *th, const float *a, float *out, int64_t n,
-                                                          float factor) {
-    return spd_apply_body(u, th, a, out, n, factor);
-}
-static int spd_apply_base(const float *u, const float *th, const float *a, float *out, int64_t n, float factor) {
-    return spd_apply_body(u, th, a, out, n, factor);
-}
 static int reduce_has_avx2 = 0;
 __attribute__((constructor)) static void graft_reduce_detect(void) {
     __builtin_cpu_init();
     reduce_has_avx2 = __builtin_cpu_supports("avx2");
 }
-void graft_digrap_reduce(const float *u, const float *theta, const float *anchor, const float *x, const float *p,
-                         int64_t n, float *lanes) {
-    if (reduce_has_avx2) reduce_avx2(u, theta, anchor, x, p, n, lanes);
-    else reduce_base(u, theta, anchor, x, p, n, lanes);
-}
-void graft_spd_reduce(const float *u, const float *theta, const float *anchor, const float *g, int64_t n, float *lanes) {
-    if (reduce_has_avx2) spd_avx2(u, theta, anchor, g, n, lanes);
-    else spd_base(u, theta, anchor, g, n, lanes);
-}
-void graft_ftp_reduce(const float *u, const float *theta, const float *anchor, const float *g, const float *previous,
-                      int64_t n, float *lanes) {
-    if (reduce_has_avx2) ftp_avx2(u, theta, anchor, g, previous, n, lanes);
-    else ftp_base(u, theta, anchor, g, previous, n, lanes);
-}
-int graft_spd_apply(const float *u, const float *theta, const float *anchor, float *out, int64_t n, float factor) {
-    return reduce_has_avx2 ? spd_apply_avx2(u, theta, anchor, out, n, factor) : spd_apply_base(u, theta, anchor, out, n, factor);
-}
-int graft_ftp_apply_rows(const float *u, const float *theta, const float *anchor, float *displacement, const double *scales,
-                         float *out, int64_t columns, int64_t rows, int has_factor, float factor) {
-    return reduce_has_avx2 ? ftp_apply_avx2(u, theta, anchor, displacement, scales, out, columns, rows, has_factor, factor)
-                           : ftp_apply_base(u, theta, anchor, displacement, scales, out, columns, rows, has_factor, factor);
-}
-int64_t graft_digrap_reduce_rows(const float *u, const float *theta, const float *anchor, const float *x, const float *p,
-                                  int64_t columns, int64_t rows, int width, double *out, int64_t stride) {
-    return reduce_has_avx2 ? digrap_rows_avx2(u, theta, anchor, x, p, columns, rows, width, out, stride)
-                           : digrap_rows_base(u, theta, anchor, x, p, columns, rows, width, out, stride);
-}
-int64_t graft_spd_reduce_rows(const float *u, const float *theta, const float *anchor, const float *g, int64_t columns,
-                               int64_t rows, double *out, int64_t stride) {
-    return reduce_has_avx2 ? spd_rows_avx2(u, theta, anchor, g, columns, rows, 3, out, stride)
-                           : spd_rows_base(u, theta, anchor, g, columns, rows, 3, out, stride);
-}
-int64_t graft_ftp_reduce_rows(const float *u, const float *theta, const float *anchor, const float *g, const float *previous,
-                               int64_t columns, int64_t rows, double *out, int64_t stride) {
-    return reduce_has_avx2 ? ftp_rows_avx2(u, theta, anchor, g, previous, columns, rows, 2, out, stride)
-                           : ftp_rows_base(u, theta, anchor, g, previous, columns, rows, 2, out, stride);
-}
-void graft_digrap_apply(const float *u, const float *theta, const float *anchor, float *previous, float *out, int64_t n,
-                        float k, float inverse_norm, float coefficient, float inverse_norm_p, int project) {
-    if (reduce_has_avx2) digrap_apply_avx2(u, theta, anchor, previous, out, n, k, inverse_norm, coefficient, inverse_norm_p, project);
-    else digrap_apply_base(u, theta, anchor, previous, out, n, k, inverse_norm, coefficient, inverse_norm_p, project);
-}
+// `graft_NAME PARAMS` runs STATEMENT (the body's call; `return …` when it returns a value) compiled
+// with `target("avx2")` where the CPU has it, else for the baseline; ARGS: the parameters' names.
+#define VARIANTS(RET, NAME, PARAMS, STATEMENT)                                    \
+    __attribute__((target("avx2"))) static RET NAME##_avx2 PARAMS { STATEMENT; }  \
+    static RET NAME##_base PARAMS { STATEMENT; }
+#define EXPORT_VOID(NAME, PARAMS, ARGS, STATEMENT)                                \
+    VARIANTS(void, NAME, PARAMS, STATEMENT)                                       \
+    void graft_##NAME PARAMS { if (reduce_has_avx2) NAME##_avx2 ARGS; else NAME##_base ARGS; }
+#define EXPORT(RET, NAME, PARAMS, ARGS, STATEMENT)                                \
+    VARIANTS(RET, NAME, PARAMS, STATEMENT)                                        \
+    RET graft_##NAME PARAMS { return reduce_has_avx2 ? NAME##_avx2 ARGS : NAME##_base ARGS; }
 #else
-int graft_spd_apply(const float *u, const float *theta, const float *anchor, float *out, int64_t n, float factor) {
-    return spd_apply_body(u, theta, anchor, out, n, factor);
-}
-int graft_ftp_apply_rows(const float *u, const float *theta, const float *anchor, float *displacement, const double *scales,
-                         float *out, int64_t columns, int64_t rows, int has_factor, float factor) {
-    return ftp_apply_body(u, theta, anchor, displacement, scales, out, columns, rows, has_factor, factor);
-}
-int64_t graft_digrap_reduce_rows(const float *u, const float *theta, const float *anchor, const float *x, const float *p,
-                                  int64_t columns, int64_t rows, int width, double *out, int64_t stride) {
-    return digrap_rows_body(u, theta, anchor, x, p, columns, rows, width, out, stride);
-}
-int64_t graft_spd_reduce_rows(const float *u, const float *theta, const float *anchor, const float *g, int64_t columns,
-                               int64_t rows, double *out, int64_t stride) {
-    return spd_rows_body(u, theta, anchor, g, columns, rows, 3, out, stride);
-}
-int64_t graft_ftp_reduce_rows(const float *u, const float *theta, const float *anchor, const float *g, const float *previous,
-                               int64_t columns, int64_t rows, double *out, int64_t stride) {
-    return ftp_rows_body(u, theta, anchor, g, previous, columns, rows, 2, out, stride);
-}
-void graft_digrap_apply(const float *u, const float *theta, const float *anchor, float *previous, float *out, int64_t n,
-                        float k, float inverse_norm, float coefficient, float inverse_norm_p, int project) {
-    digrap_apply_body(u, theta, anchor, previous, out, n, k, inverse_norm, coefficient, inverse_norm_p, project);
-}
-void graft_spd_reduce(const float *u, const float *theta, const float *anchor, const float *g, int64_t n, float *lanes) {
-    spd_body(u, theta, anchor, g, n, lanes);
-}
-void graft_ftp_reduce(const float *u, const float *theta, const float *anchor, const float *g, const float *previous,
-                      int64_t n, float *lanes) {
-    ftp_body(u, theta, anchor, g, previous, n, lanes);
-}
-void graft_digrap_reduce(const float *u, const float *theta, const float *anchor, const float *x, const float *p,
-                         int64_t n, float *lanes) {
-    reduce_body(u, theta, anchor, x, p, n, lanes);
-}
+#define EXPORT_VOID(NAME, PARAMS, ARGS, STATEMENT) void graft_##NAME PARAMS { STATEMENT; }
+#define EXPORT(RET, NAME, PARAMS, ARGS, STATEMENT) RET graft_##NAME PARAMS { STATEMENT; }
 #endif
+
+EXPORT_VOID(digrap_reduce,
+            (const float *u, const float *theta, const float *anchor, const float *x, const float *p, int64_t n, float *lanes),
+            (u, theta, anchor, x, p, n, lanes), reduce_body(u, theta, anchor, x, p, n, lanes))
+EXPORT_VOID(spd_reduce, (const float *u, const float *theta, const float *anchor, const float *g, int64_t n, float *lanes),
+            (u, theta, anchor, g, n, lanes), spd_body(u, theta, anchor, g, n, lanes))
+EXPORT_VOID(ftp_reduce,
+            (const float *u, const float *theta, const float *anchor, const float *g, const float *previous, int64_t n, float *lanes),
+            (u, theta, anchor, g, previous, n, lanes), ftp_body(u, theta, anchor, g, previous, n, lanes))
+EXPORT_VOID(digrap_apply,
+            (const float *u, const float *theta, const float *anchor, float *previous, float *out, int64_t n, float k,
+             float inverse_norm, float coefficient, float inverse_norm_p, int project),
+            (u, theta, anchor, previous, out, n, k, inverse_norm, coefficient, inverse_norm_p, project),
+            digrap_apply_body(u, theta, anchor, previous, out, n, k, inverse_norm, coefficient, inverse_norm_p, project))
+EXPORT(int64_t, digrap_reduce_rows,
+       (const float *u, const float *theta, const float *anchor, const float *x, const float *p, int64_t columns, int64_t rows,
+        int width, double *out, int64_t stride),
+       (u, theta, anchor, x, p, columns, rows, width, out, stride),
+       return digrap_rows_body(u, theta, anchor, x, p, columns, rows, width, out, stride))
+EXPORT(int64_t, spd_reduce_rows,
+       (const float *u, const float *theta, const float *anchor, const float *g, int64_t columns, int64_t rows, double *out,
+        int64_t stride),
+       (u, theta, anchor, g, columns, rows, out, stride), return spd_rows_body(u, theta, anchor, g, columns, rows, 3, out, stride))
+EXPORT(int64_t, ftp_reduce_rows,
+       (const float *u, const float *theta, const float *anchor, const float *g, const float *previous, int64_t columns,
+        int64_t rows, double *out, int64_t stride),
+       (u, theta, anchor, g, previous, columns, rows, out, stride),
+       return ftp_rows_body(u, theta, anchor, g, previous, columns, rows, 2, out, stride))
+EXPORT(int, spd_apply, (const float *u, const float *theta, const float *anchor, float *out, int64_t n, float factor),
+       (u, theta, anchor, out, n, factor), return spd_apply_body(u, theta, anchor, out, n, factor))
+EXPORT(int, ftp_apply_rows,
+       (const float *u, const float *theta, const float *anchor, float *displacement, const double *scales, float *out,
+        int64_t columns, int64_t rows, int has_factor, float factor),
+       (u, theta, anchor, displacement, scales, out, columns, rows, has_factor, factor),
+       return ftp_apply_body(u, theta, anchor, displacement, scales, out, columns, rows, has_factor, factor))

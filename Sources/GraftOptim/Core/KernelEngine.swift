@@ -318,14 +318,15 @@ public enum KernelEngine {
             var s = piece.lower
             while s < piece.upper {
                 let (end, lo, hi) = segmentRun(from: s)
-                let first = (lower: lo, upper: hi)
-                _ = lanes.applyLeadingNatively(leading, run.inputs[k] + first.lower, theta: value, out: buffer,
-                                               lower: first.lower, upper: hi)
+                if !lanes.applyLeadingNatively(leading, run.inputs[k] + lo, theta: value, out: buffer, lower: lo, upper: hi) {
+                    // The native switch went off since the probe (another thread set it): the Swift lanes.
+                    applyLeading(&lanes, leading, run.inputs[k], theta: value, into: buffer, lower: lo, upper: hi)
+                }
                 for t in s..<end {
                     lanes.beginSegment(t, row: segmentsPerRow == 1 ? t : t / segmentsPerRow, precise: false)
                     _ = lanes.endSegment(t)
                 }
-                if !trailing.run(gradientAtLower: buffer, theta: output, lower: first.lower, upper: hi) { nonFinite = true }
+                if !trailing.run(gradientAtLower: buffer, theta: output, lower: lo, upper: hi) { nonFinite = true }
                 #if DEBUG
                 KernelEngine.nativeSegments.add(end - s, ordering: .relaxed)
                 #endif
@@ -334,7 +335,9 @@ public enum KernelEngine {
         } else if let prefix, let buffer, reduction || run.addsToValue {
             // The native step rule leads (`Adam → lr → [SPD]`, `Adam → [FTP] → lr`): its update over a
             // run of consecutive segments that fill the buffer is one C call (rows of 128 are 32
-            // segments to a call); the remaining members then run segment by segment over the buffer.
+            // segments to a call); the remaining members then run over the buffer, as native calls
+            // over the run's rows when they have them (`reduceRowsNatively`, `applyTrailingRowsNatively`),
+            // else segment by segment.
             var s = piece.lower
             while s < piece.upper {
                 let (end, runLower, runUpper) = segmentRun(from: s)
@@ -410,19 +413,8 @@ public enum KernelEngine {
                     // A float partial sum overflowed on finite inputs: redo the segment in Double.
                     if !lanes.endSegment(s) { reduceSegmentPrecisely(s) }
                 } else if run.addsToValue, let trailing, let buffer, hi - lo >= NativeStepChain.minimumLength {
-                    let rawBuffer = UnsafeMutableRawPointer(buffer)
-                    if lanes.applyLeadingNatively(leading, run.inputs[k] + lo, theta: value, out: buffer, lower: lo, upper: hi) { i = hi }
-                    while i + 8 <= hi {
-                        var u = input.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
-                        _ = lanes.applyLeading(leading, &u, theta: theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self), at: i)
-                        rawBuffer.storeBytes(of: u, toByteOffset: (i &- lo) &* 4, as: V.self)
-                        i &+= 8
-                    }
-                    while i < hi {
-                        var u = run.inputs[k][i]
-                        _ = lanes.applyLeading(leading, &u, theta: value[i], at: i)
-                        buffer[i &- lo] = u
-                        i &+= 1
+                    if !lanes.applyLeadingNatively(leading, run.inputs[k] + lo, theta: value, out: buffer, lower: lo, upper: hi) {
+                        applyLeading(&lanes, leading, run.inputs[k], theta: value, into: buffer, lower: lo, upper: hi)
                     }
                     _ = lanes.endSegment(s)
                     if !trailing.run(gradientAtLower: buffer, theta: output, lower: lo, upper: hi) { nonFinite = true }
@@ -474,6 +466,28 @@ public enum KernelEngine {
             // Each worker writes only its own slot.
             let slot = run.nonFiniteOutput + worker
             if k < slot.pointee { slot.pointee = k }
+        }
+    }
+
+    /// The first `count` members' Swift lanes over elements `lower ..< upper` of `input`, element
+    /// `lower + j`'s update into `buffer[j]` (for a native step rule that reads the buffer next).
+    @inlinable @inline(__always)
+    static func applyLeading<L: LaneFunction>(_ lanes: inout L, _ count: Int, _ input: UnsafePointer<Float>, theta value: UnsafePointer<Float>,
+                                              into buffer: UnsafeMutablePointer<Float>, lower: Int, upper: Int) {
+        typealias V = SIMD8<Float>
+        let rawInput = UnsafeRawPointer(input), theta = UnsafeRawPointer(value), rawBuffer = UnsafeMutableRawPointer(buffer)
+        var i = lower
+        while i + 8 <= upper {
+            var u = rawInput.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
+            _ = lanes.applyLeading(count, &u, theta: theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self), at: i)
+            rawBuffer.storeBytes(of: u, toByteOffset: (i &- lower) &* 4, as: V.self)
+            i &+= 8
+        }
+        while i < upper {
+            var u = input[i]
+            _ = lanes.applyLeading(count, &u, theta: value[i], at: i)
+            buffer[i &- lower] = u
+            i &+= 1
         }
     }
 
