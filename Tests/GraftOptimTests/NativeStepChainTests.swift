@@ -73,6 +73,15 @@ struct NativeStepChainTests {
         /// incoming gradient natively on every segment of every anchored tensor ([1000]: 1,
         /// [3, 40]: 3, [5]: 1, [2, 7]: 2, [2, 45]: 2; p2 has no anchor); SPD and FTP reduce the C step loop's update in a buffer, on segments of at
         /// least 32 elements (6). DiGraP after Adam (update placement) reduces in the Swift loop.
+        /// Segments whose elementwise pass reuses the update the reduction pass kept
+        /// (`KernelPlan.keptUpdateLimit`) per step at least: the robust members after a native step
+        /// rule (SPD, FTP), on the segments of at least 32 elements (6).
+        var keptSegmentsPerStep: Int {
+            switch self {
+            case .spd, .ftp, .ftpMomentum: 6
+            default: 0
+            }
+        }
         var nativeReductionsPerStep: Int {
             switch self {
             case .digrapLearned, .digrapFixed: 9
@@ -110,9 +119,11 @@ struct NativeStepChainTests {
         }
         let before = KernelEngine.nativeSegments.load(ordering: .relaxed)
         let reducedBefore = KernelEngine.nativeReducedSegments.load(ordering: .relaxed)
+        let keptBefore = KernelEngine.keptUpdateSegments.load(ordering: .relaxed)
         let (nativeValues, nativeState) = try train(recipe, native: true, gradients: gradients)
         let ran = KernelEngine.nativeSegments.load(ordering: .relaxed) - before
         let reduced = KernelEngine.nativeReducedSegments.load(ordering: .relaxed) - reducedBefore
+        let kept = KernelEngine.keptUpdateSegments.load(ordering: .relaxed) - keptBefore
         let (swiftValues, swiftState) = try train(recipe, native: false, gradients: gradients)
         for (k, (a, b)) in zip(nativeValues, swiftValues).enumerated() {
             #expect(bitwiseEqual(a.scalars, b.scalars), "\(recipe) p\(k): native and Swift loops differ")
@@ -120,6 +131,7 @@ struct NativeStepChainTests {
         #expect(nativeState == swiftState, "\(recipe): optimizer state differs")
         #expect(ran >= 6 * recipe.nativeSegmentsPerStep, "\(recipe): the native loop ran \(ran) segments")
         #expect(reduced >= 6 * recipe.nativeReductionsPerStep, "\(recipe): the native reduction ran \(reduced) segments")
+        #expect(kept >= 6 * recipe.keptSegmentsPerStep, "\(recipe): \(kept) segments reused a kept update")
         // (Chains that are not native are checked for equality only: other suites running at the
         // same time may run native segments, so the process-wide counter cannot show a zero.)
     }
@@ -169,6 +181,39 @@ struct NativeStepChainTests {
             }
             #expect(p.value.scalars.enumerated().allSatisfy { $0.element.isFinite == ($0.offset != position) })
         }
+    }
+
+    /// SPD and FTP after a native Adam in a small group: the reduction pass commits Adam's state
+    /// and keeps its update, so a row whose float sums overflow on finite values (‖θ̃ − θ0‖² of
+    /// updates near 1e19, FTP's L1 norm of displacements near 3e37) is redone in Double from the
+    /// kept update, not from the already committed moments. Bitwise the Swift loop's steps. (Only
+    /// SPD's sums tell the two apart: FTP's displacement dwarfs Adam's update of about 1.)
+    @Test(arguments: ["spd", "ftp"])
+    func anOverflowedRowIsRedoneFromTheKeptUpdate(recipe: String) throws {
+        func train(native: Bool) throws -> ([Float], OptimizerSnapshot, kept: Int) {
+            // SPD: updates of about 1e19 (squares near 1e38). FTP (whose displacement precedes the
+            // learning rate): θ near 3e37 with the zero anchor, a displacement of the same size.
+            let spd = recipe == "spd"
+            let p = Parameter(randomUniformTensor([4, 64], lower: spd ? -1 : -3e37, upper: spd ? 1 : 3e37, seed: 9),
+                              anchor: spd ? .initial : .zero)
+            let transform = spd ? AnyGradientTransform(try Recipes.spd(learningRate: 1e19, lambda: 0.5))
+                                : try Recipes.ftp(learningRate: 1e-2)
+            let optimizer = try Optimizer(parameters: [NamedParameter(path: "w", parameter: p)],
+                                          groups: [ParameterGroup("all", selecting: .all, transform: transform)])
+            KernelEngine.usesNativeKernels = native
+            defer { KernelEngine.usesNativeKernels = true }
+            let before = KernelEngine.keptUpdateSegments.load(ordering: .relaxed)
+            for step in 0..<3 {
+                p.gradient = randomUniformTensor([4, 64], lower: -1, upper: 1, seed: UInt64(20 + step))
+                try optimizer.step()
+            }
+            return (p.value.scalars, try optimizer.snapshot(), KernelEngine.keptUpdateSegments.load(ordering: .relaxed) - before)
+        }
+        let native = try train(native: true), swift = try train(native: false)
+        #expect(native.0.allSatisfy { $0.isFinite })
+        #expect(bitwiseEqual(native.0, swift.0), "\(recipe): the redone rows differ")
+        #expect(native.1 == swift.1, "\(recipe): optimizer state differs")
+        #expect(native.kept >= 3 * 4, "\(recipe): \(native.kept) segments reused a kept update")
     }
 
     @Test func theCPUVariantIsReported() {

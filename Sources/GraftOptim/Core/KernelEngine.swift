@@ -26,12 +26,32 @@ public final class KernelPlan: @unchecked Sendable {
         parameters.reduce(0) { $0 + ($1.count > 0 ? $1.count + overheadPerTensor : 0) }
     }
 
-    /// One worker's share of one tensor: segments `lower ..< upper`.
+    /// Groups of at most this many elements keep a reduction pass's dry update of a leading native
+    /// step rule (`Adam → [FTP] → lr`, `Adam → lr → [SPD]`): that pass commits the rule's state
+    /// and stores its update once, and the later passes read it instead of recomputing it (Adam's
+    /// √ and ÷ ran twice). It costs 4 bytes per element of memory; above this size the group keeps
+    /// the recomputation (not measured yet at 10⁷).
+    public static let keptUpdateLimit = 1 << 21
+
+    /// One worker's share of one tensor: segments `lower ..< upper`; `index` numbers the plan's
+    /// pieces (worker after worker).
     @usableFromInline struct Piece: Sendable {
         @usableFromInline let tensor: Int
         @usableFromInline let lower: Int
         @usableFromInline let upper: Int
+        @usableFromInline let index: Int
     }
+
+    /// Whether this plan keeps dry updates: not known before its first step with a reduction.
+    @usableFromInline enum KeptUpdates { case undecided, used, unused }
+    @usableFromInline var keepsUpdates = KeptUpdates.undecided
+    /// The kept updates (element `i` of tensor `k` at `keptOffsets[k] + i`) while `keepsUpdates`
+    /// is not `.unused`, allocated at the first step that may use them.
+    @usableFromInline var keptUpdates: UnsafeMutablePointer<Float>?
+    @usableFromInline let keptOffsets: [Int]
+    @usableFromInline let elements: Int
+    /// Per piece: the members whose update the last reduction pass kept (0: none).
+    @usableFromInline let keptMembers: UnsafeMutablePointer<Int>
 
     @usableFromInline let rows: [Int]
     @usableFromInline let segmentsPerRow: [Int]
@@ -59,6 +79,13 @@ public final class KernelPlan: @unchecked Sendable {
         self.rows = rows
         self.segmentsPerRow = perRow
         applies = (0..<runner.passes).map { pass in parameters.map { runner.applies(pass, $0) } }
+        var elementOffsets: [Int] = [], elements = 0
+        for p in parameters {
+            elementOffsets.append(elements)
+            elements += p.count
+        }
+        keptOffsets = elementOffsets
+        self.elements = elements
         var offsets: [Int] = [], total = 0
         for k in parameters.indices {
             offsets.append(total)
@@ -74,7 +101,7 @@ public final class KernelPlan: @unchecked Sendable {
         let workers = threads > 1 && work >= parallelThreshold ? min(threads, KernelPlan.maximumWorkers) : 1
         self.threads = threads
         var pieces = [[Piece]](repeating: [], count: workers)
-        var worker = 0, done = 0
+        var worker = 0, done = 0, index = 0
         for k in parameters.indices {
             let n = parameters[k].count
             let segments = rows[k] * perRow[k]
@@ -87,17 +114,52 @@ public final class KernelPlan: @unchecked Sendable {
                 done += min(cols, (b + 1) * length) - b * length
                 // Close this worker's piece once it holds its share of the work.
                 if worker < workers - 1 && done * workers >= work * (worker + 1) {
-                    pieces[worker].append(Piece(tensor: k, lower: lower, upper: s + 1))
+                    pieces[worker].append(Piece(tensor: k, lower: lower, upper: s + 1, index: index))
+                    index += 1
                     lower = s + 1
                     worker += 1
                 }
             }
-            if lower < segments { pieces[worker].append(Piece(tensor: k, lower: lower, upper: segments)) }
+            if lower < segments {
+                pieces[worker].append(Piece(tensor: k, lower: lower, upper: segments, index: index))
+                index += 1
+            }
         }
         self.pieces = pieces.filter { !$0.isEmpty }
+        keptMembers = .allocate(capacity: max(1, index))
+        keptMembers.initialize(repeating: 0, count: max(1, index))
     }
 
-    deinit { scratch?.deallocate() }
+    deinit {
+        scratch?.deallocate()
+        keptUpdates?.deallocate()
+        keptMembers.deallocate()
+    }
+
+    /// Before a step's reduction passes (on the calling thread): whether the step may keep dry
+    /// updates (θ is written, the group is small enough, and earlier steps did not show that
+    /// none are kept); allocates them at the first such step and forgets the last step's.
+    @usableFromInline func prepareKeptUpdates(_ run: KernelRun, passes: Int) {
+        let pieceCount = pieces.reduce(0) { $0 + $1.count }
+        keptMembers.update(repeating: 0, count: max(1, pieceCount))
+        guard passes > 0, run.addsToValue, keepsUpdates != .unused, elements > 0, elements <= KernelPlan.keptUpdateLimit,
+              KernelEngine.usesNativeKernels else { return }
+        if keptUpdates == nil { keptUpdates = .allocate(capacity: elements) }
+    }
+
+    /// After the step: a plan whose first step with kept updates kept none (no leading native step
+    /// rule) frees them for good.
+    @usableFromInline func finishKeptUpdates() {
+        guard keepsUpdates == .undecided, let kept = keptUpdates else { return }
+        let pieceCount = pieces.reduce(0) { $0 + $1.count }
+        if (0..<pieceCount).contains(where: { keptMembers[$0] > 0 }) {
+            keepsUpdates = .used
+        } else {
+            keepsUpdates = .unused
+            kept.deallocate()
+            keptUpdates = nil
+        }
+    }
 
     /// The segment of tensor `k`: element range of segment `s` and its row.
     @inlinable func segment(_ s: Int, of k: Int, count: Int) -> (lower: Int, upper: Int, row: Int) {
@@ -152,6 +214,8 @@ public enum KernelEngine {
     @usableFromInline static let nativeSegments = Atomic<Int>(0)
     /// Segments a native reduction loop (`LaneFunction.reduceNatively`) ran.
     @usableFromInline static let nativeReducedSegments = Atomic<Int>(0)
+    /// Segments whose elementwise pass reused a kept dry update (`KernelPlan.keptUpdateLimit`).
+    @usableFromInline static let keptUpdateSegments = Atomic<Int>(0)
     #endif
 
     /// Runs `kernel` over `run`: every reduction pass over every worker's pieces, the
@@ -160,6 +224,8 @@ public enum KernelEngine {
         let prepared = kernel.prepareKernel(run.step)
         let plan = run.plan
         let passes = kernel.reductionPasses
+        plan.prepareKeptUpdates(run, passes: passes)
+        defer { plan.finishKeptUpdates() }
         for pass in 0..<passes {
             let applies = plan.applies[pass]
             forEachWorker(plan) { w in
@@ -227,13 +293,24 @@ public enum KernelEngine {
             }
             return (end, first.lower, hi)
         }
+        // The leading native step rule's update of this piece when a reduction pass of this step
+        // kept it (`KernelPlan.keptUpdateLimit`; the rule's state is then committed): element `i`
+        // at `keptUpdate[i]`, the members after the first `keptAfter` still to run over it.
+        let keptMembers = run.plan.keptMembers[piece.index]
+        var keptUpdate = keptMembers > 0 ? run.plan.keptUpdates.map { $0 + run.plan.keptOffsets[k] } : nil
+        var keptAfter = keptMembers
         /// Redoes reduction segment `t` in Double (its float partial sums overflowed on finite inputs).
         @inline(__always) func reduceSegmentPrecisely(_ t: Int) {
             let (lo, hi) = segmentBounds(t)
             lanes.beginSegment(t, row: segmentsPerRow == 1 ? t : t / segmentsPerRow, precise: true)
             for j in lo..<hi {
-                var u = run.inputs[k][j]
-                _ = lanes.apply(&u, theta: value[j], at: j)
+                if let keptUpdate {
+                    var u = keptUpdate[j]
+                    _ = lanes.applyTrailing(after: keptAfter, &u, theta: value[j], at: j)
+                } else {
+                    var u = run.inputs[k][j]
+                    _ = lanes.apply(&u, theta: value[j], at: j)
+                }
             }
             _ = lanes.endSegment(t)
         }
@@ -272,11 +349,18 @@ public enum KernelEngine {
         // 3. Else, a chain whose first members are a native step rule (`Adam → lr → [SPD]`, `Adam →
         //    [FTP] → lr`): the C loop computes their update into the segment buffer (committing
         //    their state, or dry in a reduction pass; θ untouched), then the remaining members'
-        //    Swift lanes (or their native reduction) run over it.
+        //    Swift lanes (or their native reduction) run over it. In a small group the reduction
+        //    pass commits their state and keeps the update for the later passes instead
+        //    (`KernelPlan.keptUpdateLimit`): those then only read it.
         var native: NativeStepChain?, trailing: NativeStepChain?, prefix: NativeStepChain?
         var leading = 0, prefixMembers = 0
-        let writesTheta = commit && run.addsToValue && UnsafePointer(output) == theta.assumingMemoryBound(to: Float.self)
-        if pieceUpper - pieceLower >= NativeStepChain.minimumLength && KernelEngine.usesNativeKernels && (reduction || writesTheta) {
+        let outputIsTheta = run.addsToValue && UnsafePointer(output) == theta.assumingMemoryBound(to: Float.self)
+        let writesTheta = commit && outputIsTheta
+        if keptMembers > 0 {
+            // An earlier pass ran the step rule and kept its update: whatever the lanes or the
+            // native switch say now, this piece must not run it again.
+            prefixMembers = keptMembers
+        } else if pieceUpper - pieceLower >= NativeStepChain.minimumLength && KernelEngine.usesNativeKernels && (reduction || writesTheta) {
             let members = lanes.memberLanes
             if !reduction {
                 var chain = NativeStepChain()
@@ -332,16 +416,33 @@ public enum KernelEngine {
                 #endif
                 s = end
             }
-        } else if let prefix, let buffer, reduction || run.addsToValue {
+        } else if prefixMembers > 0, let buffer, reduction || run.addsToValue {
             // The native step rule leads (`Adam → lr → [SPD]`, `Adam → [FTP] → lr`): its update over a
             // run of consecutive segments that fill the buffer is one C call (rows of 128 are 32
             // segments to a call); the remaining members then run over the buffer, as native calls
             // over the run's rows when they have them (`reduceRowsNatively`, `applyTrailingRowsNatively`),
             // else segment by segment.
+            // The first reduction pass of a small group commits the step rule's state and keeps its
+            // update (`KernelPlan.keptUpdateLimit`): the later passes read it, as the redo of an
+            // overflowed segment does.
+            var step = keptMembers > 0 ? nil : prefix
+            if reduction, keptMembers == 0, outputIsTheta, let kept = run.plan.keptUpdates {
+                keptUpdate = kept + run.plan.keptOffsets[k]
+                keptAfter = prefixMembers
+                step?.commits = true
+                run.plan.keptMembers[piece.index] = prefixMembers
+            }
             var s = piece.lower
             while s < piece.upper {
                 let (end, runLower, runUpper) = segmentRun(from: s)
-                prefix.runUpdate(gradient: run.inputs[k], theta: value, out: buffer, lower: runLower, upper: runUpper)
+                let buffer = keptUpdate.map { $0 + runLower } ?? buffer
+                if let step {
+                    step.runUpdate(gradient: run.inputs[k], theta: value, out: buffer, lower: runLower, upper: runUpper)
+                } else {
+                    #if DEBUG
+                    KernelEngine.keptUpdateSegments.add(end - s, ordering: .relaxed)
+                    #endif
+                }
                 var rowsDone = s
                 if reduction {
                     rowsDone = reduceRows(after: prefixMembers, buffer, from: s, to: end)
