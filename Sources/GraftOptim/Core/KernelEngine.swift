@@ -26,11 +26,11 @@ public final class KernelPlan: @unchecked Sendable {
         parameters.reduce(0) { $0 + ($1.count > 0 ? $1.count + overheadPerTensor : 0) }
     }
 
-    /// Groups of at most this many elements keep a reduction pass's dry update of a leading native
-    /// step rule (`Adam → [FTP] → lr`, `Adam → lr → [SPD]`): that pass commits the rule's state
-    /// and stores its update once, and the later passes read it instead of recomputing it (Adam's
-    /// √ and ÷ ran twice). It costs 4 bytes per element of memory; above this size the group keeps
-    /// the recomputation (not measured yet at 10⁷).
+    /// Groups of at most this many elements keep the update of a leading native step rule
+    /// (`Adam → [FTP] → lr`, `Adam → lr → [SPD]`): their first reduction pass commits the rule's
+    /// state and stores its update once, and the later passes read it instead of recomputing it
+    /// (Adam's √ and ÷ ran twice). It costs 4 bytes of memory per element; larger groups keep the
+    /// recomputation (only 10⁶ was measured with it, see `ARCHITECTURE.md`).
     public static let keptUpdateLimit = 1 << 21
 
     /// One worker's share of one tensor: segments `lower ..< upper`; `index` numbers the plan's
@@ -42,7 +42,7 @@ public final class KernelPlan: @unchecked Sendable {
         @usableFromInline let index: Int
     }
 
-    /// Whether this plan keeps dry updates: not known before its first step with a reduction.
+    /// Whether this plan keeps updates: not known before its first step with a reduction.
     @usableFromInline enum KeptUpdates { case undecided, used, unused }
     @usableFromInline var keepsUpdates = KeptUpdates.undecided
     /// The kept updates (element `i` of tensor `k` at `keptOffsets[k] + i`) while `keepsUpdates`
@@ -50,8 +50,10 @@ public final class KernelPlan: @unchecked Sendable {
     @usableFromInline var keptUpdates: UnsafeMutablePointer<Float>?
     @usableFromInline let keptOffsets: [Int]
     @usableFromInline let elements: Int
-    /// Per piece: the members whose update the last reduction pass kept (0: none).
+    /// Per piece: the members whose update a reduction pass of this step kept (0: none).
     @usableFromInline let keptMembers: UnsafeMutablePointer<Int>
+    /// The number of pieces (`Piece.index` runs over `0 ..< pieceCount`).
+    @usableFromInline let pieceCount: Int
 
     @usableFromInline let rows: [Int]
     @usableFromInline let segmentsPerRow: [Int]
@@ -126,6 +128,7 @@ public final class KernelPlan: @unchecked Sendable {
             }
         }
         self.pieces = pieces.filter { !$0.isEmpty }
+        pieceCount = index
         keptMembers = .allocate(capacity: max(1, index))
         keptMembers.initialize(repeating: 0, count: max(1, index))
     }
@@ -136,11 +139,10 @@ public final class KernelPlan: @unchecked Sendable {
         keptMembers.deallocate()
     }
 
-    /// Before a step's reduction passes (on the calling thread): whether the step may keep dry
+    /// Before a step's reduction passes (on the calling thread): whether the step may keep
     /// updates (θ is written, the group is small enough, and earlier steps did not show that
     /// none are kept); allocates them at the first such step and forgets the last step's.
     @usableFromInline func prepareKeptUpdates(_ run: KernelRun, passes: Int) {
-        let pieceCount = pieces.reduce(0) { $0 + $1.count }
         keptMembers.update(repeating: 0, count: max(1, pieceCount))
         guard passes > 0, run.addsToValue, keepsUpdates != .unused, elements > 0, elements <= KernelPlan.keptUpdateLimit,
               KernelEngine.usesNativeKernels else { return }
@@ -151,7 +153,6 @@ public final class KernelPlan: @unchecked Sendable {
     /// rule) frees them for good.
     @usableFromInline func finishKeptUpdates() {
         guard keepsUpdates == .undecided, let kept = keptUpdates else { return }
-        let pieceCount = pieces.reduce(0) { $0 + $1.count }
         if (0..<pieceCount).contains(where: { keptMembers[$0] > 0 }) {
             keepsUpdates = .used
         } else {
@@ -214,7 +215,8 @@ public enum KernelEngine {
     @usableFromInline static let nativeSegments = Atomic<Int>(0)
     /// Segments a native reduction loop (`LaneFunction.reduceNatively`) ran.
     @usableFromInline static let nativeReducedSegments = Atomic<Int>(0)
-    /// Segments whose elementwise pass reused a kept dry update (`KernelPlan.keptUpdateLimit`).
+    /// Segments of a pass that read a kept step-rule update (`KernelPlan.keptUpdateLimit`)
+    /// instead of running the step rule.
     @usableFromInline static let keptUpdateSegments = Atomic<Int>(0)
     #endif
 
