@@ -1,7 +1,7 @@
 # Graft: the two commands of the README.
 #   make demo   install OpenBLAS and Open MPI if missing, build in release, run the main example
 #   make test   install OpenBLAS and Open MPI if missing, run the test suite (debug build)
-#   make tsan   the optimizer engine's threaded paths under ThreadSanitizer (CI runs it after make test)
+#   make tsan   the optimizer engine's threaded paths and split matrix products under ThreadSanitizer (CI runs it after make test)
 #   make mpi-test  install Open MPI if missing, run the distributed tests on 2 and 3 ranks (mpirun), then alone
 
 SHELL := /bin/bash
@@ -65,7 +65,7 @@ test:
 tsan:
 	$(ensure_openblas)
 	$(ensure_openmpi)
-	OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" swift test --sanitize=thread --filter "EngineThreadSafety|ThreadPool"
+	OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" swift test --sanitize=thread --filter "EngineThreadSafety|ThreadPool|MatrixProduct"
 
 # The distributed tests (GraftDistributedTests) under Open MPI on loopback: 2 ranks, 3 ranks (an
 # uneven split), then one process without mpirun. Each run writes a sharded checkpoint to

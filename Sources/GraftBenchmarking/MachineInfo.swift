@@ -15,7 +15,8 @@ public struct MachineInfo: Codable, Sendable {
     public var openBLASConfiguration: String
     /// `openblas_get_corename()`: the kernel family OpenBLAS selected.
     public var openBLASCore: String
-    /// OpenBLAS threads during the run.
+    /// Threads of a matrix product during the run (`BLAS.threads`: blocks on Graft's pool,
+    /// OpenBLAS itself single-threaded).
     public var openBLASThreads: Int
     /// `OPENBLAS_CORETYPE` as the process saw it (nil: unset).
     public var openBLASCoretypeEnvironment: String?
@@ -75,7 +76,7 @@ public struct MachineInfo: Codable, Sendable {
     public var summary: [String] {
         var lines = [
             "machine   \(cpu), \(cores) cores\(avx512 ? ", AVX-512" : "")\(lastLevelCache.map { ", \($0)" } ?? ""), \(system)",
-            "OpenBLAS  \(openBLASConfiguration) | core \(openBLASCore) | \(openBLASThreads) threads | OPENBLAS_CORETYPE=\(openBLASCoretypeEnvironment ?? "(unset)")",
+            "OpenBLAS  \(openBLASConfiguration) | core \(openBLASCore) | products on \(openBLASThreads) threads (Graft's pool) | OPENBLAS_CORETYPE=\(openBLASCoretypeEnvironment ?? "(unset)")",
             "Graft     \(graftThreads) threads, FTZ/DAZ \(flushesSubnormals ? "on" : "off"), \(build) build",
             "load      \(loadAverageAtStart.map { String(format: "%.2f", $0) }.joined(separator: " ")) (1/5/15 min) at start",
         ]

@@ -1,4 +1,5 @@
 import COpenBLAS
+import Synchronization
 
 /// Matrix products through OpenBLAS (`cblas_sgemm`, `cblas_sgemv`), plus the small
 /// matrix helpers layers need (bias over rows, transpose).
@@ -16,16 +17,8 @@ public enum BLAS {
     public static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                             alpha: Float, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                             beta: Float, c: UnsafeMutablePointer<Float>) {
-        guard m > 0, n > 0 else { return }
-        if k == 0 {
-            // BLAS leaves C scaled by beta when k = 0; make that explicit (beta 0 clears NaNs).
-            for i in 0..<(m * n) { c[i] = beta == 0 ? 0 : beta * c[i] }
-            return
-        }
-        let lda = transposeA ? m : k
-        let ldb = transposeB ? k : n
-        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    i32(m), i32(n), i32(k), alpha, a, i32(lda), b, i32(ldb), beta, c, i32(n))
+        gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+             a: a, lda: transposeA ? m : k, b: b, ldb: transposeB ? k : n, beta: beta, c: c, ldc: n)
     }
 
     /// `gemm` on sub-matrices of larger row-major buffers: row `i` of the stored `A` starts at
@@ -37,12 +30,60 @@ public enum BLAS {
                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         guard m > 0, n > 0 else { return }
         if k == 0 {
+            // BLAS leaves C scaled by beta when k = 0; make that explicit (beta 0 clears NaNs).
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
             return
         }
+        _ = openBLASSingleThreaded
+        let parts = parallelParts(m: m, n: n, k: k)
+        guard parts > 1 else {
+            sgemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            return
+        }
+        // Split C into `parts` blocks of whole columns (or rows, when C is taller than wide),
+        // multiples of 16 wide: each is an independent single-threaded product on one thread.
+        let splitsColumns = n >= m
+        let length = splitsColumns ? n : m
+        let per = ((length + parts - 1) / parts + 15) / 16 * 16
+        Parallel.runOrInline(iterations: (length + per - 1) / per, threads: parts) { p in
+            let lo = p * per, hi = Swift.min(length, lo + per)
+            guard lo < hi else { return }
+            if splitsColumns {
+                sgemm(transposeA, transposeB, m, hi - lo, k, alpha, a, lda, transposeB ? b + lo * ldb : b + lo, ldb,
+                      beta, c + lo, ldc)
+            } else {
+                sgemm(transposeA, transposeB, hi - lo, n, k, alpha, transposeA ? a + lo : a + lo * lda, lda, b, ldb,
+                      beta, c + lo * ldc, ldc)
+            }
+        }
+    }
+
+    /// One `cblas_sgemm` call (OpenBLAS single-threaded, see `threads`).
+    @inline(__always) static func sgemm(_ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+                                        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                                        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
         cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     i32(m), i32(n), i32(k), alpha, a, i32(lda), b, i32(ldb), beta, c, i32(ldc))
     }
+
+    /// Multiply-adds (m·n·k) from which a product is split over threads: about 20 µs of one
+    /// core's sgemm, where a pool dispatch (a few µs) is paid back.
+    public static let parallelMultiplyAdds = 1 << 20
+
+    /// How many threads a product of this shape runs on: `threads` (at most one per core),
+    /// fewer when the split dimension has under 32 columns (rows) per thread, 1 below
+    /// `parallelMultiplyAdds`.
+    static func parallelParts(m: Int, n: Int, k: Int) -> Int {
+        let threads = BLAS.threads
+        let (mn, wide) = m.multipliedReportingOverflow(by: n)
+        let (mnk, deep) = mn.multipliedReportingOverflow(by: k)
+        guard threads > 1, wide || deep || mnk >= parallelMultiplyAdds else { return 1 }
+        return Swift.max(1, Swift.min(threads, System.activeProcessorCount, Swift.max(m, n) / 32))
+    }
+
+    /// OpenBLAS is kept single-threaded, once, before the first product.
+    private static let openBLASSingleThreaded: Void = { openblas_set_num_threads(1) }()
+    private static let threadSetting = Atomic<Int>(0)
 
     /// `y ← alpha · op(A) · x + beta · y` with `A` stored row-major `rows × cols`.
     public static func gemv(transpose: Bool, rows: Int, cols: Int, alpha: Float, a: UnsafePointer<Float>,
@@ -53,6 +94,7 @@ public enum BLAS {
             for i in 0..<outCount { y[i] = beta == 0 ? 0 : beta * y[i] }
             return
         }
+        _ = openBLASSingleThreaded
         cblas_sgemv(CblasRowMajor, transpose ? CblasTrans : CblasNoTrans, i32(rows), i32(cols), alpha, a, i32(cols),
                     x, 1, beta, y, 1)
     }
@@ -63,12 +105,22 @@ public enum BLAS {
         return String(cString: p)
     }
 
-    /// The number of threads OpenBLAS uses; setting it calls `openblas_set_num_threads`
-    /// with the value clamped to `1…Int32.max` (OpenBLAS caps it further at the thread
-    /// count it was built for), so no value traps.
+    /// The number of threads a matrix product runs on: `Parallel.threads` unless set (0 or
+    /// less goes back to following it), at most one per core.
+    ///
+    /// Graft keeps OpenBLAS itself single-threaded and splits a large product (at least
+    /// `parallelMultiplyAdds` multiply-adds) into blocks of C, one per thread of Graft's own pool,
+    /// each an independent `cblas_sgemm` call; smaller products stay on the calling thread, as
+    /// does a product started from inside a parallel kernel. OpenBLAS's own worker threads
+    /// would spin for up to ~0.1 s after each product (its `THREAD_TIMEOUT`), taking a core
+    /// from the optimizer step and the elementwise layers that follow a GEMM; the pool's
+    /// workers spin 50 µs (`Parallel.spinMicroseconds`) and run in the caller's floating-point mode.
     public static var threads: Int {
-        get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(clamping: Swift.max(1, newValue))) }
+        get {
+            let t = threadSetting.load(ordering: .relaxed)
+            return t > 0 ? t : Parallel.threads
+        }
+        set { threadSetting.store(Swift.max(0, newValue), ordering: .relaxed) }
     }
 
     /// The kernel family OpenBLAS selected at load time (for example `Prescott`, `Cooperlake`).

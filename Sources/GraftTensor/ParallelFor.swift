@@ -72,24 +72,43 @@ public enum Parallel {
     }
 
     /// Runs `body(i)` for `i` in `0..<iterations` on the calling thread and up to `threads − 1`
+    /// workers of Graft's pool, or all on the calling thread, in order, when the pool is busy
+    /// (work started from inside a kernel: no second level of threads).
+    static func runOrInline(iterations: Int, threads: Int, _ body: (Int) -> Void) {
+        guard iterations > 1, threads > 1, onPool(iterations: iterations, threads: threads, body) else {
+            for i in 0..<iterations { body(i) }
+            return
+        }
+    }
+
+    /// Runs `body(i)` for `i` in `0..<iterations` on the calling thread and up to `threads − 1`
     /// workers of Graft's pool (`graft_pool_run` in CGraftSupport), each in the caller's
     /// floating-point mode. When the pool is busy (another thread's kernel, or a kernel started
     /// from inside a kernel) the work goes to Dispatch's `concurrentPerform` instead.
     static func run(iterations: Int, threads: Int, _ body: (Int) -> Void) {
+        guard !onPool(iterations: iterations, threads: threads, body) else { return }
         let flush = flushesSubnormals
         withoutActuallyEscaping(body) { body in
-            var job = PoolJob(body: body, flush: flush)
-            let ran = withUnsafeMutablePointer(to: &job) { job in
-                graft_pool_run(Int64(iterations), Int32(clamping: threads), { context, index in
-                    let job = context!.assumingMemoryBound(to: PoolJob.self)
-                    FloatingPointEnvironment.inCallersMode(job.pointee.flush) { job.pointee.body(Int(index)) }
-                }, job)
-            }
-            guard ran == 0 else { return }
             nonisolated(unsafe) let body = body
             DispatchQueue.concurrentPerform(iterations: iterations) { i in
                 FloatingPointEnvironment.inCallersMode(flush) { body(i) }
             }
+        }
+    }
+
+    /// Runs `body(i)` for `i` in `0..<iterations` on the calling thread and up to `threads − 1`
+    /// workers of Graft's pool, each in the caller's floating-point mode; `false` (nothing run)
+    /// when the pool is busy.
+    private static func onPool(iterations: Int, threads: Int, _ body: (Int) -> Void) -> Bool {
+        let flush = flushesSubnormals
+        return withoutActuallyEscaping(body) { body in
+            var job = PoolJob(body: body, flush: flush)
+            return withUnsafeMutablePointer(to: &job) { job in
+                graft_pool_run(Int64(iterations), Int32(clamping: threads), { context, index in
+                    let job = context!.assumingMemoryBound(to: PoolJob.self)
+                    FloatingPointEnvironment.inCallersMode(job.pointee.flush) { job.pointee.body(Int(index)) }
+                }, job)
+            } != 0
         }
     }
 }

@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 import GraftTensor
 import GraftTestSupport
@@ -12,6 +13,17 @@ struct ProductCase: Sendable, CustomStringConvertible {
 /// Sizes from the issue (1×1, 3×7·7×5, 129×65·65×33) plus degenerate ones, each with all
 /// four transpose combinations.
 let productCases: [ProductCase] = [(1, 1, 1), (3, 7, 5), (129, 65, 33), (2, 0, 3), (0, 3, 4), (4, 3, 0)]
+    .flatMap { m, k, n in
+        [(false, false), (true, false), (false, true), (true, true)].map { ta, tb in
+            ProductCase(m: m, k: k, n: n, transposeA: ta, transposeB: tb)
+        }
+    }
+
+/// Products large enough (m·n·k ≥ `BLAS.parallelMultiplyAdds`) that `BLAS.gemm` splits C over
+/// the threads on a machine with two cores or more: one wider than tall (split into blocks of
+/// columns, with a ragged last block) and one taller than wide (blocks of rows), each with
+/// all four transpose combinations.
+let splitProductCases: [ProductCase] = [(96, 130, 100), (200, 90, 70)]
     .flatMap { m, k, n in
         [(false, false), (true, false), (false, true), (true, true)].map { ta, tb in
             ProductCase(m: m, k: k, n: n, transposeA: ta, transposeB: tb)
@@ -35,6 +47,65 @@ func transposedStorage(_ t: Tensor) -> Tensor {
 struct MatrixProductTests {
     @Test(arguments: productCases)
     func matmulMatchesTripleLoop(_ c: ProductCase) throws {
+        try checkAgainstTripleLoop(c)
+    }
+
+    /// The blocks of a split product (one `cblas_sgemm` per thread) tile C exactly: every
+    /// entry is right, none is left out or written twice.
+    @Test(arguments: splitProductCases)
+    func splitProductsMatchTheTripleLoop(_ c: ProductCase) throws {
+        #expect(c.m * c.n * c.k >= BLAS.parallelMultiplyAdds)
+        try checkAgainstTripleLoop(c)
+    }
+
+    /// A product started from inside a parallel kernel (the pool is busy) runs its blocks on
+    /// the calling thread: the same blocks, so the same bits as on the pool.
+    @Test func aProductInsideAParallelKernelRunsInlineWithTheSameResult() throws {
+        let a = randomNormalTensor([96, 130], seed: 38), b = randomNormalTensor([130, 100], seed: 39)
+        let outside = try Tensor.matmul(a, b)
+        let results = Mutex<[Tensor?]>([nil, nil])
+        Parallel.forEach(iterations: 2) { i in
+            let inside = try! Tensor.matmul(a, b)  // shapes are fixed above
+            results.withLock { $0[i] = inside }
+        }
+        for inside in results.withLock({ $0 }) { expectIdentical(inside?.scalars ?? [], outside.scalars, "product inside a kernel") }
+    }
+
+    /// A split product of sub-matrices (`lda`, `ldb`, `ldc` wider than the blocks, as attention's
+    /// per-head products) equals the product of the same blocks copied out, bit for bit: the
+    /// columns of C outside the block are not touched.
+    @Test(arguments: [false, true])
+    func splitProductOfSubMatricesEqualsTheCopiedBlocks(transposeB: Bool) throws {
+        let (m, k, n, pad) = (96, 130, 100, 7)
+        let a = randomNormalTensor([m, k + pad], seed: 40)
+        let b = randomNormalTensor(transposeB ? [n, k + pad] : [k, n + pad], seed: 41)
+        var c = [Float](repeating: .nan, count: m * (n + pad))
+        a.withUnsafeBufferPointer { ap in
+            b.withUnsafeBufferPointer { bp in
+                c.withUnsafeMutableBufferPointer { cp in
+                    BLAS.gemm(transposeA: false, transposeB: transposeB, m: m, n: n, k: k, alpha: 1, a: ap.baseAddress! + pad, lda: k + pad,
+                              b: bp.baseAddress!, ldb: transposeB ? k + pad : n + pad, beta: 0, c: cp.baseAddress!, ldc: n + pad)
+                }
+            }
+        }
+        /// Rows `0..<rows` of a row-major matrix with `stride` columns, columns `from ..< from + width`.
+        func block(_ t: Tensor, rows: Int, stride: Int, from: Int, width: Int) throws -> Tensor {
+            let all = t.scalars
+            var out: [Float] = []
+            for r in 0..<rows { out += all[(r * stride + from)..<(r * stride + from + width)] }
+            return try Tensor(shape: [rows, width], scalars: out)
+        }
+        let aBlock = try block(a, rows: m, stride: k + pad, from: pad, width: k)
+        let bBlock = transposeB ? try block(b, rows: n, stride: k + pad, from: 0, width: k)
+                                : try block(b, rows: k, stride: n + pad, from: 0, width: n)
+        let expected = try Tensor.matmul(aBlock, transposed: false, bBlock, transposed: transposeB)
+        for r in 0..<m {
+            expectIdentical(Array(c[(r * (n + pad))..<(r * (n + pad) + n)]), Array(expected.scalars[(r * n)..<(r * n + n)]), "row \(r)")
+            #expect(c[(r * (n + pad) + n)..<((r + 1) * (n + pad))].allSatisfy { $0.isNaN }, "row \(r): padding written")
+        }
+    }
+
+    private func checkAgainstTripleLoop(_ c: ProductCase) throws {
         let opA = randomNormalTensor([c.m, c.k], seed: 31), opB = randomNormalTensor([c.k, c.n], seed: 32)
         let a = c.transposeA ? transposedStorage(opA) : opA
         let b = c.transposeB ? transposedStorage(opB) : opB

@@ -2,7 +2,7 @@ import GraftTensor
 
 /// Process-wide settings every example program applies first.
 public enum ExampleEnvironment {
-    /// Sets Graft's and OpenBLAS's thread counts (when given) and flushes subnormal floats to
+    /// Sets the thread counts of Graft's kernels and matrix products (when given) and flushes subnormal floats to
     /// zero in every thread that runs Graft kernels (see `FloatingPointEnvironment`).
     public static func configure(threads: Int?) {
         if let threads {
