@@ -190,15 +190,16 @@ INLINE uint32_t larger_magnitude(uint32_t largest, float x) {
 // factor (a learning rate after the projection), storing θ + u: see graft_ftp_apply_rows.
 INLINE int ftp_apply_loop(const float *restrict u, const float *restrict th, const float *restrict a, float *restrict d,
                           const double *restrict scales, float *restrict out, int64_t columns, int64_t rows, float factor,
-                          const int anchored, const int commit, const int scaled) {
+                          const int anchored, const int commit, const int scaled, const int committed) {
     uint32_t largest = 0;
     for (int64_t r = 0; r < rows; r++) {
         const float s = (float)scales[r];
         const int64_t o = r * columns;
         for (int64_t i = o; i < o + columns; i++) {
             const float av = anchored ? a[i] : 0.0f;
-            const float c = th[i] + u[i] - av;
-            if (commit) d[i] = c;
+            // committed: the reduction pass already stored ĉ = θ + u − θ0 (graft_ftp_commit).
+            const float c = committed ? d[i] : th[i] + u[i] - av;
+            if (commit && !committed) d[i] = c;
             float step = av + s * c - th[i];
             if (scaled) step *= factor;
             const float next = th[i] + step;
@@ -230,7 +231,7 @@ INLINE int spd_apply_body(const float *u, const float *th, const float *a, float
 
 INLINE int ftp_apply_body(const float *u, const float *th, const float *a, float *d, const double *scales, float *out,
                           int64_t columns, int64_t rows, int has_factor, float factor) {
-#define F(A, C, S) ftp_apply_loop(u, th, a, d, scales, out, columns, rows, factor, A, C, S)
+#define F(A, C, S) ftp_apply_loop(u, th, a, d, scales, out, columns, rows, factor, A, C, S, 0)
     if (a) {
         if (d) return has_factor ? F(1, 1, 1) : F(1, 1, 0);
         return has_factor ? F(1, 0, 1) : F(1, 0, 0);
@@ -238,6 +239,24 @@ INLINE int ftp_apply_body(const float *u, const float *th, const float *a, float
     if (d) return has_factor ? F(0, 1, 1) : F(0, 1, 0);
     return has_factor ? F(0, 0, 1) : F(0, 0, 0);
 #undef F
+}
+
+INLINE int ftp_apply_committed_body(const float *th, const float *a, const float *d, const double *scales, float *out,
+                                    int64_t columns, int64_t rows, int has_factor, float factor) {
+#define F(A, S) ftp_apply_loop(NULL, th, a, (float *)d, scales, out, columns, rows, factor, A, 0, S, 1)
+    if (a) return has_factor ? F(1, 1) : F(1, 0);
+    return has_factor ? F(0, 1) : F(0, 0);
+#undef F
+}
+
+// ĉ = θ + u − θ0 (θ0 = 0 without an anchor), as the apply loop computes it: FTP's commit at the end
+// of a reduction pass that committed the step rule (see graft_ftp_commit).
+INLINE void ftp_commit_loop(const float *restrict u, const float *restrict th, const float *restrict a, float *restrict d,
+                            int64_t n, const int anchored) {
+    for (int64_t i = 0; i < n; i++) d[i] = th[i] + u[i] - (anchored ? a[i] : 0.0f);
+}
+INLINE void ftp_commit_body(const float *u, const float *th, const float *a, float *d, int64_t n) {
+    if (a) ftp_commit_loop(u, th, a, d, n, 1); else ftp_commit_loop(u, th, a, d, n, 0);
 }
 
 // MARK: - Exported functions: each body compiled for the baseline and for AVX2, chosen at load time
@@ -298,3 +317,10 @@ EXPORT(int, ftp_apply_rows,
         int64_t columns, int64_t rows, int has_factor, float factor),
        (u, theta, anchor, displacement, scales, out, columns, rows, has_factor, factor),
        return ftp_apply_body(u, theta, anchor, displacement, scales, out, columns, rows, has_factor, factor))
+EXPORT(int, ftp_apply_rows_committed,
+       (const float *theta, const float *anchor, const float *displacement, const double *scales, float *out, int64_t columns,
+        int64_t rows, int has_factor, float factor),
+       (theta, anchor, displacement, scales, out, columns, rows, has_factor, factor),
+       return ftp_apply_committed_body(theta, anchor, displacement, scales, out, columns, rows, has_factor, factor))
+EXPORT_VOID(ftp_commit, (const float *u, const float *theta, const float *anchor, float *displacement, int64_t n),
+            (u, theta, anchor, displacement, n), ftp_commit_body(u, theta, anchor, displacement, n))

@@ -73,9 +73,10 @@ struct NativeStepChainTests {
         /// incoming gradient natively on every segment of every anchored tensor ([1000]: 1,
         /// [3, 40]: 3, [5]: 1, [2, 7]: 2, [2, 45]: 2; p2 has no anchor); SPD and FTP reduce the C step loop's update in a buffer, on segments of at
         /// least 32 elements (6). DiGraP after Adam (update placement) reduces in the Swift loop.
-        /// Segments whose elementwise pass reuses the update the reduction pass kept
-        /// (`KernelPlan.keptUpdateLimit`) per step at least: the robust members after a native step
-        /// rule (SPD, FTP), on the segments of at least 32 elements (6).
+        /// Segments whose elementwise pass does not run the step rule again, per step at least,
+        /// because the reduction pass committed it (keeping its update, `KernelPlan.keptUpdateLimit`,
+        /// or, for FTP, storing ĉ): the robust members after a native step rule (SPD, FTP), on the
+        /// segments of at least 32 elements (6).
         var keptSegmentsPerStep: Int {
             switch self {
             case .spd, .ftp, .ftpMomentum: 6
@@ -214,6 +215,32 @@ struct NativeStepChainTests {
         #expect(bitwiseEqual(native.0, swift.0), "\(recipe): the redone rows differ")
         #expect(native.1 == swift.1, "\(recipe): optimizer state differs")
         #expect(native.kept >= 3 * 4, "\(recipe): \(native.kept) segments reused a kept update")
+    }
+
+    /// FTP finishes ĉ in its reduction pass, so the update after Adam is needed in the segment
+    /// buffer only and no copy of it is kept: groups larger than `KernelPlan.keptUpdateLimit`
+    /// (which bounds that copy) run Adam once too. Bitwise the Swift loop, which computes Adam
+    /// twice (a dry run, then the commit) and ĉ in the elementwise pass.
+    @Test func ftpCommitsInItsReductionPassInAGroupTooLargeToKeepUpdates() throws {
+        let shape = [520, 4096]  // 2,129,920 elements, rows of one segment each
+        #expect(shape[0] * shape[1] > KernelPlan.keptUpdateLimit)
+        func train(native: Bool) throws -> ([Float], OptimizerSnapshot, reused: Int) {
+            let p = Parameter(randomUniformTensor(shape, lower: -1, upper: 1, seed: 3), anchor: .initial)
+            let optimizer = try Optimizer(parameters: [NamedParameter(path: "w", parameter: p)],
+                                          groups: [ParameterGroup("all", selecting: .all, transform: try Recipes.ftp(learningRate: 1e-2))])
+            KernelEngine.usesNativeKernels = native
+            defer { KernelEngine.usesNativeKernels = true }
+            let before = KernelEngine.keptUpdateSegments.load(ordering: .relaxed)
+            for step in 0..<2 {
+                p.gradient = randomUniformTensor(shape, lower: -1, upper: 1, seed: UInt64(40 + step))
+                try optimizer.step()
+            }
+            return (p.value.scalars, try optimizer.snapshot(), KernelEngine.keptUpdateSegments.load(ordering: .relaxed) - before)
+        }
+        let native = try train(native: true), swift = try train(native: false)
+        #expect(bitwiseEqual(native.0, swift.0), "θ differs")
+        #expect(native.1 == swift.1, "optimizer state differs")
+        #expect(native.reused >= 2 * shape[0], "\(native.reused) segments skipped Adam in the elementwise pass")
     }
 
     @Test func theCPUVariantIsReported() {

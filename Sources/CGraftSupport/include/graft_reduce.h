@@ -54,6 +54,15 @@ int64_t graft_ftp_reduce_rows(const float *u, const float *theta, const float *a
 int graft_ftp_apply_rows(const float *u, const float *theta, const float *anchor, float *displacement, const double *scales,
                          float *out, int64_t columns, int64_t rows, int has_factor, float factor);
 
+/// `graft_ftp_apply_rows` after a reduction pass that committed ĉ (`graft_ftp_commit`): c is read
+/// from `displacement` (not written), the rest as there, bitwise.
+int graft_ftp_apply_rows_committed(const float *theta, const float *anchor, const float *displacement, const double *scales,
+                                   float *out, int64_t columns, int64_t rows, int has_factor, float factor);
+
+/// FTP's commit of ĉ at the end of a reduction pass that committed the step rule: for elements
+/// 0 ..< n, displacement ← θ + u − θ0 (θ0 = 0 without anchor), the apply lanes' c, bitwise.
+void graft_ftp_commit(const float *u, const float *theta, const float *anchor, float *displacement, int64_t n);
+
 /// SPD's elementwise pass (`SelectiveProjectionDecay`'s apply lanes) over elements 0 ..< n, after
 /// the step rule's update `u`: u' = u − factor·((θ + u) − θ0) (θ0 = 0 without anchor; u' = u when
 /// factor is 0), out ← θ + u'. The Swift lanes' operations in their order, without FMA: bitwise

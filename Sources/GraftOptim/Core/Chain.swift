@@ -175,6 +175,12 @@ public struct OptionalLanes<L: LaneFunction>: LaneFunction {
                                          segment: segment, count: count, then: factor)
     }
     @inlinable public var memberLanes: Int { lanes?.memberLanes ?? 0 }
+    @inlinable public func commitsInReduction(after: Int) -> Bool { lanes?.commitsInReduction(after: after) ?? false }
+    @inlinable public mutating func commitReduction(after: Int, _ update: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                    lower: Int, upper: Int) {
+        lanes?.commitReduction(after: after, update, theta: theta, lower: lower, upper: upper)
+    }
+    @inlinable public mutating func useCommittedReduction(after: Int) { lanes?.useCommittedReduction(after: after) }
     @inlinable public mutating func applyLeadingNatively(_ count: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
                                                          out: UnsafeMutablePointer<Float>, lower: Int, upper: Int) -> Bool {
         lanes?.applyLeadingNatively(count, inputAtLower, theta: theta, out: out, lower: lower, upper: upper) ?? false

@@ -110,6 +110,19 @@ public protocol LaneFunction {
     mutating func applyTrailingRowsNatively(after: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
                                             output: UnsafeMutablePointer<Float>, lower: Int, columns: Int, segment: Int,
                                             count: Int, then factor: Float?) -> Bool?
+    /// Whether the member right after the first `after` can finish its state in a reduction pass
+    /// that committed the members before it (`KernelPlan.keptUpdateLimit`): the engine then hands
+    /// it their update at the end of that pass (`commitReduction`) and tells its elementwise pass
+    /// (`useCommittedReduction`), which no longer reads the incoming update, so the engine keeps
+    /// no copy of it (FTP: ĉ is stored in the reduction pass, as its floor does). The default, `false`.
+    func commitsInReduction(after: Int) -> Bool
+    /// In a reduction pass that committed the first `after` members, once the reduction of
+    /// elements `lower ..< upper` is final (an overflowed segment already redone): their update of
+    /// element `lower + j` is `update[j]`. Only called when `commitsInReduction(after:)`.
+    mutating func commitReduction(after: Int, _ update: UnsafePointer<Float>, theta: UnsafePointer<Float>, lower: Int, upper: Int)
+    /// In the elementwise pass after such a reduction pass: the member right after the first
+    /// `after` takes what `commitReduction` stored instead of its incoming update.
+    mutating func useCommittedReduction(after: Int)
     /// When these lanes only multiply the update by a constant, with no segment hooks (a learning
     /// rate): that constant, so a native loop of the members before can apply it. The default, `nil`.
     var nativeFactor: Float? { get }
@@ -178,6 +191,10 @@ extension LaneFunction {
                                                               output: UnsafeMutablePointer<Float>, lower: Int, columns: Int, segment: Int,
                                                               count: Int, then factor: Float?) -> Bool? { nil }
     @inlinable public var nativeFactor: Float? { nil }
+    @inlinable public func commitsInReduction(after: Int) -> Bool { false }
+    @inlinable public mutating func commitReduction(after: Int, _ update: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                    lower: Int, upper: Int) {}
+    @inlinable public mutating func useCommittedReduction(after: Int) {}
     @inlinable public mutating func beginSegment(_ segment: Int, row: Int, precise: Bool) {}
     @inlinable public mutating func endSegment(_ segment: Int) -> Bool { true }
     @inlinable public func describeNative(_ chain: inout NativeStepChain) -> Bool { false }

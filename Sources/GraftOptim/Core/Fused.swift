@@ -139,6 +139,26 @@ public struct FusedLanes<A: LaneFunction, B: LaneFunction>: LaneFunction {
         return first.applyTrailing(after: after, &u, theta: theta, at: i) && second.apply(&u, theta: theta, at: i)
     }
 
+    @inlinable public func commitsInReduction(after: Int) -> Bool {
+        let a = first.memberLanes
+        return after >= a ? second.commitsInReduction(after: after - a) : first.commitsInReduction(after: after)
+    }
+
+    @inlinable public mutating func commitReduction(after: Int, _ update: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                    lower: Int, upper: Int) {
+        let a = first.memberLanes
+        if after >= a {
+            second.commitReduction(after: after - a, update, theta: theta, lower: lower, upper: upper)
+        } else {
+            first.commitReduction(after: after, update, theta: theta, lower: lower, upper: upper)
+        }
+    }
+
+    @inlinable public mutating func useCommittedReduction(after: Int) {
+        let a = first.memberLanes
+        if after >= a { second.useCommittedReduction(after: after - a) } else { first.useCommittedReduction(after: after) }
+    }
+
     /// Only when the leading members lie within the first (a native loop of one member's lanes).
     @inlinable public mutating func applyLeadingNatively(_ count: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
                                                          out: UnsafeMutablePointer<Float>, lower: Int, upper: Int) -> Bool {

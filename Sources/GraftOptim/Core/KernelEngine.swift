@@ -52,6 +52,9 @@ public final class KernelPlan: @unchecked Sendable {
     @usableFromInline let elements: Int
     /// Per piece: the members whose update a reduction pass of this step kept (0: none).
     @usableFromInline let keptMembers: UnsafeMutablePointer<Int>
+    /// Per piece: whether the member after the kept ones finished its state in that reduction
+    /// pass (`LaneFunction.commitsInReduction`), so the update itself was not kept.
+    @usableFromInline let committedInReduction: UnsafeMutablePointer<Bool>
     /// The number of pieces (`Piece.index` runs over `0 ..< pieceCount`).
     @usableFromInline let pieceCount: Int
 
@@ -131,29 +134,39 @@ public final class KernelPlan: @unchecked Sendable {
         pieceCount = index
         keptMembers = .allocate(capacity: max(1, index))
         keptMembers.initialize(repeating: 0, count: max(1, index))
+        committedInReduction = .allocate(capacity: max(1, index))
+        committedInReduction.initialize(repeating: false, count: max(1, index))
     }
 
     deinit {
         scratch?.deallocate()
         keptUpdates?.deallocate()
         keptMembers.deallocate()
+        committedInReduction.deallocate()
     }
 
-    /// Before a step's reduction passes (on the calling thread): whether the step may keep
-    /// updates (θ is written, the group is small enough, and earlier steps did not show that
-    /// none are kept); allocates them at the first such step and forgets the last step's.
+    /// Whether this step's first reduction pass may commit a leading native step rule: θ is
+    /// written and the native loops are on. Its update is then kept (`keptUpdates`, in groups of
+    /// at most `keptUpdateLimit` elements) or, when the member after it finishes in that pass too
+    /// (`LaneFunction.commitsInReduction`: FTP), needed in the segment buffer only, in any group.
+    @usableFromInline var commitsInReduction = false
+
+    /// Before a step's reduction passes (on the calling thread): whether the step may commit in
+    /// its reduction pass, and keep updates (the group is small enough, and earlier steps did not
+    /// show that none are kept); allocates them at the first such step and forgets the last step's.
     @usableFromInline func prepareKeptUpdates(_ run: KernelRun, passes: Int) {
         keptMembers.update(repeating: 0, count: max(1, pieceCount))
-        guard passes > 0, run.addsToValue, keepsUpdates != .unused, elements > 0, elements <= KernelPlan.keptUpdateLimit,
-              KernelEngine.usesNativeKernels else { return }
+        committedInReduction.update(repeating: false, count: max(1, pieceCount))
+        commitsInReduction = passes > 0 && run.addsToValue && elements > 0 && KernelEngine.usesNativeKernels
+        guard commitsInReduction, keepsUpdates != .unused, elements <= KernelPlan.keptUpdateLimit else { return }
         if keptUpdates == nil { keptUpdates = .allocate(capacity: elements) }
     }
 
     /// After the step: a plan whose first step with kept updates kept none (no leading native step
-    /// rule) frees them for good.
+    /// rule, or only members that finished in the reduction pass) frees them for good.
     @usableFromInline func finishKeptUpdates() {
         guard keepsUpdates == .undecided, let kept = keptUpdates else { return }
-        if (0..<pieceCount).contains(where: { keptMembers[$0] > 0 }) {
+        if (0..<pieceCount).contains(where: { keptMembers[$0] > 0 && !committedInReduction[$0] }) {
             keepsUpdates = .used
         } else {
             keepsUpdates = .unused
@@ -298,15 +311,22 @@ public enum KernelEngine {
         // The leading native step rule's update of this piece when a reduction pass of this step
         // kept it (`KernelPlan.keptUpdateLimit`; the rule's state is then committed): element `i`
         // at `keptUpdate[i]`, the members after the first `keptAfter` still to run over it.
+        // When the member after the kept ones finished its state in that pass (FTP's ĉ), the update
+        // was not kept either: the elementwise pass does not read it.
         let keptMembers = run.plan.keptMembers[piece.index]
-        var keptUpdate = keptMembers > 0 ? run.plan.keptUpdates.map { $0 + run.plan.keptOffsets[k] } : nil
+        let committedInReduction = keptMembers > 0 && run.plan.committedInReduction[piece.index]
+        var keptUpdate = keptMembers > 0 && !committedInReduction ? run.plan.keptUpdates.map { $0 + run.plan.keptOffsets[k] } : nil
         var keptAfter = keptMembers
-        /// Redoes reduction segment `t` in Double (its float partial sums overflowed on finite inputs).
-        @inline(__always) func reduceSegmentPrecisely(_ t: Int) {
+        /// Redoes reduction segment `t` in Double (its float partial sums overflowed on finite inputs),
+        /// from the committed leading members' update of its first element at `update` when given.
+        @inline(__always) func reduceSegmentPrecisely(_ t: Int, update: UnsafePointer<Float>? = nil) {
             let (lo, hi) = segmentBounds(t)
             lanes.beginSegment(t, row: segmentsPerRow == 1 ? t : t / segmentsPerRow, precise: true)
             for j in lo..<hi {
-                if let keptUpdate {
+                if keptAfter > 0, let update {
+                    var u = update[j - lo]
+                    _ = lanes.applyTrailing(after: keptAfter, &u, theta: value[j], at: j)
+                } else if let keptUpdate {
                     var u = keptUpdate[j]
                     _ = lanes.applyTrailing(after: keptAfter, &u, theta: value[j], at: j)
                 } else {
@@ -330,7 +350,7 @@ public enum KernelEngine {
                 #endif
                 t += done
                 if t < end {
-                    reduceSegmentPrecisely(t)
+                    reduceSegmentPrecisely(t, update: members > 0 ? input + (t - s) * columns : nil)
                     t += 1
                 }
             }
@@ -362,6 +382,7 @@ public enum KernelEngine {
             // An earlier pass ran the step rule and kept its update: whatever the lanes or the
             // native switch say now, this piece must not run it again.
             prefixMembers = keptMembers
+            if committedInReduction { lanes.useCommittedReduction(after: keptMembers) }
         } else if pieceUpper - pieceLower >= NativeStepChain.minimumLength && KernelEngine.usesNativeKernels && (reduction || writesTheta) {
             let members = lanes.memberLanes
             if !reduction {
@@ -387,7 +408,12 @@ public enum KernelEngine {
                 count -= 1
             }
         }
-        if (leading > 0 || prefixMembers > 0) && workerBuffer == nil { workerBuffer = .allocate(capacity: KernelPlan.segmentLength) }
+        if (leading > 0 || prefixMembers > 0) && workerBuffer == nil { 
+            // Initialised: after a reduction that committed FTP's ĉ the elementwise pass hands it to
+            // lanes that ignore it, and no lane should see undefined floats.
+            workerBuffer = .allocate(capacity: KernelPlan.segmentLength)
+            workerBuffer!.initialize(repeating: 0, count: KernelPlan.segmentLength)
+        }
         let buffer = leading > 0 || prefixMembers > 0 ? workerBuffer : nil
         if let native {
             if !native.run(gradient: run.inputs[k], theta: output, lower: pieceLower, upper: pieceUpper) { nonFinite = true }
@@ -428,11 +454,20 @@ public enum KernelEngine {
             // update (`KernelPlan.keptUpdateLimit`): the later passes read it, as the redo of an
             // overflowed segment does.
             var step = keptMembers > 0 ? nil : prefix
-            if reduction, keptMembers == 0, outputIsTheta, let kept = run.plan.keptUpdates {
-                keptUpdate = kept + run.plan.keptOffsets[k]
-                keptAfter = prefixMembers
-                step?.commits = true
-                run.plan.keptMembers[piece.index] = prefixMembers
+            var commitsHere = false
+            if reduction, keptMembers == 0, outputIsTheta, run.plan.commitsInReduction {
+                // The member after the step rule may finish here too (FTP stores ĉ): then the
+                // update lives in the segment buffer only, for the reduction and its redo, and
+                // no group is too large for it.
+                commitsHere = lanes.commitsInReduction(after: prefixMembers)
+                let kept = commitsHere ? nil : run.plan.keptUpdates
+                if commitsHere || kept != nil {
+                    keptUpdate = kept.map { $0 + run.plan.keptOffsets[k] }
+                    keptAfter = prefixMembers
+                    step?.commits = true
+                    run.plan.keptMembers[piece.index] = prefixMembers
+                    run.plan.committedInReduction[piece.index] = commitsHere
+                }
             }
             var s = piece.lower
             while s < piece.upper {
@@ -468,11 +503,14 @@ public enum KernelEngine {
                         } else {
                             applyTrailing(&lanes, after: prefixMembers, segmentBuffer, theta: value, lower: lo, upper: hi, output: nil)
                         }
-                        if !lanes.endSegment(t) { reduceSegmentPrecisely(t) }
+                        if !lanes.endSegment(t) { reduceSegmentPrecisely(t, update: segmentBuffer) }
                     } else {
                         applyTrailing(&lanes, after: prefixMembers, segmentBuffer, theta: value, lower: lo, upper: hi, output: output)
                         _ = lanes.endSegment(t)
                     }
+                }
+                if commitsHere {
+                    lanes.commitReduction(after: prefixMembers, buffer, theta: value, lower: runLower, upper: runUpper)
                 }
                 if !reduction && rowsDone < end && !nonFinite
                     && !Vector.allFinite(UnsafeBufferPointer(start: output + runLower, count: runUpper - runLower)) {

@@ -136,6 +136,8 @@ public struct TrainableProjection: FusableTransform {
         @usableFromInline var scales: UnsafeMutablePointer<Double>?
         @usableFromInline var partials: UnsafeMutablePointer<Double>?
         @usableFromInline var readsPrevious = false, commit = false
+        /// The reduction pass stored ĉ (`commitReduction`): the apply lanes read it, not θ + u − θ0.
+        @usableFromInline var committed = false
         @usableFromInline var scale: Float = 0
         @usableFromInline var sums = SegmentSums()
         @inlinable init(mode: Mode) { self.mode = mode }
@@ -152,8 +154,8 @@ public struct TrainableProjection: FusableTransform {
                 return false
             case .apply:
                 let a = anchor.map { Lane.load($0, i) } ?? SIMD8<Float>()
-                let c = theta + u - a
-                if commit { Lane.store(c, displacement!, i) }
+                let c = committed ? Lane.load(displacement!, i) : theta + u - a
+                if commit && !committed { Lane.store(c, displacement!, i) }
                 u = a + scale * c - theta
                 return true
             }
@@ -172,8 +174,8 @@ public struct TrainableProjection: FusableTransform {
                 return false
             case .apply:
                 let a = anchor?[i] ?? 0
-                let c = theta + u - a
-                if commit { displacement![i] = c }
+                let c = committed ? displacement![i] : theta + u - a
+                if commit && !committed { displacement![i] = c }
                 u = a + scale * c - theta
                 return true
             }
@@ -212,9 +214,29 @@ public struct TrainableProjection: FusableTransform {
                                                                   output: UnsafeMutablePointer<Float>, lower: Int, columns: Int, segment: Int,
                                                                   count: Int, then factor: Float?) -> Bool? {
             guard after == 0, mode == .apply, KernelEngine.usesNativeKernels, let scales else { return nil }
+            if committed, let d = displacement {
+                return graft_ftp_apply_rows_committed(theta + lower, anchor.map { $0 + lower }, d + lower, scales + segment, output + lower,
+                                                      Int64(columns), Int64(count), factor == nil ? 0 : 1, factor ?? 1) != 0
+            }
             let d = commit ? displacement.map { $0 + lower } : nil
             return graft_ftp_apply_rows(inputAtLower, theta + lower, anchor.map { $0 + lower }, d, scales + segment, output + lower,
                                         Int64(columns), Int64(count), factor == nil ? 0 : 1, factor ?? 1) != 0
+        }
+        /// In a reduction pass that committed the step rule, FTP stores ĉ_t = θ + u − θ0 there too,
+        /// once the run's sums are final (they read ĉ_{t−1}), as its floor does: the elementwise
+        /// pass then reads ĉ and no copy of u is kept.
+        @inlinable public func commitsInReduction(after: Int) -> Bool { after == 0 && mode == .reduce && displacement != nil }
+        @inlinable public mutating func commitReduction(after: Int, _ update: UnsafePointer<Float>, theta: UnsafePointer<Float>,
+                                                        lower: Int, upper: Int) {
+            guard after == 0, mode == .reduce, let d = displacement, upper > lower else { return }
+            if KernelEngine.usesNativeKernels {
+                graft_ftp_commit(update, theta + lower, anchor.map { $0 + lower }, d + lower, Int64(upper - lower))
+            } else {
+                for i in lower..<upper { d[i] = theta[i] + update[i - lower] - (anchor?[i] ?? 0) }
+            }
+        }
+        @inlinable public mutating func useCommittedReduction(after: Int) {
+            if after == 0 && mode == .apply && displacement != nil { committed = true }
         }
         @inlinable public mutating func endSegment(_ segment: Int) -> Bool {
             guard mode == .reduce, let partials else { return true }
