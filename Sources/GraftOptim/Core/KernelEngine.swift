@@ -408,7 +408,7 @@ public enum KernelEngine {
                 count -= 1
             }
         }
-        if (leading > 0 || prefixMembers > 0) && workerBuffer == nil { 
+        if (leading > 0 || prefixMembers > 0) && workerBuffer == nil {
             // Initialised: after a reduction that committed FTP's ĉ the elementwise pass hands it to
             // lanes that ignore it, and no lane should see undefined floats.
             workerBuffer = .allocate(capacity: KernelPlan.segmentLength)
