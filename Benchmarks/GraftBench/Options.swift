@@ -32,7 +32,7 @@ struct Options {
                                overhead/adam/20000x[<n>], snapshot/adam/mixed/1e7, gemm/<model>/b<batch>,
                                train/<model>/b<batch>/<optimizer>; see --list
           --exclude SUBSTRING  skip benchmarks whose id contains SUBSTRING (repeatable; applied after --filter)
-          --threads N          Graft and OpenBLAS threads (default: all cores)
+          --threads N          Graft threads, for kernels and matrix products (default: all cores)
           --quick              10^5 and 10^6 only, shorter rounds (a smoke run, about 20 s)
           --sizes LIST         comma-separated parameter counts, e.g. 1e5,1e6
           --layouts LIST       comma-separated subset of single,equal100,mixed
