@@ -318,16 +318,15 @@ public enum KernelEngine {
         var keptUpdate = keptMembers > 0 && !committedInReduction ? run.plan.keptUpdates.map { $0 + run.plan.keptOffsets[k] } : nil
         var keptAfter = keptMembers
         /// Redoes reduction segment `t` in Double (its float partial sums overflowed on finite inputs),
-        /// from the committed leading members' update of its first element at `update` when given.
+        /// from the committed leading members' update of its first element at `update` when they
+        /// were committed (every caller on the step-rule-first path passes its run buffer), else
+        /// from the inputs through every member.
         @inline(__always) func reduceSegmentPrecisely(_ t: Int, update: UnsafePointer<Float>? = nil) {
             let (lo, hi) = segmentBounds(t)
             lanes.beginSegment(t, row: segmentsPerRow == 1 ? t : t / segmentsPerRow, precise: true)
             for j in lo..<hi {
                 if keptAfter > 0, let update {
                     var u = update[j - lo]
-                    _ = lanes.applyTrailing(after: keptAfter, &u, theta: value[j], at: j)
-                } else if let keptUpdate {
-                    var u = keptUpdate[j]
                     _ = lanes.applyTrailing(after: keptAfter, &u, theta: value[j], at: j)
                 } else {
                     var u = run.inputs[k][j]
