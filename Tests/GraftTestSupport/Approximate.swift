@@ -107,7 +107,10 @@ public func bitwiseEqual(_ a: [Float], _ b: [Float]) -> Bool {
 
 /// `xs` converted to `Double` (exact), with a plain loop that stays fast in debug builds.
 public func widened(_ xs: [Float]) -> [Double] {
-    [Double](unsafeUninitializedCapacity: xs.count) { out, initialized in
+    // Swift's `Array(unsafeUninitializedCapacity: 0)` stores the count into the shared empty-array
+    // singleton, which ThreadSanitizer reports as a race between tests running in parallel.
+    guard !xs.isEmpty else { return [] }
+    return [Double](unsafeUninitializedCapacity: xs.count) { out, initialized in
         xs.withUnsafeBufferPointer { src in
             for i in 0..<src.count { out[i] = Double(src[i]) }
         }
