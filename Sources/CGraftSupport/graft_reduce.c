@@ -1,6 +1,7 @@
 // The reduction passes of DiGraP, SPD and FTP and DiGraP's elementwise pass as C loops (see graft_reduce.h): Swift compiles for baseline x86-64,
 // whose 128-bit SSE needs twelve registers for the six 8-lane sums and spills; AVX2 holds them in six.
 #include "graft_reduce.h"
+#include "graft_adam_math.h"
 #include <string.h>
 
 #pragma clang fp contract(off)
@@ -259,6 +260,105 @@ INLINE void ftp_commit_body(const float *u, const float *th, const float *a, flo
     if (a) ftp_commit_loop(u, th, a, d, n, 1); else ftp_commit_loop(u, th, a, d, n, 0);
 }
 
+// MARK: - FTP's reduction fused with the Adam step before it
+
+#define store8(x, value) do { v8 s_ = (value); memcpy((x), &s_, sizeof s_); } while (0)
+
+// One row (segment) of graft_adam_ftp_reduce_rows: the step committed, the FTP sums into `lanes`
+// (as ftp_loop over the update graft_adam_chain_update would have stored), ĉ_t over ĉ_{t−1}, whose
+// old values go to `saved` when the dot reads them (for the restore of an overflowed row).
+INLINE void adam_ftp_row(const float *restrict g, const float *restrict th, float *restrict m, float *restrict v,
+                         const float *restrict sa, const graft_adam_chain_constants k, const float *restrict a,
+                         const float *restrict fg, float *restrict d, float *restrict saved, int64_t n,
+                         float *restrict lanes, const int pre, const int post, const int anchored, const int previous) {
+    v8 s[2];
+    memcpy(s, lanes, sizeof s);
+    const v8 zero = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const v8 t = load8(th + i);
+        const v8 u0 = GRAFT_PRE_DECAY(load8(g + i), t, load8(sa + i), k.pre_decay, pre);
+        const v8 mi = GRAFT_ADAM_FIRST(k, load8(m + i), u0);
+        const v8 vi = GRAFT_ADAM_SECOND(k, load8(v + i), u0);
+        store8(m + i, mi);
+        store8(v + i, vi);
+        const v8 u = GRAFT_ADAM_DIRECTION(k, mi, vi, t, post) * k.scale;
+        const v8 c = t + u - (anchored ? load8(a + i) : zero);
+        if (previous) {
+            const v8 old = load8(d + i);
+            s[0] += load8(fg + i) * old;
+            store8(saved + i, old);
+        }
+        const v8i negative = c < zero;   // the Swift lanes' `c.replacing(with: -c, where: c .< 0)`
+        s[1] += (v8)((negative & (v8i)(-c)) | (~negative & (v8i)c));
+        store8(d + i, c);
+    }
+    for (; i < n; i++) {
+        const float t = th[i];
+        const float u0 = GRAFT_PRE_DECAY(g[i], t, sa[i], k.pre_decay, pre);
+        const float mi = GRAFT_ADAM_FIRST(k, m[i], u0);
+        const float vi = GRAFT_ADAM_SECOND(k, v[i], u0);
+        m[i] = mi;
+        v[i] = vi;
+        const float u = GRAFT_ADAM_DIRECTION(k, mi, vi, t, post) * k.scale;
+        const float c = t + u - (anchored ? a[i] : 0.0f);
+        if (previous) {
+            s[0][0] += fg[i] * d[i];
+            saved[i] = d[i];
+        } else {
+            s[0][0] += 0.0f;
+        }
+        s[1][0] += __builtin_fabsf(c);
+        d[i] = c;
+    }
+    memcpy(lanes, s, sizeof s);
+}
+
+// The update of a row whose step is already committed, from the committed moments (the same
+// operations on the same values as the row loop: bitwise its u), and the row's ĉ_{t−1} restored.
+INLINE void adam_ftp_undo_row(const float *restrict th, const float *restrict m, const float *restrict v,
+                              const graft_adam_chain_constants k, float *restrict d, const float *restrict saved,
+                              float *restrict u, int64_t n, const int post, const int previous) {
+    for (int64_t i = 0; i < n; i++) u[i] = GRAFT_ADAM_DIRECTION(k, m[i], v[i], th[i], post) * k.scale;
+    if (previous) memcpy(d, saved, (size_t)n * sizeof(float));
+}
+
+INLINE int64_t adam_ftp_rows_loop(const float *g, const float *th, float *m, float *v, const float *sa,
+                                  const graft_adam_chain_constants k, const float *a, const float *fg, float *d, float *u,
+                                  int64_t columns, int64_t rows, double *out, const int pre, const int post,
+                                  const int anchored, const int previous) {
+    float saved[GRAFT_SEGMENT_LENGTH];
+    for (int64_t r = 0; r < rows; r++) {
+        float lanes[48];
+        memset(lanes, 0, sizeof lanes);
+        const int64_t o = r * columns;
+        adam_ftp_row(g + o, th + o, m + o, v + o, sa ? sa + o : NULL, k, a ? a + o : NULL, fg ? fg + o : NULL, d + o, saved,
+                     columns, lanes, pre, post, anchored, previous);
+        if (!store_sums(lanes, 2, out + 2 * r)) {
+            adam_ftp_undo_row(th + o, m + o, v + o, k, d + o, saved, u + o, columns, post, previous);
+            return r;
+        }
+    }
+    return rows;
+}
+
+INLINE int64_t adam_ftp_rows_body(const float *g, const float *th, float *m, float *v, const float *sa,
+                                  const graft_adam_chain_constants *kp, const float *a, const float *fg, float *d, float *u,
+                                  int64_t columns, int64_t rows, double *out) {
+    const graft_adam_chain_constants k = *kp;
+    if (columns > GRAFT_SEGMENT_LENGTH) return -1;
+#define F(PRE, POST, A, P) return adam_ftp_rows_loop(g, th, m, v, sa, k, a, fg, d, u, columns, rows, out, PRE, POST, A, P)
+#define ANCHORS(PRE, POST) do { if (a) { if (fg) F(PRE, POST, 1, 1); F(PRE, POST, 1, 0); } \
+                                if (fg) F(PRE, POST, 0, 1); F(PRE, POST, 0, 0); } while (0)
+#define POSTS(PRE) do { if (k.has_post_decay) ANCHORS(PRE, 1); ANCHORS(PRE, 0); } while (0)
+    if (k.has_pre_decay == 2) POSTS(2);
+    if (k.has_pre_decay == 1) POSTS(1);
+    POSTS(0);
+#undef POSTS
+#undef ANCHORS
+#undef F
+}
+
 // MARK: - Exported functions: each body compiled for the baseline and for AVX2, chosen at load time
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -322,5 +422,11 @@ EXPORT(int, ftp_apply_rows_committed,
         int64_t rows, int has_factor, float factor),
        (theta, anchor, displacement, scales, out, columns, rows, has_factor, factor),
        return ftp_apply_committed_body(theta, anchor, displacement, scales, out, columns, rows, has_factor, factor))
+EXPORT(int64_t, adam_ftp_reduce_rows,
+       (const float *g, const float *theta, float *m, float *v, const float *step_anchor, const graft_adam_chain_constants *k,
+        const float *anchor, const float *ftp_gradient, float *displacement, float *update, int64_t columns, int64_t rows,
+        double *out),
+       (g, theta, m, v, step_anchor, k, anchor, ftp_gradient, displacement, update, columns, rows, out),
+       return adam_ftp_rows_body(g, theta, m, v, step_anchor, k, anchor, ftp_gradient, displacement, update, columns, rows, out))
 EXPORT_VOID(ftp_commit, (const float *u, const float *theta, const float *anchor, float *displacement, int64_t n),
             (u, theta, anchor, displacement, n), ftp_commit_body(u, theta, anchor, displacement, n))

@@ -3,6 +3,7 @@
 // chain). Bitwise identical to the Swift lanes: the same operations in the same order, IEEE
 // float32 (+, ·, /, √ are correctly rounded whatever the vector width) and no FMA contraction.
 #include "graft_step_chain.h"
+#include "graft_adam_math.h"
 #include <string.h>
 
 #pragma clang fp contract(off)
@@ -25,9 +26,7 @@ INLINE int saw_non_finite(uint32_t largest) { return largest >= 0x7f800000u; }
 
 /// `u + decay·θ` (mode 1) or `u + decay·(θ − θ0)` (mode 2), as the Swift lanes write them.
 INLINE float pre_decay(float u, float t, const float *restrict a, int64_t i, float decay, const int mode) {
-    if (mode == 1) return u + decay * t;
-    if (mode == 2) return u + decay * (t - a[i]);
-    return u;
+    return GRAFT_PRE_DECAY(u, t, a[i], decay, mode);
 }
 
 /// emit 0: θ ← θ + u·scale (in place) and the state; 1: out ← u·scale and the state, θ untouched;
@@ -40,14 +39,13 @@ INLINE int adam_chain_loop(const float *restrict g, float *restrict th, float *r
         const float t = th[i];
         float u = g[i];
         u = pre_decay(u, t, a, i, k.pre_decay, pre);
-        const float mi = k.beta1 * m[i] + k.c1 * u;
-        const float vi = k.beta2 * v[i] + k.c2 * u * u;
+        const float mi = GRAFT_ADAM_FIRST(k, m[i], u);
+        const float vi = GRAFT_ADAM_SECOND(k, v[i], u);
         if (emit != 2) {
             m[i] = mi;
             v[i] = vi;
         }
-        u = (mi * k.inv_bc1) / (__builtin_elementwise_sqrt(vi) * k.inv_sqrt_bc2 + k.epsilon);
-        if (post) u = u + k.post_decay * t;
+        u = GRAFT_ADAM_DIRECTION(k, mi, vi, t, post);
         if (emit) {
             out[i] = u * k.scale;
         } else {

@@ -217,6 +217,35 @@ struct NativeStepChainTests {
         #expect(native.kept >= 3 * 4, "\(recipe): \(native.kept) segments reused a kept update")
     }
 
+    /// FTP's reduction after a native Adam runs fused with the step and its commit of ĉ, one C loop
+    /// per row (`graft_adam_ftp_reduce_rows`). A row whose float sums overflow there is redone in
+    /// Double from what the loop hands back: the row's update (recomputed from the committed
+    /// moments) and its ĉ_{t−1}, restored after the loop wrote ĉ_t over it. Step 2 scales the
+    /// learning rate to 10³⁷: updates near ±10³⁷ overflow every row's ‖ĉ‖₁ in float, and
+    /// ⟨g, ĉ_{t−1}⟩ reads step 1's small ĉ, so a wrong update or an unrestored ĉ_{t−1} changes
+    /// γ and θ. Bitwise the Swift loop, which never overflows a float sum it keeps.
+    @Test func ftpFusedReductionRedoesAnOverflowedRowFromTheUpdateAndThePreviousDisplacement() throws {
+        func train(native: Bool) throws -> ([Float], OptimizerSnapshot, fused: Int) {
+            let p = Parameter(randomUniformTensor([4, 64], lower: -1, upper: 1, seed: 5), anchor: .initial)
+            let optimizer = try Optimizer(parameters: [NamedParameter(path: "w", parameter: p)],
+                                          groups: [ParameterGroup("all", selecting: .all, transform: try Recipes.ftp(learningRate: 1))])
+            KernelEngine.usesNativeKernels = native
+            defer { KernelEngine.usesNativeKernels = true }
+            let before = KernelEngine.nativeReducedSegments.load(ordering: .relaxed)
+            for (step, scale) in [Float(1e-2), 1e37, 1e-2].enumerated() {
+                p.gradient = randomUniformTensor([4, 64], lower: -1, upper: 1, seed: UInt64(60 + step))
+                try optimizer.step(learningRateScale: scale)
+            }
+            return (p.value.scalars, try optimizer.snapshot(), KernelEngine.nativeReducedSegments.load(ordering: .relaxed) - before)
+        }
+        let native = try train(native: true), swift = try train(native: false)
+        #expect(native.0.allSatisfy { $0.isFinite })
+        #expect(bitwiseEqual(native.0, swift.0), "the redone rows differ")
+        #expect(native.1 == swift.1, "optimizer state differs")
+        // Steps 1 and 3: four fused rows each (step 2's rows are all redone).
+        #expect(native.fused >= 8, "\(native.fused) rows reduced natively")
+    }
+
     /// FTP finishes ĉ in its reduction pass, so the update after Adam is needed in the segment
     /// buffer only and no copy of it is kept: groups larger than `KernelPlan.keptUpdateLimit`
     /// (which bounds that copy) run Adam once too. Bitwise the Swift loop, which computes Adam

@@ -3,6 +3,11 @@
 
 #include <stdint.h>
 
+#include "graft_step_chain.h"
+
+/// The longest segment of GraftOptim's kernels (`KernelPlan.segmentLength`; a test checks they agree).
+#define GRAFT_SEGMENT_LENGTH 4096
+
 /// DiGraP's reduction pass over one segment (see `DirectionalProjection` in GraftOptim), as the
 /// Swift lanes accumulate it: `lanes` holds six 8-lane float accumulators (48 floats, lane j of
 /// sum s at 8·s + j), updated in place. Per 8 elements from 0 (c = θ − θ0, or θ without anchor):
@@ -62,6 +67,22 @@ int graft_ftp_apply_rows_committed(const float *theta, const float *anchor, cons
 /// FTP's commit of ĉ at the end of a reduction pass that committed the step rule: for elements
 /// 0 ..< n, displacement ← θ + u − θ0 (θ0 = 0 without anchor), the apply lanes' c, bitwise.
 void graft_ftp_commit(const float *u, const float *theta, const float *anchor, float *displacement, int64_t n);
+
+/// FTP's reduction pass fused with the Adam-family step rule before it (`Adam → ×lr → FTP`, the step
+/// committing), over `rows` consecutive rows of `columns` elements (≤ 4,096), one segment per row,
+/// every pointer at the first row's first element: per element, the step's update u as
+/// `graft_adam_chain_update` computes it (m and v committed; g, θ, `step_anchor` for the L2-SP pull,
+/// constants `k`), c = θ + u − θ0 (θ0 = `anchor`, 0 when NULL), then the row's two FTP sums in the
+/// lanes and order of `graft_ftp_reduce_rows` (s0 += g_ftp·ĉ_{t−1} when `ftp_gradient` is given,
+/// s1 += |c|), stored at out + 2·row, and ĉ_t = c stored over ĉ_{t−1} in `displacement`: one loop
+/// for what `graft_adam_chain_update`, `graft_ftp_reduce_rows` and `graft_ftp_commit` do in three,
+/// bitwise the same. Stops at the first row whose sums are not all finite and returns its index
+/// (`rows` when none): that row's step is committed, its ĉ_{t−1} restored and its update stored at
+/// update + row·columns, for the caller's precise redo (and its commit of ĉ); rows after it are not
+/// touched. Returns −1 (nothing done) when `columns` exceeds `GRAFT_SEGMENT_LENGTH`.
+int64_t graft_adam_ftp_reduce_rows(const float *g, const float *theta, float *m, float *v, const float *step_anchor,
+                                   const graft_adam_chain_constants *k, const float *anchor, const float *ftp_gradient,
+                                   float *displacement, float *update, int64_t columns, int64_t rows, double *out);
 
 /// SPD's elementwise pass (`SelectiveProjectionDecay`'s apply lanes) over elements 0 ..< n, after
 /// the step rule's update `u`: u' = u − factor·((θ + u) − θ0) (θ0 = 0 without anchor; u' = u when

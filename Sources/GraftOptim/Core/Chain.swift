@@ -168,6 +168,12 @@ public struct OptionalLanes<L: LaneFunction>: LaneFunction {
                                                        lower: Int, columns: Int, segment: Int, count: Int) -> Int? {
         lanes?.reduceRowsNatively(after: after, inputAtLower, theta: theta, lower: lower, columns: columns, segment: segment, count: count)
     }
+    @inlinable public mutating func reduceRowsNatively(after: Int, committing step: NativeStepChain, gradient: UnsafePointer<Float>,
+                                                       theta: UnsafePointer<Float>, update: UnsafeMutablePointer<Float>, lower: Int,
+                                                       columns: Int, segment: Int, count: Int) -> Int? {
+        lanes?.reduceRowsNatively(after: after, committing: step, gradient: gradient, theta: theta, update: update, lower: lower,
+                                  columns: columns, segment: segment, count: count)
+    }
     @inlinable public mutating func applyTrailingRowsNatively(after: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
                                                               output: UnsafeMutablePointer<Float>, lower: Int, columns: Int, segment: Int,
                                                               count: Int, then factor: Float?) -> Bool? {

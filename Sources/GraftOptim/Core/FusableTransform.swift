@@ -101,6 +101,21 @@ public protocol LaneFunction {
     /// 5,868 segments in a 10⁶-parameter model: one call per segment costs more than its loop.
     mutating func reduceRowsNatively(after: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
                                      lower: Int, columns: Int, segment: Int, count: Int) -> Int?
+    /// In a reduction pass that commits the native step rule formed by the first `after` members
+    /// (`step`, an Adam-family description whose update the engine would otherwise compute into a
+    /// buffer with `NativeStepChain.runUpdate`, `commitsInReduction(after:)` being true): the step,
+    /// the reduction and the commit of `commitReduction` over the segments `segment ..< segment +
+    /// count`, each one whole row of `columns` elements, consecutive from element `lower` (the step
+    /// reading the incoming gradient `gradient`, indexed from element 0), in one native call,
+    /// bitwise what those three do. Returns how many segments it completed: fewer than `count` when
+    /// the next one's float sums overflowed — that segment's step is committed and its update is
+    /// left at `update[(k) · columns ..< (k + 1) · columns]` (k its index in the call), nothing else
+    /// of it done, for the engine to redo its reduction in Double and commit it; `nil` (nothing
+    /// done) when these lanes have no such loop, the default. FTP after Adam: one loop where the
+    /// split path ran three over the segment buffer (its floor's single loop).
+    mutating func reduceRowsNatively(after: Int, committing step: NativeStepChain, gradient: UnsafePointer<Float>,
+                                     theta: UnsafePointer<Float>, update: UnsafeMutablePointer<Float>, lower: Int, columns: Int,
+                                     segment: Int, count: Int) -> Int?
     /// In the elementwise pass, for the members after the first `after`: the segments `segment ..<
     /// segment + count`, each one whole row of `columns` elements, consecutive from element `lower`
     /// (updates of element `lower + j` at `inputAtLower[j]`), then a multiplication by `factor`
@@ -187,6 +202,9 @@ extension LaneFunction {
     }
     @inlinable public mutating func reduceRowsNatively(after: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
                                                        lower: Int, columns: Int, segment: Int, count: Int) -> Int? { nil }
+    @inlinable public mutating func reduceRowsNatively(after: Int, committing step: NativeStepChain, gradient: UnsafePointer<Float>,
+                                                       theta: UnsafePointer<Float>, update: UnsafeMutablePointer<Float>, lower: Int,
+                                                       columns: Int, segment: Int, count: Int) -> Int? { nil }
     @inlinable public mutating func applyTrailingRowsNatively(after: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
                                                               output: UnsafeMutablePointer<Float>, lower: Int, columns: Int, segment: Int,
                                                               count: Int, then factor: Float?) -> Bool? { nil }

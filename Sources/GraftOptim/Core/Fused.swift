@@ -201,6 +201,27 @@ public struct FusedLanes<A: LaneFunction, B: LaneFunction>: LaneFunction {
         return done
     }
 
+    /// As `reduceRowsNatively(after:…)`: the second's loop when the step rule is the first whole
+    /// (`Adam → lr` then FTP), else the first's; the other member's segment hooks are then called
+    /// for each completed segment (segment t is row t), as the engine calls them around a segment.
+    @inlinable public mutating func reduceRowsNatively(after: Int, committing step: NativeStepChain, gradient: UnsafePointer<Float>,
+                                                       theta: UnsafePointer<Float>, update: UnsafeMutablePointer<Float>, lower: Int,
+                                                       columns: Int, segment: Int, count: Int) -> Int? {
+        let a = first.memberLanes
+        guard after >= a else {
+            guard let done = first.reduceRowsNatively(after: after, committing: step, gradient: gradient, theta: theta, update: update,
+                                                      lower: lower, columns: columns, segment: segment, count: count)
+            else { return nil }
+            for t in segment..<segment + done { second.beginSegment(t, row: t, precise: false); _ = second.endSegment(t) }
+            return done
+        }
+        guard let done = second.reduceRowsNatively(after: after - a, committing: step, gradient: gradient, theta: theta,
+                                                   update: update, lower: lower, columns: columns, segment: segment, count: count)
+        else { return nil }
+        for t in segment..<segment + done { first.beginSegment(t, row: t, precise: false); _ = first.endSegment(t) }
+        return done
+    }
+
     /// After the first `after` members, row by row: the second's own loop when the first is skipped
     /// whole; else the first's, then the second's factor (only when the second is a pure factor
     /// and no factor is pending: one multiplication, as its lanes do). The other member's segment

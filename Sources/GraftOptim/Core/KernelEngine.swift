@@ -355,6 +355,40 @@ public enum KernelEngine {
             }
             return t
         }
+        /// The committing step rule `step` (the first `members`), the reduction of the members after
+        /// it and their commit (`commitReduction`) over this piece's segments `s ..< end` (elements
+        /// from `runLower`, ≤ one segment buffer) as fused native calls over whole rows
+        /// (`LaneFunction.reduceRowsNatively(after:committing:…)`); an overflowed segment, whose
+        /// update the call left in `buffer`, redone in Double and committed. Returns `false`
+        /// (nothing done) when the lanes have no such loop.
+        @inline(__always) func reduceAndCommitRows(_ step: NativeStepChain, after members: Int, from s: Int, to end: Int,
+                                                   runLower: Int, buffer: UnsafeMutablePointer<Float>) -> Bool {
+            guard segmentsPerRow == 1 else { return false }
+            var t = s
+            while t < end {
+                let lower = t * columns
+                guard let done = lanes.reduceRowsNatively(after: members, committing: step, gradient: run.inputs[k], theta: value,
+                                                          update: buffer + (lower - runLower), lower: lower, columns: columns,
+                                                          segment: t, count: end - t) else {
+                    // Support is a property of the lanes: only the first call can decline.
+                    if t == s { return false }
+                    fatalError("KernelEngine: a fused reduction declined segment \(t) after running segment \(s)")
+                }
+                #if DEBUG
+                KernelEngine.nativeReducedSegments.add(done, ordering: .relaxed)
+                #endif
+                t += done
+                if t < end {
+                    // Segment t's float sums overflowed: its step is committed and its update is in
+                    // the buffer; redo its reduction in Double from there, then commit it.
+                    let overflowed = buffer + (t * columns - runLower)
+                    reduceSegmentPrecisely(t, update: overflowed)
+                    lanes.commitReduction(after: members, overflowed, theta: value, lower: t * columns, upper: (t + 1) * columns)
+                    t += 1
+                }
+            }
+            return true
+        }
         // A complete Adam- or SGD-family chain runs the whole piece as one C call (256-bit where the
         // CPU has it; bitwise the same as the Swift loop below, see `NativeStepChain`). Native
         // chains are purely elementwise: they have no segment hooks to call.
@@ -472,6 +506,15 @@ public enum KernelEngine {
             while s < piece.upper {
                 let (end, runLower, runUpper) = segmentRun(from: s)
                 let buffer = keptUpdate.map { $0 + runLower } ?? buffer
+                if commitsHere, let step,
+                   reduceAndCommitRows(step, after: prefixMembers, from: s, to: end, runLower: runLower, buffer: buffer) {
+                    // The step, the reduction and the commit of the run in one loop per row.
+                    #if DEBUG
+                    KernelEngine.nativeSegments.add(end - s, ordering: .relaxed)
+                    #endif
+                    s = end
+                    continue
+                }
                 if let step {
                     step.runUpdate(gradient: run.inputs[k], theta: value, out: buffer, lower: runLower, upper: runUpper)
                 } else {

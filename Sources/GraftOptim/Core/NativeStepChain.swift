@@ -156,9 +156,7 @@ public struct NativeStepChain {
                               lower: Int, upper: Int) {
         let n = Int64(upper - lower), commit: Int32 = commits ? 1 : 0
         if isAdam {
-            var k = adamConstants
-            if current != .scaled { k.scale = 1 }
-            withUnsafePointer(to: k) { k in
+            withUnsafePointer(to: updateConstants) { k in
                 graft_adam_chain_update(gradient + lower, theta + lower, first! + lower, second! + lower, anchor.map { $0 + lower },
                                         out, n, k, commit)
             }
@@ -171,6 +169,18 @@ public struct NativeStepChain {
             }
         }
     }
+
+    /// Adam's constants for the update of the described members (`runUpdate`): without the final
+    /// scale the update is multiplied by 1, which is exact.
+    @inlinable var updateConstants: graft_adam_chain_constants {
+        var k = adamConstants
+        if current != .scaled { k.scale = 1 }
+        return k
+    }
+
+    /// Whether the description is an Adam-family step rule that commits its state, whose update a
+    /// C loop fused with the member after it can compute (`graft_adam_ftp_reduce_rows`).
+    @inlinable var isCommittingAdamStep: Bool { isAdam && commits && isLeadingStep }
 
     /// Pieces (a worker's contiguous share of one tensor) shorter than this stay in the Swift loop
     /// (a C call costs more than it saves there).

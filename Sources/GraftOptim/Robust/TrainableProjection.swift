@@ -208,6 +208,23 @@ public struct TrainableProjection: FusableTransform {
             return Int(graft_ftp_reduce_rows(inputAtLower, theta + lower, anchor.map { $0 + lower }, g, previous, Int64(columns),
                                              Int64(count), partials + 2 * segment, 2))
         }
+        /// The reduction pass fused with the committing Adam step before FTP (`Adam → lr → FTP`) and
+        /// with `commitReduction`, as one C call over whole rows (`graft_adam_ftp_reduce_rows`: the
+        /// three loops of `NativeStepChain.runUpdate`, `reduceRowsNatively` and `commitReduction`
+        /// in one, bitwise theirs; an overflowed row's ĉ_{t−1} restored and its update handed back).
+        @inlinable public mutating func reduceRowsNatively(after: Int, committing step: NativeStepChain, gradient: UnsafePointer<Float>,
+                                                           theta: UnsafePointer<Float>, update: UnsafeMutablePointer<Float>,
+                                                           lower: Int, columns: Int, segment: Int, count: Int) -> Int? {
+            guard after == 0, mode == .reduce, KernelEngine.usesNativeKernels, let partials, let d = displacement,
+                  step.isCommittingAdamStep, columns <= Int(GRAFT_SEGMENT_LENGTH) else { return nil }
+            let g = readsPrevious ? self.gradient.map { $0 + lower } : nil
+            let done = withUnsafePointer(to: step.updateConstants) { k in
+                graft_adam_ftp_reduce_rows(gradient + lower, theta + lower, step.first! + lower, step.second! + lower,
+                                           step.anchor.map { $0 + lower }, k, anchor.map { $0 + lower }, g, d + lower, update,
+                                           Int64(columns), Int64(count), partials + 2 * segment)
+            }
+            return done < 0 ? nil : Int(done)
+        }
         /// The elementwise pass over whole rows as one C call (`graft_ftp_apply_rows`: the apply
         /// lanes with each row's scale, then `factor`, bitwise the Swift loop).
         @inlinable public mutating func applyTrailingRowsNatively(after: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
