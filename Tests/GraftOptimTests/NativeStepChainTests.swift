@@ -1,3 +1,4 @@
+import CGraftSupport
 import GraftTensor
 import GraftTestSupport
 import Testing
@@ -270,6 +271,11 @@ struct NativeStepChainTests {
         #expect(bitwiseEqual(native.0, swift.0), "θ differs")
         #expect(native.1 == swift.1, "optimizer state differs")
         #expect(native.reused >= 2 * shape[0], "\(native.reused) segments skipped Adam in the elementwise pass")
+    }
+
+    @Test func theCLoopsSegmentLengthIsTheEngines() {
+        // graft_adam_ftp_reduce_rows keeps a row's ĉ_{t−1} in a stack buffer of this length.
+        #expect(Int(GRAFT_SEGMENT_LENGTH) == KernelPlan.segmentLength)
     }
 
     @Test func theCPUVariantIsReported() {
