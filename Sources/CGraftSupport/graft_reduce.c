@@ -260,9 +260,33 @@ INLINE void ftp_commit_body(const float *u, const float *th, const float *a, flo
     if (a) ftp_commit_loop(u, th, a, d, n, 1); else ftp_commit_loop(u, th, a, d, n, 0);
 }
 
-// MARK: - FTP's reduction fused with the Adam step before it
+// MARK: - Reductions fused with the Adam step before them (FTP, SPD)
 
 #define store8(x, value) do { v8 s_ = (value); memcpy((x), &s_, sizeof s_); } while (0)
+
+// The committed Adam step of elements i ..< i + 8 (θ already loaded in `T`): m and v stored, `U`
+// declared as the update u·scale, as graft_adam_chain_update computes it (graft_adam_math.h).
+#define ADAM_COMMIT8(U, T, g, m, v, sa, i, k, pre, post)                                        \
+    v8 U;                                                                                       \
+    {                                                                                           \
+        const v8 u0_ = GRAFT_PRE_DECAY(load8(g + i), T, load8(sa + i), k.pre_decay, pre);       \
+        const v8 mi_ = GRAFT_ADAM_FIRST(k, load8(m + i), u0_);                                  \
+        const v8 vi_ = GRAFT_ADAM_SECOND(k, load8(v + i), u0_);                                 \
+        store8(m + i, mi_);                                                                     \
+        store8(v + i, vi_);                                                                     \
+        U = GRAFT_ADAM_DIRECTION(k, mi_, vi_, T, post) * k.scale;                               \
+    }
+// The same for element i alone.
+#define ADAM_COMMIT1(U, T, g, m, v, sa, i, k, pre, post)                                        \
+    float U;                                                                                    \
+    {                                                                                           \
+        const float u0_ = GRAFT_PRE_DECAY(g[i], T, sa[i], k.pre_decay, pre);                    \
+        const float mi_ = GRAFT_ADAM_FIRST(k, m[i], u0_);                                       \
+        const float vi_ = GRAFT_ADAM_SECOND(k, v[i], u0_);                                      \
+        m[i] = mi_;                                                                             \
+        v[i] = vi_;                                                                             \
+        U = GRAFT_ADAM_DIRECTION(k, mi_, vi_, T, post) * k.scale;                               \
+    }
 
 // One row (segment) of graft_adam_ftp_reduce_rows: the step committed, the FTP sums into `lanes`
 // (as ftp_loop over the update graft_adam_chain_update would have stored), ĉ_t over ĉ_{t−1}, whose
@@ -277,12 +301,7 @@ INLINE void adam_ftp_row(const float *restrict g, const float *restrict th, floa
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
         const v8 t = load8(th + i);
-        const v8 u0 = GRAFT_PRE_DECAY(load8(g + i), t, load8(sa + i), k.pre_decay, pre);
-        const v8 mi = GRAFT_ADAM_FIRST(k, load8(m + i), u0);
-        const v8 vi = GRAFT_ADAM_SECOND(k, load8(v + i), u0);
-        store8(m + i, mi);
-        store8(v + i, vi);
-        const v8 u = GRAFT_ADAM_DIRECTION(k, mi, vi, t, post) * k.scale;
+        ADAM_COMMIT8(u, t, g, m, v, sa, i, k, pre, post)
         const v8 c = t + u - (anchored ? load8(a + i) : zero);
         if (previous) {
             const v8 old = load8(d + i);
@@ -295,12 +314,7 @@ INLINE void adam_ftp_row(const float *restrict g, const float *restrict th, floa
     }
     for (; i < n; i++) {
         const float t = th[i];
-        const float u0 = GRAFT_PRE_DECAY(g[i], t, sa[i], k.pre_decay, pre);
-        const float mi = GRAFT_ADAM_FIRST(k, m[i], u0);
-        const float vi = GRAFT_ADAM_SECOND(k, v[i], u0);
-        m[i] = mi;
-        v[i] = vi;
-        const float u = GRAFT_ADAM_DIRECTION(k, mi, vi, t, post) * k.scale;
+        ADAM_COMMIT1(u, t, g, m, v, sa, i, k, pre, post)
         const float c = t + u - (anchored ? a[i] : 0.0f);
         if (previous) {
             s[0][0] += fg[i] * d[i];
@@ -314,33 +328,78 @@ INLINE void adam_ftp_row(const float *restrict g, const float *restrict th, floa
     memcpy(lanes, s, sizeof s);
 }
 
-// The update of a row whose step is already committed, from the committed moments (the same
-// operations on the same values as the row loop: bitwise its u), and the row's ĉ_{t−1} restored.
-INLINE void adam_ftp_undo_row(const float *restrict th, const float *restrict m, const float *restrict v,
-                              const graft_adam_chain_constants k, float *restrict d, const float *restrict saved,
-                              float *restrict u, int64_t n, const int post, const int previous) {
-    for (int64_t i = 0; i < n; i++) u[i] = GRAFT_ADAM_DIRECTION(k, m[i], v[i], th[i], post) * k.scale;
-    if (previous) memcpy(d, saved, (size_t)n * sizeof(float));
+// One row of graft_adam_spd_reduce_rows: the step committed and SPD's sums into `lanes`, as
+// spd_loop over the update graft_adam_chain_update would have stored.
+INLINE void adam_spd_row(const float *restrict g, const float *restrict th, float *restrict m, float *restrict v,
+                         const float *restrict sa, const graft_adam_chain_constants k, const float *restrict a,
+                         const float *restrict sg, int64_t n, float *restrict lanes, const int pre, const int post,
+                         const int anchored) {
+    v8 s[3];
+    memcpy(s, lanes, sizeof s);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const v8 t = load8(th + i);
+        ADAM_COMMIT8(u, t, g, m, v, sa, i, k, pre, post)
+        const v8 c = anchored ? t - load8(a + i) : t;
+        const v8 next = c + u;
+        s[0] += load8(sg + i) * c;
+        s[1] += c * c;
+        s[2] += next * next;
+    }
+    for (; i < n; i++) {
+        const float t = th[i];
+        ADAM_COMMIT1(u, t, g, m, v, sa, i, k, pre, post)
+        const float c = t - (anchored ? a[i] : 0.0f), next = c + u;
+        s[0][0] += sg[i] * c;
+        s[1][0] += c * c;
+        s[2][0] += next * next;
+    }
+    memcpy(lanes, s, sizeof s);
 }
+
+// The rows driver of both: per row from zeroed lanes, the row loop, then its sums stored at
+// out + row·width; at the first row whose sums overflow, the row's update from the committed
+// moments into u (graft_adam_chain_update_from_moments: the same operations on the same floats),
+// `AFTER_OVERFLOW`, and its index returned.
+#define FUSED_ROWS_DRIVER(ROW, WIDTH, AFTER_OVERFLOW)                                           \
+    for (int64_t r = 0; r < rows; r++) {                                                        \
+        float lanes[48];                                                                        \
+        memset(lanes, 0, sizeof lanes);                                                         \
+        const int64_t o = r * columns;                                                          \
+        ROW;                                                                                    \
+        if (!store_sums(lanes, WIDTH, out + WIDTH * r)) {                                       \
+            graft_adam_chain_update_from_moments(th + o, m + o, v + o, u + o, columns, &k);     \
+            AFTER_OVERFLOW;                                                                     \
+            return r;                                                                           \
+        }                                                                                       \
+    }                                                                                           \
+    return rows;
 
 INLINE int64_t adam_ftp_rows_loop(const float *g, const float *th, float *m, float *v, const float *sa,
                                   const graft_adam_chain_constants k, const float *a, const float *fg, float *d, float *u,
                                   int64_t columns, int64_t rows, double *out, const int pre, const int post,
                                   const int anchored, const int previous) {
     float saved[GRAFT_SEGMENT_LENGTH];
-    for (int64_t r = 0; r < rows; r++) {
-        float lanes[48];
-        memset(lanes, 0, sizeof lanes);
-        const int64_t o = r * columns;
-        adam_ftp_row(g + o, th + o, m + o, v + o, sa ? sa + o : NULL, k, a ? a + o : NULL, fg ? fg + o : NULL, d + o, saved,
-                     columns, lanes, pre, post, anchored, previous);
-        if (!store_sums(lanes, 2, out + 2 * r)) {
-            adam_ftp_undo_row(th + o, m + o, v + o, k, d + o, saved, u + o, columns, post, previous);
-            return r;
-        }
-    }
-    return rows;
+    FUSED_ROWS_DRIVER(adam_ftp_row(g + o, th + o, m + o, v + o, sa ? sa + o : NULL, k, a ? a + o : NULL, fg ? fg + o : NULL,
+                                   d + o, saved, columns, lanes, pre, post, anchored, previous),
+                      2, if (previous) memcpy(d + o, saved, (size_t)columns * sizeof(float)))
 }
+
+INLINE int64_t adam_spd_rows_loop(const float *g, const float *th, float *m, float *v, const float *sa,
+                                  const graft_adam_chain_constants k, const float *a, const float *sg, float *u,
+                                  int64_t columns, int64_t rows, double *out, const int pre, const int post,
+                                  const int anchored) {
+    FUSED_ROWS_DRIVER(adam_spd_row(g + o, th + o, m + o, v + o, sa ? sa + o : NULL, k, a ? a + o : NULL, sg + o, columns,
+                                   lanes, pre, post, anchored),
+                      3, (void)0)
+}
+
+// Calls F(PRE, POST, …) with the step's decay modes as constants.
+#define ADAM_MODES(F, ...) do {                                                                    \
+        if (k.has_pre_decay == 2) { if (k.has_post_decay) F(2, 1, __VA_ARGS__); F(2, 0, __VA_ARGS__); } \
+        if (k.has_pre_decay == 1) { if (k.has_post_decay) F(1, 1, __VA_ARGS__); F(1, 0, __VA_ARGS__); } \
+        if (k.has_post_decay) F(0, 1, __VA_ARGS__); F(0, 0, __VA_ARGS__);                         \
+    } while (0)
 
 INLINE int64_t adam_ftp_rows_body(const float *g, const float *th, float *m, float *v, const float *sa,
                                   const graft_adam_chain_constants *kp, const float *a, const float *fg, float *d, float *u,
@@ -348,14 +407,20 @@ INLINE int64_t adam_ftp_rows_body(const float *g, const float *th, float *m, flo
     const graft_adam_chain_constants k = *kp;
     if (columns > GRAFT_SEGMENT_LENGTH) return -1;
 #define F(PRE, POST, A, P) return adam_ftp_rows_loop(g, th, m, v, sa, k, a, fg, d, u, columns, rows, out, PRE, POST, A, P)
-#define ANCHORS(PRE, POST) do { if (a) { if (fg) F(PRE, POST, 1, 1); F(PRE, POST, 1, 0); } \
-                                if (fg) F(PRE, POST, 0, 1); F(PRE, POST, 0, 0); } while (0)
-#define POSTS(PRE) do { if (k.has_post_decay) ANCHORS(PRE, 1); ANCHORS(PRE, 0); } while (0)
-    if (k.has_pre_decay == 2) POSTS(2);
-    if (k.has_pre_decay == 1) POSTS(1);
-    POSTS(0);
-#undef POSTS
+#define ANCHORS(PRE, POST, _) do { if (a) { if (fg) F(PRE, POST, 1, 1); F(PRE, POST, 1, 0); } \
+                                   if (fg) F(PRE, POST, 0, 1); F(PRE, POST, 0, 0); } while (0)
+    ADAM_MODES(ANCHORS, 0);
 #undef ANCHORS
+#undef F
+}
+
+INLINE int64_t adam_spd_rows_body(const float *g, const float *th, float *m, float *v, const float *sa,
+                                  const graft_adam_chain_constants *kp, const float *a, const float *sg, float *u,
+                                  int64_t columns, int64_t rows, double *out) {
+    const graft_adam_chain_constants k = *kp;
+#define F(PRE, POST, _) do { if (a) return adam_spd_rows_loop(g, th, m, v, sa, k, a, sg, u, columns, rows, out, PRE, POST, 1); \
+                             return adam_spd_rows_loop(g, th, m, v, sa, k, a, sg, u, columns, rows, out, PRE, POST, 0); } while (0)
+    ADAM_MODES(F, 0);
 #undef F
 }
 
@@ -428,5 +493,10 @@ EXPORT(int64_t, adam_ftp_reduce_rows,
         double *out),
        (g, theta, m, v, step_anchor, k, anchor, ftp_gradient, displacement, update, columns, rows, out),
        return adam_ftp_rows_body(g, theta, m, v, step_anchor, k, anchor, ftp_gradient, displacement, update, columns, rows, out))
+EXPORT(int64_t, adam_spd_reduce_rows,
+       (const float *g, const float *theta, float *m, float *v, const float *step_anchor, const graft_adam_chain_constants *k,
+        const float *anchor, const float *spd_gradient, float *update, int64_t columns, int64_t rows, double *out),
+       (g, theta, m, v, step_anchor, k, anchor, spd_gradient, update, columns, rows, out),
+       return adam_spd_rows_body(g, theta, m, v, step_anchor, k, anchor, spd_gradient, update, columns, rows, out))
 EXPORT_VOID(ftp_commit, (const float *u, const float *theta, const float *anchor, float *displacement, int64_t n),
             (u, theta, anchor, displacement, n), ftp_commit_body(u, theta, anchor, displacement, n))

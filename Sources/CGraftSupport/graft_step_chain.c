@@ -68,6 +68,16 @@ INLINE int adam_chain_body(const float *g, float *th, float *m, float *v, const 
 #undef A
 }
 
+INLINE void adam_moments_loop(const float *restrict th, const float *restrict m, const float *restrict v, float *restrict out,
+                              int64_t n, const graft_adam_chain_constants k, const int post) {
+    for (int64_t i = 0; i < n; i++) out[i] = GRAFT_ADAM_DIRECTION(k, m[i], v[i], th[i], post) * k.scale;
+}
+INLINE void adam_moments_body(const float *th, const float *m, const float *v, float *out, int64_t n,
+                              const graft_adam_chain_constants *kp) {
+    const graft_adam_chain_constants k = *kp;
+    if (k.has_post_decay) adam_moments_loop(th, m, v, out, n, k, 1); else adam_moments_loop(th, m, v, out, n, k, 0);
+}
+
 INLINE int sgd_chain_loop(const float *restrict g, float *restrict th, float *restrict b, const float *restrict a,
                           float *restrict out, int64_t n, const graft_sgd_chain_constants k, const int decay,
                           const int momentum, const int first, const int nesterov, const int emit) {
@@ -123,17 +133,27 @@ static int sgd_chain_base(const float *g, float *th, float *b, const float *a, f
                           const graft_sgd_chain_constants *k, int emit) {
     return sgd_chain_body(g, th, b, a, out, n, k, emit);
 }
+__attribute__((target("avx2"))) static void adam_moments_avx2(const float *th, const float *m, const float *v, float *out,
+                                                             int64_t n, const graft_adam_chain_constants *k) {
+    adam_moments_body(th, m, v, out, n, k);
+}
+static void adam_moments_base(const float *th, const float *m, const float *v, float *out, int64_t n,
+                              const graft_adam_chain_constants *k) {
+    adam_moments_body(th, m, v, out, n, k);
+}
 static int has_avx2 = 0;
 __attribute__((constructor)) static void graft_step_chain_detect(void) {
     __builtin_cpu_init();
     has_avx2 = __builtin_cpu_supports("avx2");
 }
+#define MOMENTS() (has_avx2 ? adam_moments_avx2(theta, m, v, out, n, k) : adam_moments_base(theta, m, v, out, n, k))
 #define ADAM(EMIT, OUT) (has_avx2 ? adam_chain_avx2(g, (float *)theta, m, v, anchor, OUT, n, k, EMIT) \
                                   : adam_chain_base(g, (float *)theta, m, v, anchor, OUT, n, k, EMIT))
 #define SGD(EMIT, OUT) (has_avx2 ? sgd_chain_avx2(g, (float *)theta, b, anchor, OUT, n, k, EMIT) \
                                  : sgd_chain_base(g, (float *)theta, b, anchor, OUT, n, k, EMIT))
 int graft_step_chain_uses_avx2(void) { return has_avx2; }
 #else
+#define MOMENTS() adam_moments_body(theta, m, v, out, n, k)
 #define ADAM(EMIT, OUT) adam_chain_body(g, (float *)theta, m, v, anchor, OUT, n, k, EMIT)
 #define SGD(EMIT, OUT) sgd_chain_body(g, (float *)theta, b, anchor, OUT, n, k, EMIT)
 int graft_step_chain_uses_avx2(void) { return 0; }
@@ -146,6 +166,10 @@ int graft_adam_chain(const float *g, float *theta, float *m, float *v, const flo
 void graft_adam_chain_update(const float *g, const float *theta, float *m, float *v, const float *anchor, float *out,
                              int64_t n, const graft_adam_chain_constants *k, int commit) {
     (void)ADAM(commit ? 1 : 2, out);
+}
+void graft_adam_chain_update_from_moments(const float *theta, const float *m, const float *v, float *out, int64_t n,
+                                          const graft_adam_chain_constants *k) {
+    MOMENTS();
 }
 int graft_sgd_chain(const float *g, float *theta, float *b, const float *anchor, int64_t n, const graft_sgd_chain_constants *k) {
     return SGD(0, NULL);

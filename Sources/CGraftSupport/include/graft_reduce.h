@@ -84,6 +84,17 @@ int64_t graft_adam_ftp_reduce_rows(const float *g, const float *theta, float *m,
                                    const graft_adam_chain_constants *k, const float *anchor, const float *ftp_gradient,
                                    float *displacement, float *update, int64_t columns, int64_t rows, double *out);
 
+/// SPD's reduction pass fused with the Adam-family step rule before it (`Adam → ×lr → SPD`, the step
+/// committing), as `graft_adam_ftp_reduce_rows`: per element the step's committed update u, c = θ − θ0
+/// (θ without anchor), then the row's three SPD sums in the lanes and order of
+/// `graft_spd_reduce_rows` (s0 += g_spd·c, s1 += c·c, s2 += (c + u)·(c + u)) stored at out + 3·row.
+/// Stops at the first row whose sums are not all finite and returns its index (`rows` when none):
+/// that row's step is committed and its update stored at update + row·columns for the caller's
+/// precise redo; rows after it are not touched.
+int64_t graft_adam_spd_reduce_rows(const float *g, const float *theta, float *m, float *v, const float *step_anchor,
+                                   const graft_adam_chain_constants *k, const float *anchor, const float *spd_gradient,
+                                   float *update, int64_t columns, int64_t rows, double *out);
+
 /// SPD's elementwise pass (`SelectiveProjectionDecay`'s apply lanes) over elements 0 ..< n, after
 /// the step rule's update `u`: u' = u − factor·((θ + u) − θ0) (θ0 = 0 without anchor; u' = u when
 /// factor is 0), out ← θ + u'. The Swift lanes' operations in their order, without FMA: bitwise

@@ -29,6 +29,13 @@ int graft_adam_chain(const float *g, float *theta, float *m, float *v, const flo
 void graft_adam_chain_update(const float *g, const float *theta, float *m, float *v, const float *anchor, float *out,
                              int64_t n, const graft_adam_chain_constants *k, int commit);
 
+/// The chain's update recomputed from moments it already committed: out[i] ← u·scale with
+/// u = (m·inv_bc1) / (√v·inv_sqrt_bc2 + ε) (+ post_decay·θ), reading θ, m and v only (no gradient,
+/// nothing written but `out`). The same operations on the same floats as the committing step, so
+/// bitwise its update: for a pass after a reduction pass that committed the step (SPD's decay).
+void graft_adam_chain_update_from_moments(const float *theta, const float *m, const float *v, float *out, int64_t n,
+                                          const graft_adam_chain_constants *k);
+
 /// The constants of one fused SGD-family step (see `NativeStepChain` in GraftOptim):
 ///   u = g;  u = u + decay·θ (has_decay 1: torch's weight_decay), or u = u + decay·(θ − θ0)
 ///   (has_decay 2: L2-SP);

@@ -187,6 +187,9 @@ public struct OptionalLanes<L: LaneFunction>: LaneFunction {
         lanes?.commitReduction(after: after, update, theta: theta, lower: lower, upper: upper)
     }
     @inlinable public mutating func useCommittedReduction(after: Int) { lanes?.useCommittedReduction(after: after) }
+    @inlinable public func readsUpdateAfterCommittedReduction(after: Int) -> Bool {
+        lanes?.readsUpdateAfterCommittedReduction(after: after) ?? true
+    }
     @inlinable public mutating func applyLeadingNatively(_ count: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
                                                          out: UnsafeMutablePointer<Float>, lower: Int, upper: Int) -> Bool {
         lanes?.applyLeadingNatively(count, inputAtLower, theta: theta, out: out, lower: lower, upper: upper) ?? false

@@ -138,6 +138,11 @@ public protocol LaneFunction {
     /// In the elementwise pass after such a reduction pass: the member right after the first
     /// `after` takes what `commitReduction` stored instead of its incoming update.
     mutating func useCommittedReduction(after: Int)
+    /// In the elementwise pass after such a reduction pass: whether the member right after the
+    /// first `after` still reads their update, which the engine then recomputes from the state
+    /// they committed (`NativeStepChain.runUpdateFromMoments`; SPD's decay acts on it). `false`
+    /// when what `commitReduction` stored replaces it (FTP's ĉ). The default, `true`.
+    func readsUpdateAfterCommittedReduction(after: Int) -> Bool
     /// When these lanes only multiply the update by a constant, with no segment hooks (a learning
     /// rate): that constant, so a native loop of the members before can apply it. The default, `nil`.
     var nativeFactor: Float? { get }
@@ -213,6 +218,7 @@ extension LaneFunction {
     @inlinable public mutating func commitReduction(after: Int, _ update: UnsafePointer<Float>, theta: UnsafePointer<Float>,
                                                     lower: Int, upper: Int) {}
     @inlinable public mutating func useCommittedReduction(after: Int) {}
+    @inlinable public func readsUpdateAfterCommittedReduction(after: Int) -> Bool { true }
     @inlinable public mutating func beginSegment(_ segment: Int, row: Int, precise: Bool) {}
     @inlinable public mutating func endSegment(_ segment: Int) -> Bool { true }
     @inlinable public func describeNative(_ chain: inout NativeStepChain) -> Bool { false }

@@ -159,6 +159,12 @@ public struct FusedLanes<A: LaneFunction, B: LaneFunction>: LaneFunction {
         if after >= a { second.useCommittedReduction(after: after - a) } else { first.useCommittedReduction(after: after) }
     }
 
+    @inlinable public func readsUpdateAfterCommittedReduction(after: Int) -> Bool {
+        let a = first.memberLanes
+        return after >= a ? second.readsUpdateAfterCommittedReduction(after: after - a)
+                          : first.readsUpdateAfterCommittedReduction(after: after)
+    }
+
     /// Only when the leading members lie within the first (a native loop of one member's lanes).
     @inlinable public mutating func applyLeadingNatively(_ count: Int, _ inputAtLower: UnsafePointer<Float>, theta: UnsafePointer<Float>,
                                                          out: UnsafeMutablePointer<Float>, lower: Int, upper: Int) -> Bool {

@@ -408,6 +408,8 @@ public enum KernelEngine {
         //    pass commits their state and keeps the update for the later passes instead
         //    (`KernelPlan.keptUpdateLimit`): those then only read it.
         var native: NativeStepChain?, trailing: NativeStepChain?, prefix: NativeStepChain?
+        // The committed step rule whose update this pass recomputes from its state (SPD after Adam).
+        var recomputed: NativeStepChain?
         var leading = 0, prefixMembers = 0
         let outputIsTheta = run.addsToValue && UnsafePointer(output) == theta.assumingMemoryBound(to: Float.self)
         let writesTheta = commit && outputIsTheta
@@ -415,7 +417,16 @@ public enum KernelEngine {
             // An earlier pass ran the step rule and kept its update: whatever the lanes or the
             // native switch say now, this piece must not run it again.
             prefixMembers = keptMembers
-            if committedInReduction { lanes.useCommittedReduction(after: keptMembers) }
+            if committedInReduction {
+                lanes.useCommittedReduction(after: keptMembers)
+                if lanes.readsUpdateAfterCommittedReduction(after: keptMembers) {
+                    var chain = NativeStepChain()
+                    guard lanes.describeNative(&chain, leading: keptMembers), chain.canRecomputeUpdate else {
+                        fatalError("KernelEngine: the step rule committed in the reduction pass no longer describes itself")
+                    }
+                    recomputed = chain
+                }
+            }
         } else if pieceUpper - pieceLower >= NativeStepChain.minimumLength && KernelEngine.usesNativeKernels && (reduction || writesTheta) {
             let members = lanes.memberLanes
             if !reduction {
@@ -492,7 +503,10 @@ public enum KernelEngine {
                 // The member after the step rule may finish here too (FTP stores ĉ): then the
                 // update lives in the segment buffer only, for the reduction and its redo, and
                 // no group is too large for it.
+                // (A member that still reads the update then gets it recomputed from the committed
+                // state, which only Adam's allows: a momentum step's needs the gradient.)
                 commitsHere = lanes.commitsInReduction(after: prefixMembers)
+                    && (!lanes.readsUpdateAfterCommittedReduction(after: prefixMembers) || step?.canRecomputeUpdate == true)
                 let kept = commitsHere ? nil : run.plan.keptUpdates
                 if commitsHere || kept != nil {
                     keptUpdate = kept.map { $0 + run.plan.keptOffsets[k] }
@@ -517,6 +531,11 @@ public enum KernelEngine {
                 }
                 if let step {
                     step.runUpdate(gradient: run.inputs[k], theta: value, out: buffer, lower: runLower, upper: runUpper)
+                } else if let recomputed {
+                    _ = recomputed.runUpdateFromMoments(theta: value, out: buffer, lower: runLower, upper: runUpper)
+                    #if DEBUG
+                    KernelEngine.keptUpdateSegments.add(end - s, ordering: .relaxed)
+                    #endif
                 } else {
                     #if DEBUG
                     KernelEngine.keptUpdateSegments.add(end - s, ordering: .relaxed)

@@ -170,6 +170,23 @@ public struct NativeStepChain {
         }
     }
 
+    /// The described Adam-family members' update of elements `lower ..< upper` recomputed from the
+    /// moments a reduction pass of this step committed, `out[j] ← u` for element `lower + j`
+    /// (`graft_adam_chain_update_from_moments`: θ, m and v read, nothing else written): bitwise the
+    /// update `runUpdate` computed when it committed them. Returns `false` (nothing done) for a
+    /// description that is not Adam's.
+    @inlinable func runUpdateFromMoments(theta: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, lower: Int, upper: Int) -> Bool {
+        guard canRecomputeUpdate else { return false }
+        withUnsafePointer(to: updateConstants) { k in
+            graft_adam_chain_update_from_moments(theta + lower, first! + lower, second! + lower, out, Int64(upper - lower), k)
+        }
+        return true
+    }
+
+    /// Whether the update can be recomputed from the committed state alone (`runUpdateFromMoments`):
+    /// Adam's (a momentum step's needs the gradient too).
+    @inlinable var canRecomputeUpdate: Bool { isAdam && isLeadingStep }
+
     /// Adam's constants for the update of the described members (`runUpdate`): without the final
     /// scale the update is multiplied by 1, which is exact.
     @inlinable var updateConstants: graft_adam_chain_constants {

@@ -152,6 +152,27 @@ public struct SelectiveProjectionDecay: FusableTransform {
             guard after == 0, next == nil, mode == .apply, KernelEngine.usesNativeKernels else { return nil }
             return graft_spd_apply(inputAtLower, theta + lower, anchor.map { $0 + lower }, output + lower, Int64(columns * count), factor) != 0
         }
+        /// SPD has no state of its own to finish, but lets the engine commit the step rule in the
+        /// reduction pass (fused with its sums, below) and recompute the update from the committed
+        /// moments in the elementwise pass (`readsUpdateAfterCommittedReduction`, the default `true`),
+        /// as its floor does: Adam's gradient is read once and its state written once.
+        @inlinable public func commitsInReduction(after: Int) -> Bool { after == 0 && mode == .reduce }
+        /// The reduction pass fused with the committing Adam step before SPD (`Adam → lr → SPD`), as
+        /// one C call over whole rows (`graft_adam_spd_reduce_rows`: the loops of
+        /// `NativeStepChain.runUpdate` and `reduceRowsNatively` in one, bitwise theirs; an
+        /// overflowed row's update handed back for the Double redo).
+        @inlinable public mutating func reduceRowsNatively(after: Int, committing step: NativeStepChain, gradient: UnsafePointer<Float>,
+                                                           theta: UnsafePointer<Float>, update: UnsafeMutablePointer<Float>,
+                                                           lower: Int, columns: Int, segment: Int, count: Int) -> Int? {
+            guard after == 0, mode == .reduce, KernelEngine.usesNativeKernels, let scratch, let spdGradient = self.gradient,
+                  step.isCommittingAdamStep else { return nil }
+            let done = withUnsafePointer(to: step.updateConstants) { k in
+                graft_adam_spd_reduce_rows(gradient + lower, theta + lower, step.first! + lower, step.second! + lower,
+                                           step.anchor.map { $0 + lower }, k, anchor.map { $0 + lower }, spdGradient + lower, update,
+                                           Int64(columns), Int64(count), scratch + 1 + 3 * segment)
+            }
+            return Int(done)
+        }
         @inlinable public mutating func endSegment(_ segment: Int) -> Bool {
             guard mode == .reduce, let scratch else { return true }
             return sums.store(3, into: scratch + 1 + 3 * segment)

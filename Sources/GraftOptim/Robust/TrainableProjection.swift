@@ -255,6 +255,8 @@ public struct TrainableProjection: FusableTransform {
         @inlinable public mutating func useCommittedReduction(after: Int) {
             if after == 0 && mode == .apply && displacement != nil { committed = true }
         }
+        /// The committed ĉ replaces the update.
+        @inlinable public func readsUpdateAfterCommittedReduction(after: Int) -> Bool { after != 0 }
         @inlinable public mutating func endSegment(_ segment: Int) -> Bool {
             guard mode == .reduce, let partials else { return true }
             return sums.store(2, into: partials + 2 * segment)
