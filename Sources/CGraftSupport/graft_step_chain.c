@@ -31,13 +31,21 @@ INLINE float pre_decay(float u, float t, const float *restrict a, int64_t i, flo
 
 /// emit 0: θ ← θ + u·scale (in place) and the state; 1: out ← u·scale and the state, θ untouched;
 /// 2: out ← u·scale only (a dry run: a reduction pass recomputing the update without committing).
+/// proj: DiGraP's projection first (emit 0 only), bits as `has_projection`; `p` its direction.
 INLINE int adam_chain_loop(const float *restrict g, float *restrict th, float *restrict m, float *restrict v,
-                           const float *restrict a, float *restrict out, int64_t n, const graft_adam_chain_constants k,
-                           const int pre, const int post, const int emit) {
+                           const float *restrict a, float *restrict out, float *restrict p, int64_t n,
+                           const graft_adam_chain_constants k, const int pre, const int post, const int emit,
+                           const int proj) {
     uint32_t largest = 0;
     for (int64_t i = 0; i < n; i++) {
         const float t = th[i];
         float u = g[i];
+        if (proj) {
+            // The Swift lanes of DirectionalProjection's elementwise pass, in their order.
+            const float c = (proj & 4) ? t - a[i] : t;
+            if (proj & 2) p[i] = k.projection_coefficient * (c * k.projection_inverse_norm_p);
+            if (proj & 1) u -= k.projection_k * (c * k.projection_inverse_norm);
+        }
         u = pre_decay(u, t, a, i, k.pre_decay, pre);
         const float mi = GRAFT_ADAM_FIRST(k, m[i], u);
         const float vi = GRAFT_ADAM_SECOND(k, v[i], u);
@@ -56,12 +64,26 @@ INLINE int adam_chain_loop(const float *restrict g, float *restrict th, float *r
     return saw_non_finite(largest);
 }
 
-INLINE int adam_chain_body(const float *g, float *th, float *m, float *v, const float *a, float *out, int64_t n,
+INLINE int adam_chain_body(const float *g, float *th, float *m, float *v, const float *a, float *out, float *p, int64_t n,
                            const graft_adam_chain_constants *kp, const int emit) {
     const graft_adam_chain_constants k = *kp;
-#define A(PRE, POST) do { if (emit == 0) return adam_chain_loop(g, th, m, v, a, out, n, k, PRE, POST, 0); \
-                          if (emit == 1) return adam_chain_loop(g, th, m, v, a, out, n, k, PRE, POST, 1); \
-                          return adam_chain_loop(g, th, m, v, a, out, n, k, PRE, POST, 2); } while (0)
+    if (emit == 0 && k.has_projection) {
+        // DiGraP's projection before Adam (no decay between them: the description refuses one).
+#define P(PROJ) do { if (k.has_post_decay) return adam_chain_loop(g, th, m, v, a, out, p, n, k, 0, 1, 0, PROJ); \
+                     return adam_chain_loop(g, th, m, v, a, out, p, n, k, 0, 0, 0, PROJ); } while (0)
+        switch (k.has_projection) {
+        case 1: P(1);
+        case 2: P(2);
+        case 3: P(3);
+        case 5: P(5);
+        case 6: P(6);
+        default: P(7);
+        }
+#undef P
+    }
+#define A(PRE, POST) do { if (emit == 0) return adam_chain_loop(g, th, m, v, a, out, p, n, k, PRE, POST, 0, 0); \
+                          if (emit == 1) return adam_chain_loop(g, th, m, v, a, out, p, n, k, PRE, POST, 1, 0); \
+                          return adam_chain_loop(g, th, m, v, a, out, p, n, k, PRE, POST, 2, 0); } while (0)
     if (k.has_pre_decay == 2) { if (k.has_post_decay) A(2, 1); else A(2, 0); }
     if (k.has_pre_decay == 1) { if (k.has_post_decay) A(1, 1); else A(1, 0); }
     if (k.has_post_decay) A(0, 1); else A(0, 0);
@@ -117,13 +139,13 @@ INLINE int sgd_chain_body(const float *g, float *th, float *b, const float *a, f
 
 #if defined(__x86_64__) || defined(__i386__)
 __attribute__((target("avx2"))) static int adam_chain_avx2(const float *g, float *th, float *m, float *v, const float *a,
-                                                          float *out, int64_t n, const graft_adam_chain_constants *k,
+                                                          float *out, float *p, int64_t n, const graft_adam_chain_constants *k,
                                                           int emit) {
-    return adam_chain_body(g, th, m, v, a, out, n, k, emit);
+    return adam_chain_body(g, th, m, v, a, out, p, n, k, emit);
 }
-static int adam_chain_base(const float *g, float *th, float *m, float *v, const float *a, float *out, int64_t n,
+static int adam_chain_base(const float *g, float *th, float *m, float *v, const float *a, float *out, float *p, int64_t n,
                            const graft_adam_chain_constants *k, int emit) {
-    return adam_chain_body(g, th, m, v, a, out, n, k, emit);
+    return adam_chain_body(g, th, m, v, a, out, p, n, k, emit);
 }
 __attribute__((target("avx2"))) static int sgd_chain_avx2(const float *g, float *th, float *b, const float *a, float *out,
                                                          int64_t n, const graft_sgd_chain_constants *k, int emit) {
@@ -147,25 +169,25 @@ __attribute__((constructor)) static void graft_step_chain_detect(void) {
     has_avx2 = __builtin_cpu_supports("avx2");
 }
 #define MOMENTS() (has_avx2 ? adam_moments_avx2(theta, m, v, out, n, k) : adam_moments_base(theta, m, v, out, n, k))
-#define ADAM(EMIT, OUT) (has_avx2 ? adam_chain_avx2(g, (float *)theta, m, v, anchor, OUT, n, k, EMIT) \
-                                  : adam_chain_base(g, (float *)theta, m, v, anchor, OUT, n, k, EMIT))
+#define ADAM(EMIT, OUT, P) (has_avx2 ? adam_chain_avx2(g, (float *)theta, m, v, anchor, OUT, P, n, k, EMIT) \
+                                     : adam_chain_base(g, (float *)theta, m, v, anchor, OUT, P, n, k, EMIT))
 #define SGD(EMIT, OUT) (has_avx2 ? sgd_chain_avx2(g, (float *)theta, b, anchor, OUT, n, k, EMIT) \
                                  : sgd_chain_base(g, (float *)theta, b, anchor, OUT, n, k, EMIT))
 int graft_step_chain_uses_avx2(void) { return has_avx2; }
 #else
 #define MOMENTS() adam_moments_body(theta, m, v, out, n, k)
-#define ADAM(EMIT, OUT) adam_chain_body(g, (float *)theta, m, v, anchor, OUT, n, k, EMIT)
+#define ADAM(EMIT, OUT, P) adam_chain_body(g, (float *)theta, m, v, anchor, OUT, P, n, k, EMIT)
 #define SGD(EMIT, OUT) sgd_chain_body(g, (float *)theta, b, anchor, OUT, n, k, EMIT)
 int graft_step_chain_uses_avx2(void) { return 0; }
 #endif
 
-int graft_adam_chain(const float *g, float *theta, float *m, float *v, const float *anchor, int64_t n,
+int graft_adam_chain(const float *g, float *theta, float *m, float *v, const float *anchor, float *direction, int64_t n,
                      const graft_adam_chain_constants *k) {
-    return ADAM(0, NULL);
+    return ADAM(0, NULL, direction);
 }
 void graft_adam_chain_update(const float *g, const float *theta, float *m, float *v, const float *anchor, float *out,
                              int64_t n, const graft_adam_chain_constants *k, int commit) {
-    (void)ADAM(commit ? 1 : 2, out);
+    (void)ADAM(commit ? 1 : 2, out, NULL);
 }
 void graft_adam_chain_update_from_moments(const float *theta, const float *m, const float *v, float *out, int64_t n,
                                           const graft_adam_chain_constants *k) {

@@ -10,17 +10,25 @@
 ///   m = β1·m + c1·u;  v = β2·v + (c2·u)·u;  u = (m·inv_bc1) / (√v·inv_sqrt_bc2 + ε);
 ///   u = u + post_decay·θ (when has_post_decay: AdamW's decoupled decay);  u = u·scale;  θ = θ + u.
 /// c1 = 1 − β1 and c2 = 1 − β2 are rounded to float by the caller, as the Swift lanes do.
+/// DiGraP's projection of the gradient may come first (`graft_adam_chain` only, without a decay
+/// before Adam): with c = θ − θ0 (θ when the projection is not anchored),
+///   direction ← projection_coefficient·(c·projection_inverse_norm_p) (has_projection bit 1: ω's
+///   direction p_t, stored), then u = u − projection_k·(c·projection_inverse_norm) (bit 0);
+/// bit 2: anchored (θ0 read from `anchor`).
 typedef struct {
     float beta1, beta2, c1, c2, epsilon, inv_bc1, inv_sqrt_bc2;
     float pre_decay, post_decay, scale;
     int32_t has_pre_decay, has_post_decay;
+    float projection_k, projection_inverse_norm, projection_coefficient, projection_inverse_norm_p;
+    int32_t has_projection;
 } graft_adam_chain_constants;
 
 /// Applies the step to elements 0 ..< n of θ (in place), m and v, reading g (and the anchor θ0 when
-/// has_pre_decay is 2; NULL otherwise). Returns 1 when a new θ is not finite, else 0. Every operation is the Swift lanes' own, in the same order, with no
+/// has_pre_decay is 2 or the projection is anchored; NULL otherwise; `direction` ω's direction
+/// when the projection stores it, else NULL). Returns 1 when a new θ is not finite, else 0. Every operation is the Swift lanes' own, in the same order, with no
 /// contraction into FMA, so the result is bitwise the Swift kernel's; the loop runs 256-bit AVX2
 /// where the CPU has it (chosen once at load time), else the baseline instruction set.
-int graft_adam_chain(const float *g, float *theta, float *m, float *v, const float *anchor, int64_t n,
+int graft_adam_chain(const float *g, float *theta, float *m, float *v, const float *anchor, float *direction, int64_t n,
                      const graft_adam_chain_constants *k);
 
 /// The same chain's update without touching θ: out[i] ← u·scale for elements 0 ..< n (θ read only),

@@ -31,6 +31,8 @@ public struct NativeStepChain {
     @usableFromInline var sgdConstants = graft_sgd_chain_constants()
     /// The anchor θ0 of an L2-SP pull (`addAnchorDecay`), else `nil`.
     @usableFromInline var anchor: UnsafePointer<Float>?
+    /// ω's direction p_t that DiGraP's projection stores (`addProjection`), else `nil`.
+    @usableFromInline var direction: UnsafeMutablePointer<Float>?
     /// Adam's m and v, or the momentum buffer (in `first`).
     @usableFromInline var first: UnsafeMutablePointer<Float>?
     @usableFromInline var second: UnsafeMutablePointer<Float>?
@@ -43,7 +45,9 @@ public struct NativeStepChain {
 
     /// Whether the description is a step rule (with or without the final scale) whose update a C
     /// loop can compute for the Swift lanes of the members after it (`runUpdate`).
-    @inlinable public var isLeadingStep: Bool { current == .adam || current == .momentum || current == .scaled }
+    @inlinable public var isLeadingStep: Bool {
+        (current == .adam || current == .momentum || current == .scaled) && adamConstants.has_projection == 0
+    }
 
     /// Whether the described members commit their state (`false`: a reduction pass's dry run).
     @usableFromInline var commits = true
@@ -57,7 +61,7 @@ public struct NativeStepChain {
     /// (decoupled). Returns `false` (and spoils the description) where the C loops have no such step.
     @inlinable public mutating func addDecay(_ lambda: Float) -> Bool {
         switch current {
-        case .start where adamConstants.has_pre_decay == 0:
+        case .start where adamConstants.has_pre_decay == 0 && adamConstants.has_projection == 0:
             adamConstants.has_pre_decay = 1
             adamConstants.pre_decay = lambda
             sgdConstants.has_decay = 1
@@ -75,12 +79,39 @@ public struct NativeStepChain {
     /// on an anchored tensor; without an anchor it is `addDecay(β)`). Returns `false` (and spoils
     /// the description) anywhere else.
     @inlinable public mutating func addAnchorDecay(_ factor: Float, anchor: UnsafePointer<Float>) -> Bool {
-        guard current == .start, adamConstants.has_pre_decay == 0 else { return fail() }
+        guard current == .start, adamConstants.has_pre_decay == 0, adamConstants.has_projection == 0 else { return fail() }
         adamConstants.has_pre_decay = 2
         adamConstants.pre_decay = factor
         sgdConstants.has_decay = 2
         sgdConstants.decay = factor
         self.anchor = anchor
+        return true
+    }
+
+    /// DiGraP's projection of the gradient (Yang et al., ICLR 2025; `DirectionalProjection`'s
+    /// elementwise pass, gradient placement), first in an Adam chain with no decay before Adam:
+    /// with c = θ − θ0 (θ without `anchor`), `direction ← coefficient·(c·inverseNormP)` when a
+    /// direction is given (learned ω's p_t), then `u ← u − k·(c·inverseNorm)` when `project`.
+    /// Nothing to describe when neither. Returns `false` (and spoils the description) anywhere else;
+    /// a chain with a projection runs only as a whole (`isComplete`, Adam's C loop).
+    @inlinable public mutating func addProjection(k: Float, inverseNorm: Float, coefficient: Float, inverseNormP: Float, project: Bool,
+                                                  direction: UnsafeMutablePointer<Float>?, anchor: UnsafePointer<Float>?) -> Bool {
+        guard current == .start, adamConstants.has_pre_decay == 0, adamConstants.has_projection == 0 else { return fail() }
+        var bits: Int32 = project ? 1 : 0
+        if let direction {
+            bits |= 2
+            self.direction = direction
+        }
+        guard bits != 0 else { return true }
+        if let anchor {
+            bits |= 4
+            self.anchor = anchor
+        }
+        adamConstants.has_projection = bits
+        adamConstants.projection_k = k
+        adamConstants.projection_inverse_norm = inverseNorm
+        adamConstants.projection_coefficient = coefficient
+        adamConstants.projection_inverse_norm_p = inverseNormP
         return true
     }
 
@@ -107,7 +138,7 @@ public struct NativeStepChain {
     /// (committing the buffer).
     @inlinable public mutating func momentum(buffer: UnsafeMutablePointer<Float>, momentum: Float, keep: Float,
                                              nesterov: Bool, firstStep: Bool, commit: Bool = true) -> Bool {
-        guard current == .start else { return fail() }
+        guard current == .start, adamConstants.has_projection == 0 else { return fail() }
         if !commit { commits = false }
         first = buffer
         sgdConstants.has_momentum = 1
@@ -121,7 +152,7 @@ public struct NativeStepChain {
 
     /// The final scale `u ← u·factor` (the learning rate, negated).
     @inlinable public mutating func scale(_ factor: Float) -> Bool {
-        guard current == .start || current == .adam || current == .momentum else { return fail() }
+        guard current == .adam || ((current == .start || current == .momentum) && adamConstants.has_projection == 0) else { return fail() }
         adamConstants.scale = factor
         sgdConstants.scale = factor
         current = .scaled
@@ -140,7 +171,8 @@ public struct NativeStepChain {
         let n = Int64(upper - lower)
         if isAdam {
             return withUnsafePointer(to: adamConstants) { k in
-                graft_adam_chain(g, theta + lower, first! + lower, second! + lower, anchor.map { $0 + lower }, n, k) == 0
+                graft_adam_chain(g, theta + lower, first! + lower, second! + lower, anchor.map { $0 + lower },
+                                 direction.map { $0 + lower }, n, k) == 0
             }
         }
         return withUnsafePointer(to: sgdConstants) { k in

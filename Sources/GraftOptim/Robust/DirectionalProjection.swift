@@ -295,6 +295,20 @@ public struct DirectionalProjection: FusableTransform {
             if mode == .reduce { sums.reset(precise: precise) }
         }
 
+        /// The elementwise pass, gradient placement, as the first stage of Adam's C loop
+        /// (`NativeStepChain.addProjection`): `[DiGraP] → Adam → lr` then runs each worker's piece of
+        /// a tensor in one call of `graft_adam_chain`, reading g, θ, θ0, m and v once (the two-pass
+        /// floor's elementwise loop), bitwise the Swift lanes. In a reduction pass: not native here.
+        @inlinable public func describeNative(_ chain: inout NativeStepChain) -> Bool {
+            switch mode {
+            case .inert: return true
+            case .reduce: return false
+            case .apply:
+                return chain.addProjection(k: k, inverseNorm: inverseNorm, coefficient: coefficient, inverseNormP: inverseNormP,
+                                           project: project, direction: storesDirection ? previous : nil, anchor: anchor)
+            }
+        }
+
         /// The elementwise pass as one C loop (`graft_digrap_apply`: the same operations, AVX2
         /// where the CPU has it, bitwise the Swift loop), when the projection leads a chain whose
         /// other members are a native step (`[DiGraP] → Adam → lr`).
