@@ -90,19 +90,35 @@ public struct ElementwiseLanes<Lanes: ElementLanes>: LaneFunction {
     @inlinable public var nativeFactor: Float? { lanes.nativeFactor }
 }
 
-/// SIMD load and store helpers for lane functions.
+/// SIMD load and store helpers for lane functions. Written as eight scalar accesses, which LLVM
+/// merges into two unaligned vector moves (`movups`) wherever they are inlined: the standard
+/// library's generic `loadUnaligned(as:)` / `storeBytes(of:as:)` for `SIMD8<Float>` stayed an
+/// out-of-line call in the engine's large kernel functions (54 and 27 call sites in a release
+/// graft-bench), which dominated steps over many tiny tensors.
 public enum Lane {
     /// Eight floats from `p + i`.
-    @inlinable @inline(__always) public static func load(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD8<Float> {
-        UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
-    }
+    @inlinable @inline(__always) public static func load(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD8<Float> { eight(p + i) }
     /// Eight floats from `p + i`.
     @inlinable @inline(__always) public static func load(_ p: UnsafeMutablePointer<Float>, _ i: Int) -> SIMD8<Float> {
-        UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+        eight(UnsafePointer(p + i))
+    }
+    /// Eight floats from element `i` of float memory at `p`.
+    @inlinable @inline(__always) public static func load(_ p: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
+        eight(p.assumingMemoryBound(to: Float.self) + i)
+    }
+    /// The eight floats at `q` (one unaligned vector load once inlined).
+    @inlinable @inline(__always) static func eight(_ q: UnsafePointer<Float>) -> SIMD8<Float> {
+        SIMD8(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7])
     }
     /// Stores eight floats at `p + i`.
     @inlinable @inline(__always) public static func store(_ x: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
-        UnsafeMutableRawPointer(p + i).storeBytes(of: x, as: SIMD8<Float>.self)
+        let q = p + i
+        q[0] = x[0]; q[1] = x[1]; q[2] = x[2]; q[3] = x[3]
+        q[4] = x[4]; q[5] = x[5]; q[6] = x[6]; q[7] = x[7]
+    }
+    /// Stores eight floats at element `i` of float memory at `p`.
+    @inlinable @inline(__always) public static func store(_ x: SIMD8<Float>, _ p: UnsafeMutableRawPointer, _ i: Int) {
+        store(x, p.assumingMemoryBound(to: Float.self), i)
     }
     /// θ0 at elements `i ..< i + 8` (zeros for a zero anchor).
     @inlinable @inline(__always) public static func anchor(_ tensor: KernelTensor, _ i: Int) -> SIMD8<Float> {

@@ -602,8 +602,8 @@ public enum KernelEngine {
                         #endif
                     } else {
                         while i + 8 <= hi {
-                            var u = input.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
-                            _ = lanes.apply(&u, theta: theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self), at: i)
+                            var u = Lane.load(input, i)
+                            _ = lanes.apply(&u, theta: Lane.load(theta, i), at: i)
                             i &+= 8
                         }
                         while i < hi {
@@ -625,10 +625,10 @@ public enum KernelEngine {
                     #endif
                 } else if run.addsToValue {
                     while i + 8 <= hi {
-                        var u = input.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
-                        let th = theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
+                        var u = Lane.load(input, i)
+                        let th = Lane.load(theta, i)
                         _ = lanes.apply(&u, theta: th, at: i)
-                        rawOutput.storeBytes(of: th + u, toByteOffset: i &* 4, as: V.self)
+                        Lane.store(th + u, rawOutput, i)
                         i &+= 8
                     }
                     let vectorEnd = i
@@ -649,9 +649,9 @@ public enum KernelEngine {
                     }
                 } else {
                     while i + 8 <= hi {
-                        var u = input.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
-                        _ = lanes.apply(&u, theta: theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self), at: i)
-                        rawOutput.storeBytes(of: u, toByteOffset: i &* 4, as: V.self)
+                        var u = Lane.load(input, i)
+                        _ = lanes.apply(&u, theta: Lane.load(theta, i), at: i)
+                        Lane.store(u, rawOutput, i)
                         i &+= 8
                     }
                     while i < hi {
@@ -680,9 +680,9 @@ public enum KernelEngine {
         let rawInput = UnsafeRawPointer(input), theta = UnsafeRawPointer(value), rawBuffer = UnsafeMutableRawPointer(buffer)
         var i = lower
         while i + 8 <= upper {
-            var u = rawInput.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
-            _ = lanes.applyLeading(count, &u, theta: theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self), at: i)
-            rawBuffer.storeBytes(of: u, toByteOffset: (i &- lower) &* 4, as: V.self)
+            var u = Lane.load(rawInput, i)
+            _ = lanes.applyLeading(count, &u, theta: Lane.load(theta, i), at: i)
+            Lane.store(u, rawBuffer, i &- lower)
             i &+= 8
         }
         while i < upper {
@@ -703,10 +703,10 @@ public enum KernelEngine {
         let rawBuffer = UnsafeRawPointer(buffer), theta = UnsafeRawPointer(value)
         var i = lower
         while i + 8 <= upper {
-            var u = rawBuffer.loadUnaligned(fromByteOffset: (i &- lower) &* 4, as: V.self)
-            let th = theta.loadUnaligned(fromByteOffset: i &* 4, as: V.self)
+            var u = Lane.load(rawBuffer, i &- lower)
+            let th = Lane.load(theta, i)
             _ = lanes.applyTrailing(after: members, &u, theta: th, at: i)
-            if let output { UnsafeMutableRawPointer(output).storeBytes(of: th + u, toByteOffset: i &* 4, as: V.self) }
+            if let output { Lane.store(th + u, output, i) }
             i &+= 8
         }
         while i < upper {
