@@ -65,7 +65,7 @@ test:
 tsan:
 	$(ensure_openblas)
 	$(ensure_openmpi)
-	OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" swift test --sanitize=thread --filter "EngineThreadSafety|ThreadPool|splitProduct|aProductInsideAParallelKernel"
+	OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" swift test --sanitize=thread --filter "EngineThreadSafety|ThreadPool|splitProduct|aProductInsideAParallelKernel|emptyTensorsLoadOnSeveralThreads"
 
 # The distributed tests (GraftDistributedTests) under Open MPI on loopback: 2 ranks, 3 ranks (an
 # uneven split), then one process without mpirun. Each run writes a sharded checkpoint to

@@ -15,7 +15,10 @@ import Darwin
 ///
 /// Opening reads only the 8-byte length and the header, after checking the length against
 /// the 100 MB cap and the file size (see `SafetensorsHeader` for every rule).
-public final class SafetensorsFile {
+///
+/// Sendable: every stored property is immutable and reads are positioned (`pread`), so several
+/// threads may load tensors from one open file at once.
+public final class SafetensorsFile: Sendable {
     /// The path as given (used in error messages).
     public let path: String
     /// The validated header.
@@ -95,7 +98,10 @@ public final class SafetensorsFile {
         guard e.dtype.isReadable else { throw SafetensorsError.unsupportedDType(file: path, tensor: name, dtype: e.dtype.rawValue) }
         let count = e.count
         var failure: SafetensorsError?
-        let scalars = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+        // A zero-element tensor gets a literal empty array: `Array(unsafeUninitializedCapacity: 0)`
+        // writes its count into Swift's one shared empty-array storage, a data race (under
+        // ThreadSanitizer) when two threads load empty tensors at once.
+        let scalars = count == 0 ? [] : [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
             do {
                 try fill(buffer, from: e)
                 initialized = count

@@ -405,7 +405,8 @@ private func README_md_9() throws {
     let url = URL(fileURLWithPath: "mlp.safetensors")
     try classifier.model.exportSafetensors(to: url)                 // F32; __metadata__ names the writer
 
-    // Read: the header is validated on open, tensors are read on demand, as Float.
+    // Read: the header is validated on open, tensors are read on demand, as Float (positioned reads:
+    // a SafetensorsFile is Sendable, and several threads may load from one open file at once).
     let file = try SafetensorsFile(path: url.path)
     let entry = file.entry("head.weight")!                          // dtype .f32, shape [10, 128], offsets
     let head = try file.tensor(named: "head.weight")

@@ -19,6 +19,40 @@ enum GraftWrittenFixture {
 
 @Suite("Writing safetensors")
 struct WriterTests {
+    /// Zero-element tensors loaded on several threads at once: each gets its own empty array and
+    /// nothing is written to shared storage (`make tsan` runs this under ThreadSanitizer, where
+    /// `Array(unsafeUninitializedCapacity: 0)` raced on Swift's shared empty-array storage).
+    @Test func emptyTensorsLoadOnSeveralThreadsAtOnce() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanup() }
+        let path = folder.path("empty.safetensors")
+        try Safetensors.write(["a": Tensor(zeros: [0]), "b": Tensor(zeros: [2, 0]), "c": Tensor([1, 2])], to: path)
+        let file = try SafetensorsFile(path: path)
+        // Two plain threads (no Dispatch between them, whose queues ThreadSanitizer sees as
+        // synchronisation), each loading the empty tensors 200 times.
+        // Results go through an NSLock (a pthread mutex, which ThreadSanitizer understands).
+        final class Shapes: @unchecked Sendable {
+            let lock = NSLock()
+            var all: [[Int]] = []
+            func add(_ shape: [Int]) { lock.lock(); all.append(shape); lock.unlock() }
+            var snapshot: [[Int]] { lock.lock(); defer { lock.unlock() }; return all }
+        }
+        let shapes = Shapes()
+        let done = DispatchSemaphore(value: 0)
+        for name in ["a", "b"] {
+            Thread {
+                for _ in 0..<200 { shapes.add((try? file.tensor(named: name))?.shape ?? [-1]) }
+                done.signal()
+            }.start()
+        }
+        done.wait()
+        done.wait()
+        let seen = shapes.snapshot
+        #expect(seen.count == 400)
+        #expect(seen.allSatisfy { $0 == [0] || $0 == [2, 0] })
+        #expect(try file.tensor(named: "c").scalars == [1, 2])
+    }
+
     @Test func roundTripIsExactWithMetadata() throws {
         let folder = try ScratchFolder()
         defer { folder.cleanup() }
