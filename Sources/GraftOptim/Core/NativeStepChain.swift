@@ -193,9 +193,7 @@ public struct NativeStepChain {
                                         out, n, k, commit)
             }
         } else {
-            var k = sgdConstants
-            if current != .scaled { k.scale = 1 }
-            withUnsafePointer(to: k) { k in
+            withUnsafePointer(to: sgdUpdateConstants) { k in
                 graft_sgd_chain_update(gradient + lower, theta + lower, first.map { $0 + lower }, anchor.map { $0 + lower },
                                        out, n, k, commit)
             }
@@ -226,10 +224,21 @@ public struct NativeStepChain {
         if current != .scaled { k.scale = 1 }
         return k
     }
+    /// The same for the SGD family.
+    @inlinable var sgdUpdateConstants: graft_sgd_chain_constants {
+        var k = sgdConstants
+        if current != .scaled { k.scale = 1 }
+        return k
+    }
 
-    /// Whether the description is an Adam-family step rule that commits its state, whose update a
-    /// C loop fused with the member after it can compute (`graft_adam_ftp_reduce_rows`).
-    @inlinable var isCommittingAdamStep: Bool { isAdam && commits && isLeadingStep }
+    /// For a committing Adam-family step rule, whose update a C loop fused with the member after it
+    /// computes (`graft_adam_ftp_reduce_rows`, `graft_adam_spd_reduce_rows`): `body` with its m, v
+    /// and L2-SP anchor at element `lower` and its update constants; `nil` for any other description.
+    @inlinable func withCommittingAdam<R>(at lower: Int, _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+                                                                   UnsafePointer<Float>?, UnsafePointer<graft_adam_chain_constants>) -> R) -> R? {
+        guard canRecomputeUpdate, commits else { return nil }
+        return withUnsafePointer(to: updateConstants) { k in body(first! + lower, second! + lower, anchor.map { $0 + lower }, k) }
+    }
 
     /// Pieces (a worker's contiguous share of one tensor) shorter than this stay in the Swift loop
     /// (a C call costs more than it saves there).

@@ -164,14 +164,12 @@ public struct SelectiveProjectionDecay: FusableTransform {
         @inlinable public mutating func reduceRowsNatively(after: Int, committing step: NativeStepChain, gradient: UnsafePointer<Float>,
                                                            theta: UnsafePointer<Float>, update: UnsafeMutablePointer<Float>,
                                                            lower: Int, columns: Int, segment: Int, count: Int) -> Int? {
-            guard after == 0, mode == .reduce, KernelEngine.usesNativeKernels, let scratch, let spdGradient = self.gradient,
-                  step.isCommittingAdamStep else { return nil }
-            let done = withUnsafePointer(to: step.updateConstants) { k in
-                graft_adam_spd_reduce_rows(gradient + lower, theta + lower, step.first! + lower, step.second! + lower,
-                                           step.anchor.map { $0 + lower }, k, anchor.map { $0 + lower }, spdGradient + lower, update,
-                                           Int64(columns), Int64(count), scratch + 1 + 3 * segment)
+            guard after == 0, mode == .reduce, KernelEngine.usesNativeKernels, let scratch, let spdGradient = self.gradient
+            else { return nil }
+            return step.withCommittingAdam(at: lower) { m, v, stepAnchor, k in
+                Int(graft_adam_spd_reduce_rows(gradient + lower, theta + lower, m, v, stepAnchor, k, anchor.map { $0 + lower },
+                                               spdGradient + lower, update, Int64(columns), Int64(count), scratch + 1 + 3 * segment))
             }
-            return Int(done)
         }
         @inlinable public mutating func endSegment(_ segment: Int) -> Bool {
             guard mode == .reduce, let scratch else { return true }

@@ -216,14 +216,13 @@ public struct TrainableProjection: FusableTransform {
                                                            theta: UnsafePointer<Float>, update: UnsafeMutablePointer<Float>,
                                                            lower: Int, columns: Int, segment: Int, count: Int) -> Int? {
             guard after == 0, mode == .reduce, KernelEngine.usesNativeKernels, let partials, let d = displacement,
-                  step.isCommittingAdamStep, columns <= Int(GRAFT_SEGMENT_LENGTH) else { return nil }
+                  columns <= Int(GRAFT_SEGMENT_LENGTH) else { return nil }
             let g = readsPrevious ? self.gradient.map { $0 + lower } : nil
-            let done = withUnsafePointer(to: step.updateConstants) { k in
-                graft_adam_ftp_reduce_rows(gradient + lower, theta + lower, step.first! + lower, step.second! + lower,
-                                           step.anchor.map { $0 + lower }, k, anchor.map { $0 + lower }, g, d + lower, update,
-                                           Int64(columns), Int64(count), partials + 2 * segment)
-            }
-            return done < 0 ? nil : Int(done)
+            guard let done = step.withCommittingAdam(at: lower, { m, v, stepAnchor, k in
+                graft_adam_ftp_reduce_rows(gradient + lower, theta + lower, m, v, stepAnchor, k, anchor.map { $0 + lower }, g,
+                                           d + lower, update, Int64(columns), Int64(count), partials + 2 * segment)
+            }), done >= 0 else { return nil }
+            return Int(done)
         }
         /// The elementwise pass over whole rows as one C call (`graft_ftp_apply_rows`: the apply
         /// lanes with each row's scale, then `factor`, bitwise the Swift loop).
